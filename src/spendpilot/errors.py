@@ -1,0 +1,76 @@
+"""Every error a user can meet, in one hierarchy, with messages they can act on.
+
+The CLI maps these to exit codes (see ``ExitCode``) so scripts can tell
+"bad input" from "nothing to do" from "refused for safety".
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILURE = 1
+    BAD_INPUT = 2
+    DRIFT = 3
+    NOT_FOUND = 4
+    CONFLICT = 5
+
+
+class SpendpilotError(Exception):
+    """Base class; ``exit_code`` tells the CLI how to end."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+
+class ConfigError(SpendpilotError):
+    exit_code = ExitCode.BAD_INPUT
+
+
+class IngestError(SpendpilotError):
+    """The input as a whole cannot be ingested (not FOCUS, unreadable). Nothing was written."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class ScenarioError(SpendpilotError):
+    exit_code = ExitCode.BAD_INPUT
+
+
+class ProposalNotFound(SpendpilotError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class InvalidTransition(SpendpilotError):
+    """The proposal is not in a state that allows this (e.g. approving a rejected one)."""
+
+    exit_code = ExitCode.CONFLICT
+
+
+class ApprovalRequired(SpendpilotError):
+    """Execution was attempted without a recorded approval of exactly this plan."""
+
+    exit_code = ExitCode.CONFLICT
+
+
+class PlanHashMismatch(SpendpilotError):
+    exit_code = ExitCode.CONFLICT
+
+
+class DriftDetected(SpendpilotError):
+    """The resource no longer matches the pre-state the plan was approved against."""
+
+    exit_code = ExitCode.DRIFT
+
+    def __init__(self, message: str, differences: dict[str, tuple[object, object]]):
+        super().__init__(message)
+        self.differences = differences
+
+
+class SweepInProgress(SpendpilotError):
+    exit_code = ExitCode.CONFLICT
+
+
+class AdapterError(SpendpilotError):
+    """A source or target system refused or failed a call."""

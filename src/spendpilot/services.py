@@ -1,0 +1,32 @@
+"""The one facade the CLI, the TUI and the daemon call. No business logic in front-ends."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from spendpilot.domain import AuditEvent, Proposal, ProposalStatus
+from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
+
+
+class SpendpilotServices(Protocol):
+    def list_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[Proposal]: ...
+
+    def get_proposal(self, proposal_id: str) -> Proposal: ...
+
+    def approve(self, proposal_id: str, by: str, plan_hash: str | None = None) -> ExecutionOutcome:
+        """Record the approval of exactly this plan, then execute it (drift-checked)."""
+        ...
+
+    def reject(self, proposal_id: str, by: str, reason: str) -> Proposal: ...
+
+    def sweep(self) -> SweepReport: ...
+
+    def top_spend(self, by: str = "service", days: int = 30, limit: int = 10) -> list[SpendLine]: ...
+
+    def daily_spend(self, days: int = 30) -> list[DailySpend]: ...
+
+    def audit_events(self, limit: int = 50) -> list[AuditEvent]: ...
+
+    def chat(self, message: str, selected_proposal_id: str | None = None) -> str:
+        """Answer from read-only tools (LLM if configured, honest offline mode otherwise)."""
+        ...
