@@ -1,0 +1,98 @@
+"""EC2 instances: inventory (read), stop/start (write), spot price history."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from spendpilot.domain import Resource, ResourceRef
+
+ASG_TAG = "aws:autoscaling:groupName"
+
+
+def _tags(raw: list[dict[str, str]] | None) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in raw or []}
+
+
+class Ec2Api:
+    def __init__(self, client: Any, region: str) -> None:
+        self._client = client
+        self.region = region
+
+    def _to_resource(self, inst: dict[str, Any], owner: str | None) -> Resource:
+        tags = _tags(inst.get("Tags"))
+        return Resource(
+            ref=ResourceRef(
+                provider="aws",
+                kind="ec2_instance",
+                id=inst["InstanceId"],
+                region=self.region,
+                account=owner,
+                name=tags.get("Name"),
+            ),
+            tags=tags,
+            attributes={
+                "instance_type": inst["InstanceType"],
+                "state": inst["State"]["Name"],
+                "lifecycle": inst.get("InstanceLifecycle", "on-demand"),
+                "launch_time": inst["LaunchTime"].isoformat(),
+                "availability_zone": inst.get("Placement", {}).get("AvailabilityZone"),
+                "autoscaling_group": tags.get(ASG_TAG),
+            },
+        )
+
+    def list_instances(self) -> list[Resource]:
+        """Every instance not terminated, with its tags and lifecycle."""
+        out: list[Resource] = []
+        paginator = self._client.get_paginator("describe_instances")
+        for page in paginator.paginate():
+            for reservation in page["Reservations"]:
+                for inst in reservation["Instances"]:
+                    if inst["State"]["Name"] in ("terminated", "shutting-down"):
+                        continue
+                    out.append(self._to_resource(inst, reservation.get("OwnerId")))
+        return out
+
+    def describe_instance(self, instance_id: str) -> Resource | None:
+        try:
+            resp = self._client.describe_instances(InstanceIds=[instance_id])
+        except self._client.exceptions.ClientError as exc:
+            if "InvalidInstanceID" in str(exc):
+                return None
+            raise
+        for reservation in resp["Reservations"]:
+            for inst in reservation["Instances"]:
+                return self._to_resource(inst, reservation.get("OwnerId"))
+        return None
+
+    def stop_instance(self, instance_id: str) -> str:
+        resp = self._client.stop_instances(InstanceIds=[instance_id])
+        return resp["StoppingInstances"][0]["CurrentState"]["Name"]
+
+    def start_instance(self, instance_id: str) -> str:
+        resp = self._client.start_instances(InstanceIds=[instance_id])
+        return resp["StartingInstances"][0]["CurrentState"]["Name"]
+
+    def latest_spot_prices(self, instance_types: list[str]) -> dict[str, Decimal]:
+        """Lowest current spot price per type across AZs, as the API reports it.
+
+        The price book decides whether a figure is plausible; here we only read.
+        """
+        if not instance_types:
+            return {}
+        prices: dict[str, Decimal] = {}
+        paginator = self._client.get_paginator("describe_spot_price_history")
+        for page in paginator.paginate(
+            InstanceTypes=sorted(set(instance_types)),
+            ProductDescriptions=["Linux/UNIX", "Linux/UNIX (Amazon VPC)"],
+            PaginationConfig={"MaxItems": 500},
+        ):
+            for item in page["SpotPriceHistory"]:
+                try:
+                    price = Decimal(item["SpotPrice"])
+                except (InvalidOperation, KeyError):
+                    continue
+                current = prices.get(item["InstanceType"])
+                if current is None or price < current:
+                    prices[item["InstanceType"]] = price
+        return prices

@@ -1,0 +1,146 @@
+"""Create a scenario's organisation in an AWS API emulator through ordinary boto3 calls.
+
+Refuses anything but a loopback endpoint: seeding real AWS would launch real GPUs.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlparse
+
+from spendpilot.adapters.aws.client import AwsAdapter
+from spendpilot.adapters.aws.cloudwatch import CPU, GPU
+from spendpilot.errors import ScenarioError
+from spendpilot.scenarios.model import Scenario
+from spendpilot.scenarios.synth import hourly_points
+
+
+@dataclass
+class SeededInstance:
+    instance_id: str
+    name: str
+    instance_type: str
+    tags: dict[str, str]
+    launched_at: datetime
+
+
+@dataclass
+class SeededOrg:
+    instances: list[SeededInstance] = field(default_factory=list)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    features: dict[str, str] = field(default_factory=dict)
+
+    def instance_id(self, name: str) -> str:
+        for inst in self.instances:
+            if inst.name == name:
+                return inst.instance_id
+        raise KeyError(name)
+
+
+def _assert_emulator(aws: AwsAdapter) -> None:
+    host = urlparse(aws.endpoint_url or "").hostname
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise ScenarioError(
+            f"refusing to seed a scenario into {aws.endpoint_url or 'real AWS'}: "
+            "seeding only targets a local emulator on 127.0.0.1"
+        )
+
+
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def seed_scenario(aws: AwsAdapter, scenario: Scenario, now: datetime | None = None) -> SeededOrg:
+    _assert_emulator(aws)
+    now = now or datetime.now(UTC)
+    ec2 = aws.client("ec2")
+    asg = aws.client("autoscaling")
+    rng = random.Random(scenario.seed)
+    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    org = SeededOrg()
+    full_window = now - timedelta(days=scenario.billing_days + 1)
+
+    for spec in scenario.resources.instances:
+        tags = {"Name": spec.name, **spec.tags}
+        resp = ec2.run_instances(
+            ImageId=ami,
+            InstanceType=spec.instance_type,
+            MinCount=1,
+            MaxCount=1,
+            TagSpecifications=[{"ResourceType": "instance", "Tags": _tag_list(tags)}],
+        )
+        launched = (
+            now - timedelta(hours=spec.launched_hours_ago)
+            if spec.launched_hours_ago is not None
+            else full_window
+        )
+        org.instances.append(
+            SeededInstance(resp["Instances"][0]["InstanceId"], spec.name, spec.instance_type, tags, launched)
+        )
+
+    for group in scenario.resources.autoscaling_groups:
+        template = f"{group.name}-lt"
+        ec2.create_launch_template(
+            LaunchTemplateName=template,
+            LaunchTemplateData={"ImageId": ami, "InstanceType": group.instance_type},
+        )
+        mixed = group.on_demand_percentage_above_base < 100
+        kwargs: dict[str, object] = {
+            "AutoScalingGroupName": group.name,
+            "MinSize": group.min_size,
+            "MaxSize": group.max_size,
+            "DesiredCapacity": group.desired_capacity,
+            "AvailabilityZones": [f"{scenario.region}a", f"{scenario.region}b"],
+            "Tags": [
+                {"Key": k, "Value": v, "PropagateAtLaunch": True} for k, v in group.tags.items()
+            ],
+        }
+        spec_lt = {"LaunchTemplateName": template, "Version": "$Latest"}
+        if mixed:
+            kwargs["MixedInstancesPolicy"] = {
+                "LaunchTemplate": {"LaunchTemplateSpecification": spec_lt},
+                "InstancesDistribution": {
+                    "OnDemandBaseCapacity": 0,
+                    "OnDemandPercentageAboveBaseCapacity": group.on_demand_percentage_above_base,
+                },
+            }
+        else:
+            kwargs["LaunchTemplate"] = spec_lt
+        asg.create_auto_scaling_group(**kwargs)
+        described = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group.name])
+        ids = [i["InstanceId"] for i in described["AutoScalingGroups"][0]["Instances"]]
+        org.groups[group.name] = ids
+        for n, iid in enumerate(ids):
+            name = f"{group.name}-{n}"
+            tags = {"Name": name, **group.tags, "aws:autoscaling:groupName": group.name}
+            ec2.create_tags(Resources=[iid], Tags=_tag_list({"Name": name}))
+            org.instances.append(SeededInstance(iid, name, group.instance_type, tags, full_window))
+
+    for route in scenario.resources.llm_features:
+        aws.llm_routing.set_route(route.feature, route.model)
+        org.features[route.feature] = route.model
+
+    _seed_metrics(aws, scenario, org, now, rng)
+    return org
+
+
+def _seed_metrics(
+    aws: AwsAdapter, scenario: Scenario, org: SeededOrg, now: datetime, rng: random.Random
+) -> None:
+    max_hours = scenario.metric_days * 24
+    group_of = {iid: name for name, ids in org.groups.items() for iid in ids}
+    for inst in org.instances:
+        profile = scenario.metrics.get(inst.name) or scenario.metrics.get(
+            group_of.get(inst.instance_id, "")
+        )
+        if profile is None:
+            continue
+        alive_hours = int((now - inst.launched_at).total_seconds() // 3600)
+        hours = max(0, min(max_hours, alive_hours))
+        for (namespace, metric), prof in ((CPU, profile.cpu), (GPU, profile.gpu)):
+            if prof is None or hours == 0:
+                continue
+            points = hourly_points(prof, end=now, hours=hours, rng=rng)
+            aws.cloudwatch.put_utilisation(inst.instance_id, namespace, metric, points)
