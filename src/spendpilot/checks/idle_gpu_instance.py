@@ -1,0 +1,111 @@
+"""A GPU instance billed by the hour while its GPUs sit idle."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from spendpilot.adapters.aws.cloudwatch import CPU, GPU
+from spendpilot.checks.registry import register_check
+from spendpilot.domain import Evidence, Finding, Snapshot
+from spendpilot.savings.pricebook import PriceBook
+
+
+class IdleGpuSettings(BaseModel):
+    enabled: bool = True
+    gpu_p95_max_percent: float = Field(
+        5.0, description="GPU utilisation (hourly average) at the 95th percentile must stay below this."
+    )
+    cpu_p95_max_percent: float = Field(
+        10.0, description="CPU utilisation p95 must also stay below this (rules out CPU-bound jobs)."
+    )
+    min_history_hours: float = Field(
+        72.0, description="Hours of GPU metrics required before calling an instance idle."
+    )
+    ignore_tag: str = Field("spendpilot:ignore", description="Instances with this tag are skipped.")
+
+
+@register_check(
+    "idle_gpu_instance",
+    action_kind="stop_instance",
+    settings=IdleGpuSettings,
+    description="Running GPU instances whose GPUs and CPUs stayed idle over the metric window.",
+)
+def find_idle_gpu_instances(
+    snapshot: Snapshot, settings: IdleGpuSettings, prices: PriceBook
+) -> list[Finding]:
+    findings: list[Finding] = []
+    for res in snapshot.of_kind("ec2_instance"):
+        attrs = res.attributes
+        if attrs.get("state") != "running" or settings.ignore_tag in res.tags:
+            continue
+        if attrs.get("autoscaling_group"):
+            continue  # its group would replace it; group scale-to-zero is a separate check
+        itype = attrs["instance_type"]
+        if not prices.is_gpu(itype):
+            continue
+        gpu = snapshot.metric(res.ref.id, GPU[1])
+        if gpu is None or gpu.hours_covered() < settings.min_history_hours:
+            continue
+        cpu = snapshot.metric(res.ref.id, CPU[1])
+        gpu_p95 = gpu.percentile(95) or 0.0
+        cpu_p95 = cpu.percentile(95) if cpu else None
+        if gpu_p95 >= settings.gpu_p95_max_percent:
+            continue
+        if cpu_p95 is not None and cpu_p95 >= settings.cpu_p95_max_percent:
+            continue
+        idle_share = gpu.share_below(settings.gpu_p95_max_percent) or 0.0
+        first: datetime = gpu.points[0].at
+        last: datetime = gpu.points[-1].at
+        cost_30d = snapshot.resource_costs_30d.get(res.ref.id)
+        evidence = [
+            Evidence(
+                label="GPU utilisation p95 (hourly average)",
+                value=f"{gpu_p95:.1f}% over {gpu.hours_covered():.0f} h ({first:%Y-%m-%d} to {last:%Y-%m-%d})",
+                source=f"CloudWatch {GPU[0]}/{GPU[1]}",
+            ),
+            Evidence(
+                label="GPU idle share",
+                value=f"{idle_share:.0%} of hours below {settings.gpu_p95_max_percent:g}%",
+                source=f"CloudWatch {GPU[0]}/{GPU[1]}",
+            ),
+        ]
+        if cpu_p95 is not None:
+            evidence.append(
+                Evidence(
+                    label="CPU utilisation p95 (hourly average)",
+                    value=f"{cpu_p95:.1f}%",
+                    source=f"CloudWatch {CPU[0]}/{CPU[1]}",
+                )
+            )
+        if cost_30d is not None:
+            evidence.append(
+                Evidence(
+                    label="Effective cost, last 30 days",
+                    value=f"${cost_30d:,.2f}",
+                    source="FOCUS lake: sum(EffectiveCost) by ResourceId",
+                )
+            )
+        findings.append(
+            Finding(
+                rule="idle_gpu_instance",
+                resource=res,
+                action_kind="stop_instance",
+                summary=(
+                    f"{itype} '{res.ref.name or res.ref.id}' has had idle GPUs "
+                    f"(p95 {gpu_p95:.1f}%) for {gpu.hours_covered() / 24:.0f} days"
+                ),
+                facts={
+                    "instance_type": itype,
+                    "region": res.ref.region,
+                    "gpu_p95": round(gpu_p95, 2),
+                    "cpu_p95": round(cpu_p95, 2) if cpu_p95 is not None else None,
+                    "idle_share": round(idle_share, 3),
+                    "hours": gpu.hours_covered(),
+                    "cost_30d": str(cost_30d) if cost_30d is not None else None,
+                },
+                evidence=evidence,
+            )
+        )
+    return findings

@@ -1,0 +1,72 @@
+"""Saving from routing a feature's requests to a cheaper model tier."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel
+
+from spendpilot.domain import Estimate, Evidence, Finding, Money
+from spendpilot.domain.money import DAYS_PER_MONTH
+from spendpilot.savings.pricebook import PriceBook, TokenPrice
+from spendpilot.savings.registry import register_estimator
+
+
+class RoutableShare(BaseModel):
+    """Share of traffic assumed to move without quality loss (after an evaluation)."""
+
+    low: Decimal = Decimal("0.5")
+    expected: Decimal = Decimal("0.9")
+    high: Decimal = Decimal("1.0")
+
+
+def _cost(p: TokenPrice, uncached: Decimal, cached: Decimal, out: Decimal) -> Decimal:
+    cached_rate = p.cached_input_per_token if p.cached_input_per_token is not None else p.input_per_token
+    return uncached * p.input_per_token + cached * cached_rate + out * p.output_per_token
+
+
+@register_estimator("route_to_model")
+def estimate_routing_saving(finding: Finding, prices: PriceBook) -> Estimate | None:
+    facts = finding.facts
+    current, target = prices.token_price(facts["model"]), prices.token_price(facts["target_model"])
+    if current is None or target is None:
+        return None
+    scale = DAYS_PER_MONTH / Decimal(facts["days"])
+    cached = Decimal(facts["cached_input_tokens"]) * scale
+    uncached = Decimal(facts["input_tokens"]) * scale - cached
+    out = Decimal(facts["output_tokens"]) * scale
+    full = _cost(current, uncached, cached, out) - _cost(target, uncached, cached, out)
+    share = RoutableShare()
+    per_m = Decimal(1_000_000)
+    inputs = [
+        Evidence(
+            label=f"{p.model} price per 1M tokens (input / cached input / output)",
+            value=(
+                f"${p.input_per_token * per_m:.2f} / "
+                f"${(p.cached_input_per_token or p.input_per_token) * per_m:.2f} / "
+                f"${p.output_per_token * per_m:.2f}"
+            ),
+            source=f"{p.source.name}" + (f" (as of {p.source.as_of})" if p.source.as_of else ""),
+        )
+        for p in (current, target)
+    ]
+    inputs.append(
+        Evidence(
+            label="Monthly tokens (input / cached / output)",
+            value=f"{uncached:,.0f} / {cached:,.0f} / {out:,.0f}",
+            source=f"usage over {facts['days']} days x {DAYS_PER_MONTH}/{facts['days']}",
+        )
+    )
+    formula = (
+        f"saving = monthly tokens x (price of {current.model} - price of {target.model}), "
+        "per token class (input, cached input, output), times the share of traffic that moves: "
+        f"low {share.low:.0%}, expected {share.expected:.0%}, high {share.high:.0%}. "
+        "Run an evaluation on a sample before routing everything."
+    )
+    return Estimate(
+        low=Money.usd(full * share.low),
+        expected=Money.usd(full * share.expected),
+        high=Money.usd(full * share.high),
+        formula=formula,
+        inputs=inputs,
+    )
