@@ -49,7 +49,11 @@ def test_rejection_for_returns_the_latest(tmp_path: Path, make_proposal: MakePro
     memory.remember(make_proposal(id="p-old"), "reject", "alice", "busy", at=t0)
     latest = memory.rejection_for("fp-idle-gpu-i-0abc")
     assert latest is not None
-    assert (latest.proposal_id, latest.reason, latest.at) == ("p-new", "still busy", t0 + timedelta(1))
+    assert (latest.proposal_id, latest.reason, latest.at) == (
+        "p-new",
+        "still busy",
+        t0 + timedelta(1),
+    )
 
 
 def test_decisions_survive_a_new_instance(tmp_path: Path, make_proposal: MakeProposal) -> None:
@@ -64,15 +68,19 @@ def test_another_process_sees_writes_both_ways(tmp_path: Path, make_proposal: Ma
     here.remember(make_proposal(id="p-here", fingerprint="fp-here"), "reject", "alice", "no")
     assert here.similar("anything", k=5)  # warm this process's view before the other writes
 
+    there = make_proposal(
+        id="p-there",
+        fingerprint="fp-there",
+        summary="Kubernetes deployment batch-etl scaled to zero overnight",
+        action="scale_to_zero",
+    )
     script = textwrap.dedent(
         f"""
+        from spendpilot.domain import Proposal
         from spendpilot.memory import DecisionMemory
         m = DecisionMemory({str(chroma_dir)!r})
-        assert m.rejection_for("fp-here") is not None, "writer's view is stale"
-        from spendpilot.domain import Proposal
-        p = Proposal.model_validate_json({make_proposal(id="p-there", fingerprint="fp-there",
-            summary="Kubernetes deployment batch-etl scaled to zero overnight",
-            action="scale_to_zero").model_dump_json()!r})
+        assert m.rejection_for("fp-here") is not None, "this process sees the other's write"
+        p = Proposal.model_validate_json({there.model_dump_json()!r})
         m.remember(p, "reject", "carol", "runs at 02:00")
         """
     )

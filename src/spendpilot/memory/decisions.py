@@ -176,9 +176,7 @@ class DecisionMemory:
             }
         )
 
-    def similar(
-        self, text: str, k: int = 3, *, decision: str | None = None
-    ) -> list[PastDecision]:
+    def similar(self, text: str, k: int = 3, *, decision: str | None = None) -> list[PastDecision]:
         """Up to ``k`` past decisions whose description is closest to ``text``, nearest first.
 
         ``decision`` ("approve"/"reject") narrows the search. ``distance`` is cosine distance

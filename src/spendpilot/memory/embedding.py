@@ -239,6 +239,4 @@ def get_embedding_function(
                 "tokenizer.json); nothing is downloaded. Set one, or use 'hashing'."
             )
         return MiniLMEmbeddingFunction(model_dir)
-    raise ConfigError(
-        f"Unknown embedding {name!r}; choose one of: {', '.join(EMBEDDING_NAMES)}."
-    )
+    raise ConfigError(f"Unknown embedding {name!r}; choose one of: {', '.join(EMBEDDING_NAMES)}.")
