@@ -1,0 +1,284 @@
+"""The Textual app: wires the services to the widgets and runs every service call off the loop.
+
+The app holds no business logic. It asks ``SpendpilotServices`` for data, hands it to widgets,
+and turns key presses into service calls. Every service call may block (databases, AWS, an LLM),
+so each runs in a thread worker and delivers its result back with ``call_from_thread``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import ClassVar, TypeVar
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+from textual.worker import Worker, get_current_worker
+
+from spendpilot.domain import Proposal, ProposalStatus
+from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
+from spendpilot.errors import SpendpilotError
+from spendpilot.services import SpendpilotServices
+from spendpilot.tui.formatting import sweep_summary
+from spendpilot.tui.screens import ConfirmApproveScreen, RejectReasonScreen
+from spendpilot.tui.widgets import ChatPane, ProposalDetail, ProposalQueue, SpendStrip
+
+T = TypeVar("T")
+
+SPEND_DAYS = 30
+TOP_SERVICES = 3
+
+_OUTCOME_SEVERITY: dict[ProposalStatus, SeverityLevel] = {
+    ProposalStatus.EXECUTED: "information",
+    ProposalStatus.APPROVED: "information",
+}
+
+
+def default_approver() -> str:
+    return os.environ.get("USER") or "tui-user"
+
+
+class SpendpilotApp(App[None]):
+    """Spend overview, proposals queue with evidence, approve/reject, and chat."""
+
+    TITLE = "spendpilot"
+    # Absolute, because Textual resolves a relative path against the file of the *subclass*.
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "approve", "Approve"),
+        Binding("r", "reject", "Reject"),
+        Binding("s", "sweep", "Sweep"),
+        Binding("R,ctrl+r", "reload", "Refresh", key_display="R"),
+        Binding("slash,c", "focus_chat", "Chat", key_display="/"),
+        Binding("escape", "focus_queue", "Queue", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, services: SpendpilotServices, *, approver: str | None = None) -> None:
+        super().__init__()
+        self.services = services
+        self.approver = approver or default_approver()
+        self._deciding: set[str] = set()
+        """Proposals with an approve/reject call in flight, so a second key press cannot race it."""
+        self._sweeping = False
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield SpendStrip(SPEND_DAYS, id="spend")
+        with Horizontal(id="main"):
+            yield ProposalQueue(id="queue")
+            yield ProposalDetail(id="detail")
+        yield ChatPane(id="chat")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"approver: {self.approver}"
+        self.queue.border_title = "Proposals"
+        self.query_one(ProposalDetail).border_title = "Detail"
+        self.chat.border_title = "Chat"
+        self.queue.focus()
+        self.action_reload()
+
+    @property
+    def queue(self) -> ProposalQueue:
+        return self.query_one(ProposalQueue)
+
+    @property
+    def chat(self) -> ChatPane:
+        return self.query_one(ChatPane)
+
+    # -- command palette ------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every key-bound action is also in the palette (ctrl+p), for those who search first."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Approve proposal", "Approve the highlighted proposal (a)",
+                            self.action_approve)
+        yield SystemCommand("Reject proposal", "Reject the highlighted proposal with a reason (r)",
+                            self.action_reject)
+        yield SystemCommand("Sweep now", "Look for waste now and queue new proposals (s)",
+                            self.action_sweep)
+        yield SystemCommand("Refresh", "Reload proposals and spend (R)", self.action_reload)
+        yield SystemCommand("Chat", "Ask the copilot about spend or a proposal (/)",
+                            self.action_focus_chat)
+
+    # -- actions --------------------------------------------------------------------------
+
+    def action_reload(self) -> None:
+        self._load_proposals()
+        self._load_spend()
+
+    def action_focus_chat(self) -> None:
+        self.chat.focus_input()
+
+    def action_focus_queue(self) -> None:
+        self.queue.focus()
+
+    def action_approve(self) -> None:
+        proposal = self._decidable("approve")
+        if proposal is not None:
+            self.push_screen(ConfirmApproveScreen(proposal), partial(self._approve, proposal.id))
+
+    def action_reject(self) -> None:
+        proposal = self._decidable("reject")
+        if proposal is not None:
+            self.push_screen(RejectReasonScreen(proposal), partial(self._reject, proposal.id))
+
+    def action_sweep(self) -> None:
+        if self._sweeping:
+            self.notify("A sweep is already running.", severity="warning")
+            return
+        self._sweeping = True
+        self.notify("Sweeping…")
+        self._in_thread("Sweep", self.services.sweep, self._swept, group="sweep",
+                        always=self._sweep_finished)
+
+    # -- message handlers -----------------------------------------------------------------
+
+    @on(ProposalQueue.ProposalHighlighted)
+    def _show_detail(self, event: ProposalQueue.ProposalHighlighted) -> None:
+        self.query_one(ProposalDetail).proposal = event.proposal
+        self.chat.set_context(event.proposal.id if event.proposal else None)
+
+    @on(ChatPane.Asked)
+    def _ask(self, event: ChatPane.Asked) -> None:
+        selected = self.queue.highlighted_proposal
+        self._in_thread(
+            "Chat",
+            partial(self.services.chat, event.question, selected.id if selected else None),
+            self.chat.add_answer,
+            group="chat",
+        )
+
+    # -- service calls and their results --------------------------------------------------
+
+    def _load_proposals(self) -> None:
+        self._in_thread("Loading proposals", self.services.list_proposals,
+                        self.queue.set_proposals, group="proposals", exclusive=True)
+
+    def _load_spend(self) -> None:
+        def fetch() -> tuple[list[DailySpend], list[SpendLine]]:
+            return (
+                self.services.daily_spend(SPEND_DAYS),
+                self.services.top_spend(by="service", days=SPEND_DAYS, limit=TOP_SERVICES),
+            )
+
+        self._in_thread("Loading spend", fetch, lambda result: self._show_spend(*result),
+                        group="spend", exclusive=True)
+
+    def _show_spend(self, daily: list[DailySpend], top: list[SpendLine]) -> None:
+        self.query_one(SpendStrip).show(daily, top[:TOP_SERVICES])
+
+    def _decidable(self, verb: str) -> Proposal | None:
+        """The highlighted proposal if a human may decide on it now; otherwise say why not."""
+        proposal = self.queue.highlighted_proposal
+        if proposal is None:
+            self.notify(f"Nothing to {verb}: no proposal selected.", severity="warning")
+            return None
+        if proposal.id in self._deciding:
+            self.notify(f"{proposal.id} is already being decided; wait for the result.",
+                        severity="warning", markup=False)
+            return None
+        if proposal.status is not ProposalStatus.PENDING:
+            self.notify(
+                f"{proposal.id} is {proposal.status.value}; only pending proposals can be "
+                f"{verb}d.",
+                severity="warning",
+                markup=False,
+            )
+            return None
+        return proposal
+
+    def _approve(self, proposal_id: str, plan_hash: str | None) -> None:
+        if plan_hash is None:
+            return
+        self._deciding.add(proposal_id)
+        self.notify(f"Approving {proposal_id}…", markup=False)
+        self._in_thread(
+            f"Approving {proposal_id}",
+            partial(self.services.approve, proposal_id, by=self.approver, plan_hash=plan_hash),
+            self._approved,
+            group="decide",
+            always=lambda: self._deciding.discard(proposal_id),
+        )
+
+    def _approved(self, outcome: ExecutionOutcome) -> None:
+        severity = _OUTCOME_SEVERITY.get(outcome.status, "warning")
+        self.notify(outcome.message, title=f"{outcome.proposal_id}: {outcome.status.value}",
+                    severity=severity, markup=False)
+        self._load_proposals()
+
+    def _reject(self, proposal_id: str, reason: str | None) -> None:
+        if reason is None:
+            return
+        self._deciding.add(proposal_id)
+        self._in_thread(
+            f"Rejecting {proposal_id}",
+            partial(self.services.reject, proposal_id, by=self.approver, reason=reason),
+            self._rejected,
+            group="decide",
+            always=lambda: self._deciding.discard(proposal_id),
+        )
+
+    def _rejected(self, proposal: Proposal) -> None:
+        self.notify(f"Rejected {proposal.id}.", markup=False)
+        self._load_proposals()
+
+    def _swept(self, report: SweepReport) -> None:
+        self.notify(sweep_summary(report), title="Sweep finished", markup=False)
+        self.action_reload()
+
+    def _sweep_finished(self) -> None:
+        self._sweeping = False
+
+    def _report_error(self, what: str, error: SpendpilotError) -> None:
+        self.notify(str(error) or type(error).__name__, title=f"{what} failed",
+                    severity="error", markup=False, timeout=10)
+
+    def _in_thread(
+        self,
+        what: str,
+        call: Callable[[], T],
+        then: Callable[[T], object],
+        *,
+        group: str,
+        exclusive: bool = False,
+        always: Callable[[], object] | None = None,
+    ) -> Worker[None]:
+        """Run a blocking service call in a thread; deliver its result or error on the loop.
+
+        ``SpendpilotError`` is the services' contract for "this did not work, tell the user":
+        it becomes an error notification, never a crash. Anything else is a bug and is left to
+        Textual's worker error handling so it is seen. ``exclusive`` makes a newer load win
+        over an older one still running (its result is dropped, not shown out of order).
+        """
+
+        def job() -> None:
+            worker = get_current_worker()
+            try:
+                result = call()
+            except SpendpilotError as error:
+                if not worker.is_cancelled:
+                    self.call_from_thread(self._report_error, what, error)
+                return
+            finally:
+                if always is not None:
+                    self.call_from_thread(always)
+            if not worker.is_cancelled:
+                self.call_from_thread(then, result)
+
+        return self.run_worker(job, name=what, group=group, exclusive=exclusive, thread=True)
+
+
+def run_tui(services: SpendpilotServices, *, approver: str | None = None) -> None:
+    """Run the TUI in the terminal until the user quits."""
+    SpendpilotApp(services, approver=approver).run()

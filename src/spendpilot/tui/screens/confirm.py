@@ -1,0 +1,62 @@
+"""The approval confirmation: the last thing a human sees before a change is executed."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Static
+
+from spendpilot.domain import Proposal
+from spendpilot.tui.formatting import short_hash
+
+
+class ConfirmApproveScreen(ModalScreen[str | None]):
+    """Ask for an explicit yes; dismiss with the plan hash that was shown, or ``None``.
+
+    The hash is captured when the dialog opens and returned on confirm, so the approval the app
+    sends is bound to exactly the plan the human looked at, even if the queue refreshes meanwhile.
+    Focus starts on Cancel so a stray Enter never approves.
+    """
+
+    BINDINGS = [
+        Binding("y", "confirm", "Approve"),
+        Binding("n,escape", "cancel", "Cancel"),
+    ]
+    AUTO_FOCUS = "#cancel"
+
+    def __init__(self, proposal: Proposal) -> None:
+        super().__init__()
+        self.proposal = proposal
+        self.plan_hash = proposal.plan_hash
+
+    def compose(self) -> ComposeResult:
+        proposal = self.proposal
+        with Vertical(id="dialog", classes="dialog"):
+            yield Label("Approve and execute this change?", classes="dialog-title")
+            yield Static(
+                Text.assemble(
+                    ("action   ", "dim"), (proposal.action, "bold"), "\n",
+                    ("target   ", "dim"), proposal.target.label(), "\n",
+                    ("saving   ", "dim"), (f"{proposal.estimate.expected}/mo", "bold green"),
+                    ("  (", "dim"), f"{proposal.estimate.low}–{proposal.estimate.high}",
+                    (")", "dim"), "\n",
+                    ("risk     ", "dim"), proposal.risk.value, "\n",
+                    ("plan     ", "dim"), (short_hash(self.plan_hash), "bold"),
+                ),
+                id="confirm-facts",
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Approve (y)", variant="success", id="approve")
+                yield Button("Cancel (n)", variant="default", id="cancel")
+
+    @on(Button.Pressed, "#approve")
+    def action_confirm(self) -> None:
+        self.dismiss(self.plan_hash)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,191 @@
+"""An in-memory ``SpendpilotServices`` for driving the TUI without databases or AWS.
+
+It keeps the rules the real services promise: only pending proposals can be decided, an
+approval must name the current plan hash, and errors are ``SpendpilotError`` subclasses.
+Every call is recorded so tests can assert on what the TUI asked for.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from spendpilot.domain import (
+    ActionPlan,
+    AuditEvent,
+    Estimate,
+    Evidence,
+    Money,
+    Proposal,
+    ProposalStatus,
+    ResourceRef,
+    Risk,
+)
+from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
+from spendpilot.errors import (
+    InvalidTransition,
+    PlanHashMismatch,
+    ProposalNotFound,
+    SpendpilotError,
+)
+
+
+def make_proposal(
+    proposal_id: str,
+    expected: str,
+    *,
+    action: str = "stop_instance",
+    name: str | None = None,
+    status: ProposalStatus = ProposalStatus.PENDING,
+    risk: Risk = Risk.LOW,
+) -> Proposal:
+    """A realistic proposal built from the real domain types (so the plan hash is real too)."""
+    amount = Decimal(expected)
+    target = ResourceRef(
+        provider="aws",
+        kind="ec2_instance",
+        id=f"i-{proposal_id}",
+        region="us-east-1",
+        account="123456789012",
+        name=name or f"gpu-box-{proposal_id}",
+    )
+    return Proposal(
+        id=proposal_id,
+        rule="idle_gpu_instance",
+        action=action,
+        target=target,
+        summary=f"{target.name} has been idle for 14 days",
+        estimate=Estimate(
+            low=Money.usd(amount * Decimal("0.8")),
+            expected=Money.usd(amount),
+            high=Money.usd(amount * Decimal("1.1")),
+            formula="hourly on-demand price x 730 h x share of idle hours",
+            inputs=[Evidence(label="on-demand price", value="$3.06/h", source="price book")],
+        ),
+        plan=ActionPlan(
+            action=action,
+            target=target,
+            change={"state": "stopped"},
+            expected_pre_state={"state": "running", "instance_type": "g5.xlarge"},
+            rollback={"state": "running"},
+            rollback_description="Start the instance again",
+            description=f"Stop {target.id}",
+            permissions=["ec2:StopInstances", "ec2:DescribeInstances"],
+        ),
+        risk=risk,
+        evidence=[
+            Evidence(label="GPU utilisation p95", value="0.4%", source="CloudWatch DCGM"),
+            Evidence(label="idle days", value="14", source="CloudWatch"),
+        ],
+        status=status,
+        fingerprint=f"fp-{proposal_id}",
+        evidence_digest=f"ed-{proposal_id}",
+        narrative="Nobody has logged in since the training run ended.",
+    )
+
+
+class FakeServices:
+    """Implements ``spendpilot.services.SpendpilotServices`` in memory.
+
+    ``failures`` maps a method name to the error its next call raises (once), which is how tests
+    make a service fail without patching the app.
+    """
+
+    def __init__(self, proposals: list[Proposal] | None = None) -> None:
+        self.proposals: dict[str, Proposal] = {p.id: p for p in proposals or []}
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.failures: dict[str, SpendpilotError] = {}
+        self.chat_answer = "The [bold]biggest[/bold] saving is p-big."
+        self._lock = threading.Lock()
+
+    def calls_to(self, method: str) -> list[dict[str, Any]]:
+        return [kwargs for name, kwargs in self.calls if name == method]
+
+    def _record(self, method: str, **kwargs: Any) -> None:
+        with self._lock:
+            self.calls.append((method, kwargs))
+            error = self.failures.pop(method, None)
+        if error is not None:
+            raise error
+
+    def list_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[Proposal]:
+        self._record("list_proposals", statuses=statuses)
+        return [p for p in self.proposals.values() if statuses is None or p.status in statuses]
+
+    def get_proposal(self, proposal_id: str) -> Proposal:
+        self._record("get_proposal", proposal_id=proposal_id)
+        try:
+            return self.proposals[proposal_id]
+        except KeyError:
+            raise ProposalNotFound(f"no proposal {proposal_id}") from None
+
+    def _pending(self, proposal_id: str, verb: str) -> Proposal:
+        proposal = self.proposals.get(proposal_id)
+        if proposal is None:
+            raise ProposalNotFound(f"no proposal {proposal_id}")
+        if proposal.status is not ProposalStatus.PENDING:
+            raise InvalidTransition(f"cannot {verb} {proposal_id}: it is {proposal.status.value}")
+        return proposal
+
+    def approve(self, proposal_id: str, by: str, plan_hash: str | None = None) -> ExecutionOutcome:
+        self._record("approve", proposal_id=proposal_id, by=by, plan_hash=plan_hash)
+        proposal = self._pending(proposal_id, "approve")
+        if plan_hash is not None and plan_hash != proposal.plan_hash:
+            raise PlanHashMismatch(f"plan of {proposal_id} changed since it was shown")
+        self.proposals[proposal_id] = proposal.model_copy(
+            update={"status": ProposalStatus.EXECUTED}
+        )
+        return ExecutionOutcome(
+            proposal_id=proposal_id,
+            status=ProposalStatus.EXECUTED,
+            message=f"Stopped {proposal.target.id}; verified.",
+            applied=True,
+            verified=True,
+        )
+
+    def reject(self, proposal_id: str, by: str, reason: str) -> Proposal:
+        self._record("reject", proposal_id=proposal_id, by=by, reason=reason)
+        proposal = self._pending(proposal_id, "reject")
+        rejected = proposal.model_copy(update={"status": ProposalStatus.REJECTED, "note": reason})
+        self.proposals[proposal_id] = rejected
+        return rejected
+
+    def sweep(self) -> SweepReport:
+        self._record("sweep")
+        return SweepReport(
+            sweep_id="sw-1",
+            unchanged_proposals=list(self.proposals),
+            findings=len(self.proposals),
+            sources=["aws"],
+            total_expected_monthly=Money.usd(
+                sum((p.estimate.expected.amount for p in self.proposals.values()), Decimal(0))
+            ),
+        )
+
+    def top_spend(self, by: str = "service", days: int = 30, limit: int = 10) -> list[SpendLine]:
+        self._record("top_spend", by=by, days=days, limit=limit)
+        lines = [
+            SpendLine(key="Amazon EC2", cost=Decimal("12000.50")),
+            SpendLine(key="OpenAI", cost=Decimal("4200.00")),
+            SpendLine(key="Amazon S3", cost=Decimal("800.25")),
+            SpendLine(key="Amazon EKS", cost=Decimal("300.00")),
+        ]
+        return lines[:limit]
+
+    def daily_spend(self, days: int = 30) -> list[DailySpend]:
+        self._record("daily_spend", days=days)
+        start = date(2026, 4, 1)
+        return [
+            DailySpend(day=start + timedelta(days=i), cost=Decimal(500 + (i % 7) * 40))
+            for i in range(days)
+        ]
+
+    def audit_events(self, limit: int = 50) -> list[AuditEvent]:
+        self._record("audit_events", limit=limit)
+        return []
+
+    def chat(self, message: str, selected_proposal_id: str | None = None) -> str:
+        self._record("chat", message=message, selected_proposal_id=selected_proposal_id)
+        return self.chat_answer
