@@ -24,7 +24,8 @@ class AutoScalingApi:
         mixed = group.get("MixedInstancesPolicy")
         dist = (mixed or {}).get("InstancesDistribution", {})
         on_demand_pct = dist.get("OnDemandPercentageAboveBaseCapacity", 100) if mixed else 100
-        on_demand_base = dist.get("OnDemandBaseCapacity", 0) if mixed else group["DesiredCapacity"]
+        # A group without a mixed-instances policy buys everything on demand: 100% above a base of 0.
+        on_demand_base = dist.get("OnDemandBaseCapacity", 0) if mixed else 0
         tags = {t["Key"]: t["Value"] for t in group.get("Tags", [])}
         lt = (mixed or {}).get("LaunchTemplate", {}).get("LaunchTemplateSpecification") or group.get(
             "LaunchTemplate"

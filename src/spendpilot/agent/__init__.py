@@ -1,0 +1,1 @@
+"""The LangGraph graphs: ``sweep``, ``remediation`` (one thread per proposal), ``copilot`` (chat)."""
