@@ -1,0 +1,162 @@
+"""The chat copilot: read-only tools, answered by a configured model or, offline, by plain code.
+
+Mutating tools are never given to the model. Offline mode is honest: it recognises a few
+questions, answers them from the same tools, and says what it cannot do.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import BaseTool, StructuredTool
+
+from spendpilot.agent.definitions import load_agent
+from spendpilot.domain import Proposal, ProposalStatus
+from spendpilot.domain.reports import SpendLine
+
+MAX_TOOL_ROUNDS = 5
+_ID = re.compile(r"\bsp-[0-9a-f]{8}\b")
+
+
+class CopilotTools:
+    """The read-only functions both modes answer from."""
+
+    def __init__(
+        self,
+        top_spend: Callable[[str, int, int], list[SpendLine]],
+        list_proposals: Callable[[list[ProposalStatus] | None], list[Proposal]],
+        get_proposal: Callable[[str], Proposal],
+        similar_decisions: Callable[[str], list[dict[str, Any]]],
+    ) -> None:
+        self._top_spend = top_spend
+        self._list = list_proposals
+        self._get = get_proposal
+        self._similar = similar_decisions
+
+    def top_spend(self, by: str = "service", days: int = 30, limit: int = 5) -> str:
+        lines = self._top_spend(by, days, limit)
+        if not lines:
+            return "No billing data in the lake yet (run `spendpilot ingest PATH`)."
+        rows = "\n".join(f"- {ln.key}: ${ln.cost:,.2f}" for ln in lines)
+        return f"Top spend by {by}, last {days} days (FOCUS EffectiveCost):\n{rows}"
+
+    def list_proposals(self) -> str:
+        pending = self._list([ProposalStatus.PENDING])
+        if not pending:
+            return "No pending proposals."
+        pending.sort(key=lambda p: p.estimate.expected.amount, reverse=True)
+        total = sum((p.estimate.expected.amount for p in pending), Decimal(0))
+        rows = "\n".join(
+            f"- {p.id} {p.action} on {p.target.label()}: {p.estimate.expected}/month ({p.risk.value} risk)"
+            for p in pending
+        )
+        return f"{len(pending)} pending proposals, ${total:,.2f}/month expected in total:\n{rows}"
+
+    def explain_proposal(self, proposal_id: str) -> str:
+        p = self._get(proposal_id)
+        e = p.estimate
+        evidence = "\n".join(f"- {ev.label}: {ev.value} [{ev.source}]" for ev in p.evidence + e.inputs)
+        return (
+            f"{p.id} ({p.status.value}): {p.summary}.\n"
+            f"Plan: {p.plan.description}\n"
+            f"Saving: {e.expected}/month expected, {e.low} to {e.high}.\n"
+            f"How: {e.formula}\nEvidence:\n{evidence}\n"
+            f"Risk: {p.risk.value}. Rollback: {p.plan.rollback_description}"
+            + (f"\nNote: {p.note}" if p.note else "")
+        )
+
+    def savings_summary(self) -> str:
+        done = self._list([ProposalStatus.EXECUTED])
+        pending = self._list([ProposalStatus.PENDING])
+        saved = sum((p.estimate.expected.amount for p in done), Decimal(0))
+        waiting = sum((p.estimate.expected.amount for p in pending), Decimal(0))
+        lines = [
+            f"Executed {len(done)} proposal(s): ${saved:,.2f}/month expected saving "
+            "(realized saving is measured from billing once a full month has passed)."
+        ]
+        lines += [f"- {p.id} {p.action} on {p.target.label()}: {p.estimate.expected}/month" for p in done]
+        lines.append(f"Still pending: {len(pending)} proposal(s) worth ${waiting:,.2f}/month.")
+        return "\n".join(lines)
+
+    def similar_past_decisions(self, description: str) -> str:
+        found = self._similar(description)
+        if not found:
+            return "No similar past decisions in memory."
+        return "\n".join(
+            f"- {d['decision']} by {d['by']} on {d['target']}: {d['reason'] or '(no reason)'}" for d in found
+        )
+
+    def as_langchain_tools(self) -> list[BaseTool]:
+        return [
+            StructuredTool.from_function(self.top_spend, name="top_spend",
+                                         description="Top spend from the FOCUS lake; by = service | resource | account | provider | category | tag:<key>."),
+            StructuredTool.from_function(self.list_proposals, name="list_proposals",
+                                         description="Pending cost-saving proposals with expected monthly savings."),
+            StructuredTool.from_function(self.explain_proposal, name="explain_proposal",
+                                         description="Evidence, formula, plan and rollback of one proposal by id (sp-xxxxxxxx)."),
+            StructuredTool.from_function(self.savings_summary, name="savings_summary",
+                                         description="What executed proposals save and what is still pending."),
+            StructuredTool.from_function(self.similar_past_decisions, name="similar_past_decisions",
+                                         description="Past human decisions on similar proposals, from memory."),
+        ]  # fmt: skip
+
+
+def answer_offline(tools: CopilotTools, message: str, selected: str | None) -> str:
+    text = message.lower()
+    mentioned = _ID.search(message)
+    if any(w in text for w in ("why", "explain", "evidence", "formula", "this proposal")):
+        target = mentioned.group(0) if mentioned else selected
+        if target:
+            return tools.explain_proposal(target)
+        return "Select a proposal in the queue (or name its id, e.g. sp-1a2b3c4d) and ask again."
+    if any(w in text for w in ("saved", "save", "saving", "realized", "realised")):
+        return tools.savings_summary()
+    if any(w in text for w in ("spend", "cost", "bill", "expensive")):
+        by = "service"
+        match = re.search(r"by\s+(team|feature|env|service|resource|account|provider|category)", text)
+        if match:
+            by = match.group(1)
+            by = f"tag:{by}" if by in ("team", "feature", "env") else by
+        return tools.top_spend(by=by)
+    if any(w in text for w in ("proposal", "queue", "pending", "waste")):
+        return tools.list_proposals()
+    if any(w in text for w in ("rejected", "before", "similar", "history")):
+        return tools.similar_past_decisions(message)
+    return (
+        "Offline mode (no [llm] model configured): I answer from spendpilot's own data.\n"
+        "Try: 'top spend', 'top spend by team', 'why this proposal', 'what did we save', "
+        "'pending proposals', 'have we rejected something similar before?'.\n"
+        'For free-form questions set [llm] model = "provider:model" in spendpilot.toml.'
+    )
+
+
+def answer_with_model(model: BaseChatModel, tools: CopilotTools, message: str, selected: str | None) -> str:
+    lc_tools = {t.name: t for t in tools.as_langchain_tools()}
+    bound = model.bind_tools(list(lc_tools.values()))
+    context = f"The engineer has proposal {selected} selected." if selected else "No proposal is selected."
+    messages: list[BaseMessage] = [
+        SystemMessage(content=load_agent("copilot").system_prompt + "\n\n" + context),
+        HumanMessage(content=message),
+    ]
+    for _ in range(MAX_TOOL_ROUNDS):
+        reply = bound.invoke(messages)
+        messages.append(reply)
+        calls = reply.tool_calls if isinstance(reply, AIMessage) else []
+        if not calls:
+            return str(reply.content)
+        for call in calls:
+            tool = lc_tools.get(call["name"])
+            try:
+                result = tool.invoke(call["args"]) if tool else f"unknown tool {call['name']}"
+            except Exception as exc:  # a tool error is an answer the model can read
+                result = f"error: {exc}"
+            messages.append(ToolMessage(content=str(result), tool_call_id=call["id"]))
+    return "I could not finish within the tool-call limit; here is what I found:\n" + json.dumps(
+        [m.content for m in messages if isinstance(m, ToolMessage)], indent=1
+    )
