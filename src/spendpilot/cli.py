@@ -1,0 +1,389 @@
+"""The ``spendpilot`` command.
+
+Exit codes mean something (see ``spendpilot.errors.ExitCode``): 0 ok, 1 failure, 2 bad input,
+3 drift (the resource changed; nothing was executed), 4 not found, 5 conflict (wrong state,
+plan hash mismatch, another sweep running).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from spendpilot import __version__
+from spendpilot.config import Settings, load_settings
+from spendpilot.domain import ProposalStatus
+from spendpilot.errors import ExitCode, SpendpilotError
+
+app = typer.Typer(
+    name="spendpilot",
+    help=(
+        "A FinOps copilot for AI/ML spend: find waste in AWS and LLM usage, estimate the "
+        "monthly saving, and remove it safely once a human approves the exact change.\n\n"
+        "Start with `spendpilot demo` (no AWS account needed). Typical loop on real data: "
+        "`spendpilot ingest ./focus-export/` → `spendpilot sweep` → `spendpilot proposals` → "
+        "`spendpilot approve ID --by you` (or review everything in `spendpilot tui`)."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="spendpilot.toml to read (default: ./spendpilot.toml if present)."),
+]
+HomeOpt = Annotated[
+    Path | None, typer.Option("--home", help="Directory for local stores (default .spendpilot).")
+]
+
+
+def _settings(config: Path | None, home: Path | None = None) -> Settings:
+    if config is not None and not config.is_file():
+        raise typer.BadParameter(f"config file {config} does not exist", param_hint="--config")
+    overrides = {"home": home} if home is not None else {}
+    return load_settings(config, **overrides)
+
+
+def _services(settings: Settings):  # -> LocalServices (imported lazily: heavy imports)
+    from spendpilot.runtime import build_services
+
+    return build_services(settings)
+
+
+def _fail(exc: SpendpilotError) -> typer.Exit:
+    err.print(Text(f"error: {exc}", style="red"))
+    return typer.Exit(int(exc.exit_code))
+
+
+def _who(by: str | None) -> str:
+    return by or os.environ.get("SPENDPILOT_USER") or getpass.getuser()
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(f"spendpilot {__version__}")
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A FOCUS CSV/Parquet file, or a folder of them.")],
+    llm_usage: Annotated[
+        bool, typer.Option("--llm-usage", help="The file is LLM usage (day, model, feature, tokens…), not FOCUS.")
+    ] = False,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Validate billing data and store it in the local Parquet lake.
+
+    Bad rows are quarantined with file, row, field and reason (never dropped); a file that is not
+    FOCUS at all is refused with exit code 2 and nothing is written.
+    """
+    from spendpilot.lake import ingest_llm_usage_file, ingest_path
+
+    settings = _settings(config, home)
+    settings.ensure_home()
+    if not path.exists():
+        raise _fail(_input_error(f"{path}: no such file or folder"))
+    try:
+        if llm_usage:
+            reports = [ingest_llm_usage_file(path, settings.lake_dir)]
+        else:
+            with Progress(
+                TextColumn("[progress.description]{task.description}"), BarColumn(),
+                TextColumn("{task.completed:,} rows"), TimeElapsedColumn(), console=err, transient=True,
+            ) as progress:
+                task = progress.add_task(f"Ingesting {path.name}", total=None)
+                reports = ingest_path(path, settings.lake_dir, progress=lambda n: progress.update(task, completed=n))
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    for r in reports:
+        console.print(
+            f"{r.file}: read {r.rows_read:,} · stored {r.rows_stored:,} · quarantined {r.rows_quarantined:,}"
+        )
+        for reason, count in sorted(r.reasons.items(), key=lambda kv: -kv[1]):
+            console.print(Text(f"    {count:,} × {reason}", style="yellow"))
+        if r.quarantine_file:
+            console.print(Text(f"    quarantined rows: {r.quarantine_file}", style="dim"))
+
+
+def _input_error(message: str) -> SpendpilotError:
+    from spendpilot.errors import IngestError
+
+    return IngestError(message)
+
+
+@app.command()
+def sweep(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the sweep report and proposals as JSON.")] = False,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Run every check once against the configured sources and queue proposals.
+
+    Exit code 0 even when nothing is found; 5 if another sweep is running.
+    """
+    from spendpilot.output import print_sweep_report, proposals_json, proposals_table
+
+    services = _services(_settings(config, home))
+    try:
+        report = services.sweep()
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    pending = services.list_proposals([ProposalStatus.PENDING])
+    if as_json:
+        print(json.dumps({"report": report.model_dump(mode="json"), "proposals": json.loads(proposals_json(pending))}, indent=2))
+        return
+    print_sweep_report(console, report)
+    if pending:
+        console.print(proposals_table(pending, title="Pending proposals"))
+
+
+@app.command()
+def proposals(
+    as_json: Annotated[bool, typer.Option("--json", help="Stable JSON: id, action, target, estimated_monthly_savings, currency, risk, status, evidence, …")] = False,
+    status: Annotated[
+        list[ProposalStatus] | None, typer.Option("--status", "-s", help="Only these statuses (repeatable).")
+    ] = None,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """List proposals, biggest expected saving first."""
+    from spendpilot.output import proposals_json, proposals_table, sort_queue
+
+    services = _services(_settings(config, home))
+    found = sort_queue(services.list_proposals(status or None))
+    if as_json:
+        print(proposals_json(found))
+        return
+    if not found:
+        console.print("No proposals. Run `spendpilot sweep` first.")
+        return
+    console.print(proposals_table(found))
+    stuck = [p.id for p in found if p.status is ProposalStatus.APPROVED]
+    if stuck:
+        console.print(Text(f"Approved but not finished: {', '.join(stuck)} — run `spendpilot resume`.", style="yellow"))
+
+
+@app.command()
+def show(
+    proposal_id: Annotated[str, typer.Argument(help="Proposal id (sp-xxxxxxxx).")],
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Everything about one proposal: evidence, formula, plan, rollback, plan hash, history."""
+    from spendpilot.output import print_proposal
+
+    services = _services(_settings(config, home))
+    try:
+        p = services.get_proposal(proposal_id)
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    print_proposal(console, p)
+    console.print("History:")
+    for ev in services.store.audit_events(proposal_id=proposal_id):
+        console.print(Text(f"  {ev.at:%Y-%m-%d %H:%M:%S} {ev.actor}: {ev.kind}", style="dim"))
+
+
+@app.command()
+def approve(
+    proposal_id: Annotated[str, typer.Argument(help="Proposal id (sp-xxxxxxxx).")],
+    by: Annotated[str | None, typer.Option("--by", help="Who approves (recorded in the audit log).")] = None,
+    plan_hash: Annotated[
+        str | None, typer.Option("--plan-hash", help="Approve only if the plan still has this hash (prefix ≥ 8).")
+    ] = None,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Approve exactly this plan, then execute it: re-check the resource, apply once, verify.
+
+    If the resource changed since the sweep, nothing runs, the proposal is re-queued and the
+    exit code is 3.
+    """
+    services = _services(_settings(config, home))
+    try:
+        outcome = services.approve(proposal_id, by=_who(by), plan_hash=plan_hash)
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    style = {"executed": "green", "drifted": "yellow"}.get(outcome.status.value, "red")
+    console.print(Text(outcome.message, style=style))
+    if outcome.status is ProposalStatus.DRIFTED:
+        raise typer.Exit(int(ExitCode.DRIFT))
+    if outcome.status is not ProposalStatus.EXECUTED:
+        raise typer.Exit(int(ExitCode.FAILURE))
+
+
+@app.command()
+def reject(
+    proposal_id: Annotated[str, typer.Argument(help="Proposal id (sp-xxxxxxxx).")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (remembered: the agent won't re-propose it on the same evidence).")],
+    by: Annotated[str | None, typer.Option("--by", help="Who rejects.")] = None,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Reject a proposal with a reason."""
+    services = _services(_settings(config, home))
+    try:
+        p = services.reject(proposal_id, by=_who(by), reason=reason)
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    console.print(f"{p.id} rejected. It will not be proposed again unless its evidence changes.")
+
+
+@app.command()
+def resume(config: ConfigOpt = None, home: HomeOpt = None) -> None:
+    """Finish approved executions a crash interrupted (safe to run any number of times)."""
+    services = _services(_settings(config, home))
+    outcomes = services.resume_pending()
+    if not outcomes:
+        console.print("Nothing to resume.")
+    for o in outcomes:
+        console.print(o.message)
+
+
+@app.command()
+def audit(
+    limit: Annotated[int, typer.Option(help="How many recent events.")] = 30,
+    verify: Annotated[bool, typer.Option("--verify", help="Recompute the hash chain.")] = False,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Show the append-only, hash-chained audit log."""
+    services = _services(_settings(config, home))
+    if verify:
+        ok, n = services.store.verify_audit_chain()
+        console.print(f"audit chain {'intact' if ok else 'BROKEN'} ({n} events)")
+        if not ok:
+            raise typer.Exit(int(ExitCode.FAILURE))
+        return
+    for ev in services.audit_events(limit=limit):
+        console.print(Text(f"{ev.seq:>5} {ev.at:%Y-%m-%d %H:%M:%S} {ev.actor:<12} {ev.kind:<24} {ev.proposal_id or ''}"))
+
+
+@app.command()
+def checks() -> None:
+    """List the checks, the action each proposes, and their settings (override in [checks.<rule>])."""
+    from spendpilot.checks import all_checks
+
+    for rule, spec in all_checks().items():
+        console.print(Text(f"{rule} → {spec.action_kind}", style="bold"))
+        console.print(Text(f"  {spec.description}"))
+        for name, field in spec.settings_model.model_fields.items():
+            console.print(Text(f"    {name} = {field.default!r}  {field.description or ''}", style="dim"))
+
+
+@app.command()
+def policy() -> None:
+    """Print the least-privilege IAM policy the enabled actions need."""
+    from spendpilot.actions import all_actions
+
+    reads = ["ec2:DescribeInstances", "ec2:DescribeSpotPriceHistory", "autoscaling:DescribeAutoScalingGroups",
+             "cloudwatch:GetMetricData", "ssm:GetParametersByPath"]  # fmt: skip
+    actions = sorted({p for a in all_actions().values() for p in a.permissions} | set(reads))
+    print(json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}, indent=2))
+
+
+@app.command()
+def tui(
+    by: Annotated[str | None, typer.Option("--by", help="Approver name recorded for decisions.")] = None,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Review the queue, chat about spend, approve or reject (keyboard-first)."""
+    from spendpilot.tui import run_tui
+
+    run_tui(_services(_settings(config, home)), approver=_who(by))
+
+
+@app.command()
+def daemon(
+    once: Annotated[bool, typer.Option("--once", help="Run one sweep now and exit.")] = False,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Run sweeps on the cron in [schedule] sweep_cron (persistent job store; never two at once)."""
+    from spendpilot.scheduler import run_daemon
+
+    settings = _settings(config, home)
+    settings.ensure_home()
+    outcomes = _services(settings).resume_pending()
+    for o in outcomes:
+        console.print(o.message)
+    console.print(f"spendpilot daemon: sweeps on '{settings.schedule.sweep_cron}' (UTC); Ctrl-C to stop")
+    run_daemon(settings, once=once)
+
+
+@app.command()
+def demo(
+    headless: Annotated[
+        bool | None, typer.Option("--headless/--tui", help="Print the proposals and exit instead of opening the TUI (default: headless when there is no terminal).")
+    ] = None,
+    scenario: Annotated[str, typer.Option(help="Scenario name or folder.")] = "demo",
+    home: Annotated[Path, typer.Option("--home", help="Where the demo keeps its stores (wiped each run).")] = Path(".spendpilot/demo"),
+) -> None:
+    """Run the whole loop on a bundled demo organisation: no AWS account, no API key.
+
+    Starts a local AWS API emulator, creates the organisation in it, writes 90 days of FOCUS
+    billing and LLM usage, ingests them, sweeps, and opens the review queue.
+    """
+    from spendpilot.adapters.aws.emulator import local_emulator
+    from spendpilot.demo import prepare_scenario
+    from spendpilot.output import print_sweep_report, proposals_table
+    from spendpilot.scenarios import load_scenario, locate_scenario
+
+    if headless is None:
+        headless = not (sys.stdin.isatty() and sys.stdout.isatty())
+    try:
+        spec = load_scenario(locate_scenario(scenario))
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    if home.exists():
+        shutil.rmtree(home)
+    with local_emulator() as emulator:
+        settings = Settings(home=home, aws={"region": spec.region, "endpoint_url": emulator.endpoint_url})
+        settings.ensure_home()
+        err.print(f"AWS API emulator on {emulator.endpoint_url}")
+        prepare_scenario(settings, spec, emulator.endpoint_url or "", progress=lambda m: err.print(Text(m)))
+        services = _services(settings)
+        report = services.sweep()
+        if headless:
+            print_sweep_report(console, report)
+            console.print(proposals_table(services.list_proposals([ProposalStatus.PENDING]), title="Pending proposals"))
+            console.print(Text(f"Stores in {home}/ (state, lake, checkpoints, memory).", style="dim"))
+            return
+        from spendpilot.tui import run_tui
+
+        run_tui(services, approver=_who(None))
+
+
+def main() -> None:
+    try:
+        app()
+    except SpendpilotError as exc:  # anything not mapped by a command
+        err.print(Text(f"error: {exc}", style="red"))
+        sys.exit(int(exc.exit_code))
+
+
+if __name__ == "__main__":
+    main()

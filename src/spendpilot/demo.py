@@ -1,0 +1,81 @@
+"""Bring a scenario to life: seed the emulator, write its billing and LLM usage, ingest them.
+
+Shared by ``spendpilot demo``, ``spendpilot eval`` and the end-to-end tests, so all three
+exercise the same ingest and sweep code a real user runs.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from spendpilot.adapters.aws.client import AwsAdapter
+from spendpilot.adapters.aws.seed import SeededOrg, seed_scenario
+from spendpilot.config import Settings
+from spendpilot.lake import IngestReport, ingest_file, ingest_llm_usage_file
+from spendpilot.savings.pricebook import PriceBook
+from spendpilot.scenarios.model import Scenario
+from spendpilot.scenarios.synth import FOCUS_COLUMNS, focus_rows, llm_usage_records
+
+LLM_USAGE_COLUMNS = [
+    "day", "provider", "model", "feature", "project_id", "requests",
+    "input_tokens", "cached_input_tokens", "output_tokens", "cost", "currency",
+]  # fmt: skip
+
+
+@dataclass
+class PreparedScenario:
+    org: SeededOrg
+    focus_file: Path
+    llm_usage_file: Path
+    reports: list[IngestReport]
+
+
+def prepare_scenario(
+    settings: Settings,
+    scenario: Scenario,
+    endpoint_url: str,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> PreparedScenario:
+    say = progress or (lambda _msg: None)
+    now = now or datetime.now(UTC)
+    prices = PriceBook.bundled()
+    aws = AwsAdapter(
+        region=scenario.region, endpoint_url=endpoint_url, routing_prefix=settings.aws.llm_routing_prefix
+    )
+    say(f"Creating organisation '{scenario.name}' in the emulator")
+    org = seed_scenario(aws, scenario, now)
+    say(f"  {len(org.instances)} instances, {len(org.groups)} Auto Scaling groups, {len(org.features)} LLM features")
+
+    inputs = settings.home / "inputs"
+    inputs.mkdir(parents=True, exist_ok=True)
+    usage = llm_usage_records(
+        scenario.llm_usage, days=scenario.billing_days, now=now, prices=prices, seed=scenario.seed
+    )
+    usage_file = inputs / "llm_usage.csv"
+    with usage_file.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=LLM_USAGE_COLUMNS)
+        writer.writeheader()
+        for rec in usage:
+            row = rec.model_dump(mode="json")
+            writer.writerow({k: row.get(k, "") if row.get(k) is not None else "" for k in LLM_USAGE_COLUMNS})
+
+    focus_file = inputs / "focus_billing.csv"
+    instances = [(i.instance_id, i.name, i.instance_type, i.tags, i.launched_at) for i in org.instances]
+    with focus_file.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=FOCUS_COLUMNS)
+        writer.writeheader()
+        count = 0
+        for row in focus_rows(scenario, instances=instances, usage=usage, now=now, prices=prices):
+            writer.writerow(row)
+            count += 1
+    say(f"Wrote {count:,} FOCUS rows ({scenario.billing_days} days) and {len(usage):,} LLM usage rows")
+
+    reports = [ingest_file(focus_file, settings.lake_dir), ingest_llm_usage_file(usage_file, settings.lake_dir)]
+    for r in reports:
+        say(f"Ingested {r.file.name}: {r.rows_read:,} read, {r.rows_stored:,} stored, {r.rows_quarantined:,} quarantined")
+    return PreparedScenario(org=org, focus_file=focus_file, llm_usage_file=usage_file, reports=reports)

@@ -1,0 +1,75 @@
+"""How the CLI shows things (tables, JSON). Formatting only; no decisions are made here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from spendpilot.domain import Proposal
+from spendpilot.domain.reports import SweepReport
+
+_RISK_STYLE = {"low": "green", "medium": "yellow", "high": "red"}
+
+
+def proposals_json(proposals: Iterable[Proposal]) -> str:
+    return json.dumps([p.public_dict() for p in proposals], indent=2)
+
+
+def sort_queue(proposals: Iterable[Proposal]) -> list[Proposal]:
+    return sorted(proposals, key=lambda p: (p.status.value != "pending", -p.estimate.expected.amount))
+
+
+def proposals_table(proposals: Iterable[Proposal], title: str = "Proposals") -> Table:
+    table = Table(title=title, header_style="bold", expand=False)
+    for col, justify in [
+        ("ID", "left"), ("Action", "left"), ("Target", "left"), ("Expected $/mo", "right"),
+        ("Low – high", "right"), ("Risk", "left"), ("Status", "left"),
+    ]:
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for p in sort_queue(proposals):
+        e = p.estimate.rounded()
+        table.add_row(
+            p.id,
+            p.action,
+            Text(p.target.label()),  # untrusted names never become markup
+            f"{e.expected}",
+            f"{e.low} – {e.high}",
+            Text(p.risk.value, style=_RISK_STYLE.get(p.risk.value, "")),
+            p.status.value,
+        )
+    return table
+
+
+def print_sweep_report(console: Console, report: SweepReport) -> None:
+    console.print(
+        f"Sweep {report.sweep_id}: {report.findings} finding(s), {len(report.new_proposals)} new, "
+        f"{len(report.unchanged_proposals)} unchanged, {len(report.suppressed)} suppressed by memory"
+    )
+    for source in report.sources:
+        console.print(Text(f"  · {source}", style="yellow" if source.startswith("warning") else "dim"))
+    for line in report.suppressed:
+        console.print(Text(f"  · suppressed: {line}", style="dim"))
+    console.print(f"Pending expected savings: [bold]{report.total_expected_monthly}[/bold] per month")
+
+
+def print_proposal(console: Console, p: Proposal) -> None:
+    e = p.estimate.rounded()
+    console.print(Text(f"{p.id}  {p.action} on {p.target.label()}  [{p.status.value}]", style="bold"))
+    console.print(Text(p.summary))
+    console.print(f"Saving: {e.expected}/month expected (low {e.low}, high {e.high}); risk {p.risk.value}")
+    console.print(Text(f"Formula: {e.formula}"))
+    console.print("Evidence:")
+    for ev in p.evidence + e.inputs:
+        console.print(Text(f"  - {ev.label}: {ev.value}  [{ev.source}]"))
+    console.print(Text(f"Plan: {p.plan.description}"))
+    console.print(Text(f"  change: {json.dumps(p.plan.change)}"))
+    console.print(Text(f"  expected pre-state: {json.dumps(p.plan.expected_pre_state)}"))
+    console.print(Text(f"Rollback: {p.plan.rollback_description}"))
+    console.print(Text(f"Permissions: {', '.join(p.plan.permissions)}"))
+    console.print(f"Plan hash: {p.plan_hash}")
+    if p.note:
+        console.print(Text(f"Note: {p.note}"))
