@@ -1,0 +1,130 @@
+"""The whole loop through the real CLI and the TUI: sweep, approve, reject, execute, audit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from spendpilot.domain import ProposalStatus
+from spendpilot.runtime import build_services
+from spendpilot.tui import SpendpilotApp
+from tests.conftest import run_cli
+from tests.e2e.conftest import DemoOrg
+
+
+def _by_target(proposals: list[dict]) -> dict[str, dict]:
+    return {p["target"]["name"] or p["target"]["id"]: p for p in proposals}
+
+
+def test_sweep_yields_expected_proposals_and_avoids_traps(demo_org: DemoOrg) -> None:
+    proc = run_cli("sweep", "--json", env=demo_org.env(), check=True)
+    data = json.loads(proc.stdout)
+    found = _by_target(data["proposals"])
+    for want in demo_org.scenario.expected.must_propose:
+        assert want.target in found, f"missing proposal for {want.target}: {sorted(found)}"
+        assert found[want.target]["rule"] == want.rule
+        assert found[want.target]["action"] == want.action
+    for trap in demo_org.scenario.expected.must_not_propose:
+        assert trap.target not in found, f"fell into trap {trap.target}: {trap.why}"
+    for p in data["proposals"]:
+        s = p["estimated_monthly_savings"]
+        assert 0 < float(s["low"]) <= float(s["expected"]) <= float(s["high"])
+        assert p["currency"] == "USD" and p["evidence"] and p["risk"] in ("low", "medium", "high")
+        assert p["status"] == "pending"
+
+
+def test_cli_and_tui_decisions_change_exactly_what_was_approved(demo_org: DemoOrg) -> None:
+    env = demo_org.env()
+    sweep = json.loads(run_cli("sweep", "--json", env=env, check=True).stdout)
+    found = _by_target(sweep["proposals"])
+    idle_p4d = found["train-idle-p4d"]
+    notebook = found["notebook-g5-idle"]
+    classifier = found["ticket-classifier"]
+    batch = found["embedding-batch-workers"]
+
+    approved = run_cli("approve", idle_p4d["id"], "--by", "alice", env=env)
+    assert approved.returncode == 0, approved.stderr
+    assert "verified" in approved.stdout.lower()
+    rejected = run_cli("reject", notebook["id"], "--by", "bob", "--reason", "researcher back Monday", env=env)
+    assert rejected.returncode == 0, rejected.stderr
+
+    # The third decision comes through the TUI, driven by Textual's pilot.
+    services = build_services(demo_org.settings)
+
+    async def approve_in_tui() -> None:
+        app = SpendpilotApp(services, approver="carol")
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            table = app.query_one("DataTable")
+            row = next(i for i, key in enumerate(table.rows) if key.value == classifier["id"])
+            table.move_cursor(row=row)
+            await pilot.pause()
+            await pilot.press("a")
+            await pilot.pause()
+            await pilot.press("y")
+            for _ in range(50):
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                if services.get_proposal(classifier["id"]).status is not ProposalStatus.PENDING:
+                    break
+
+    import asyncio
+
+    asyncio.run(approve_in_tui())
+
+    # Exactly the approved changes happened, once; nothing else moved.
+    assert demo_org.instance_state("train-idle-p4d") in ("stopping", "stopped")
+    assert demo_org.instance_state("notebook-g5-idle") == "running"
+    assert demo_org.instance_state("inference-g5-busy") == "running"
+    ssm = demo_org.client("ssm")
+    assert ssm.get_parameter(Name="/spendpilot/features/ticket-classifier/model")["Parameter"]["Value"] == "gpt-4.1-mini"
+    assert ssm.get_parameter(Name="/spendpilot/features/code-review-agent/model")["Parameter"]["Value"] == "gpt-4.1"
+    group = demo_org.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=["embedding-batch-workers"]
+    )["AutoScalingGroups"][0]
+    assert "MixedInstancesPolicy" not in group, "the unapproved spot switch must not have run"
+
+    store = services.store
+    assert store.get_proposal(idle_p4d["id"]).status is ProposalStatus.EXECUTED
+    assert store.get_proposal(classifier["id"]).status is ProposalStatus.EXECUTED
+    assert store.get_proposal(notebook["id"]).status is ProposalStatus.REJECTED
+    assert store.get_proposal(batch["id"]).status is ProposalStatus.PENDING
+    for pid in (idle_p4d["id"], classifier["id"]):
+        assert store.count_audit("execution_started", pid) == 1
+        assert store.count_audit("execution_verified", pid) == 1
+    assert store.count_audit("execution_started", notebook["id"]) == 0
+    assert store.verify_audit_chain()[0]
+
+    # Approving twice is refused and changes nothing.
+    again = run_cli("approve", idle_p4d["id"], "--by", "alice", env=env)
+    assert again.returncode == 5
+    assert store.count_audit("execution_started", idle_p4d["id"]) == 1
+
+
+def test_rejection_is_remembered_and_not_reproposed(demo_org: DemoOrg) -> None:
+    services = build_services(demo_org.settings)
+    first = services.sweep()
+    notebook = next(
+        p for p in services.list_proposals([ProposalStatus.PENDING]) if p.target.name == "notebook-g5-idle"
+    )
+    services.reject(notebook.id, by="bob", reason="researcher back Monday")
+    second = build_services(demo_org.settings).sweep()
+    assert notebook.id not in second.new_proposals + second.unchanged_proposals
+    assert any("notebook-g5-idle" in s and "researcher back Monday" in s for s in second.suppressed)
+    assert len(second.unchanged_proposals) == len(first.new_proposals) - 1
+
+
+@pytest.mark.parametrize("config_model", [None])
+def test_offline_chat_answers_from_data(demo_org: DemoOrg, config_model: None) -> None:
+    services = build_services(demo_org.settings)
+    services.sweep()
+    top = services.chat("what is our top spend?")
+    assert "Amazon Elastic Compute Cloud" in top
+    pending = services.list_proposals([ProposalStatus.PENDING])
+    biggest = max(pending, key=lambda p: p.estimate.expected.amount)
+    why = services.chat("why this proposal?", selected_proposal_id=biggest.id)
+    assert biggest.estimate.formula in why and str(biggest.estimate.expected) in why
+    saved = services.chat("what did we save?")
+    assert "Executed 0 proposal(s)" in saved
