@@ -377,6 +377,50 @@ def demo(
         run_tui(services, approver=_who(None))
 
 
+@app.command(name="eval")
+def eval_(
+    scenarios: Annotated[list[str] | None, typer.Argument(help="Scenario names or folders (default: all bundled).")] = None,
+) -> None:
+    """Score the sweep against scenarios with planted waste and traps (evals/scenarios/*).
+
+    Each scenario runs in a fresh emulator and a temporary home. Exit 1 if any scenario misses
+    a planted proposal or falls into a trap.
+    """
+    import tempfile
+
+    from spendpilot.adapters.aws.emulator import local_emulator
+    from spendpilot.demo import prepare_scenario
+    from spendpilot.scenarios import load_scenario, locate_scenario
+    from spendpilot.scenarios.model import scenarios_root
+    from spendpilot.scenarios.score import score
+
+    names = scenarios or sorted(p.name for p in scenarios_root().iterdir() if (p / "scenario.yaml").is_file())
+    failed = 0
+    for name in names:
+        spec = load_scenario(locate_scenario(name))
+        with tempfile.TemporaryDirectory() as tmp, local_emulator() as emulator:
+            settings = Settings(home=Path(tmp), aws={"region": spec.region, "endpoint_url": emulator.endpoint_url})
+            prepare_scenario(settings, spec, emulator.endpoint_url or "")
+            services = _services(settings)
+            services.sweep()
+            result = score(spec.name, spec.expected, services.list_proposals([ProposalStatus.PENDING]))
+        verdict = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
+        console.print(
+            f"{verdict} {spec.name}: recall {result.recall:.0%} ({len(result.found)}/{len(result.found) + len(result.missed)}), "
+            f"traps hit {len(result.traps_hit)}, unexpected {len(result.unexpected)}, "
+            f"expected savings ${result.expected_monthly_total:,.2f}/month"
+        )
+        for line in result.missed:
+            console.print(Text(f"    missed: {line}", style="red"))
+        for line in result.traps_hit:
+            console.print(Text(f"    trap: {line}", style="red"))
+        for line in result.unexpected:
+            console.print(Text(f"    unexpected: {line}", style="yellow"))
+        failed += not result.passed
+    if failed:
+        raise typer.Exit(int(ExitCode.FAILURE))
+
+
 def main() -> None:
     try:
         app()
