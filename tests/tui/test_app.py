@@ -10,7 +10,7 @@ from spendpilot.tui.screens import ConfirmApproveScreen, RejectReasonScreen
 from spendpilot.tui.widgets import ChatPane, ProposalDetail, ProposalQueue
 
 from .conftest import APP_SIZE, RecordingApp, settle
-from .fakes import FakeServices
+from .fakes import FakeServices, make_proposal
 
 pytestmark = pytest.mark.asyncio
 
@@ -21,9 +21,13 @@ async def test_queue_shows_pending_first_sorted_by_expected_saving(app: Recordin
         queue = app.query_one(ProposalQueue)
         assert queue.proposal_ids == ["p-big", "p-mid", "p-small", "p-done"]
         first_row = [cell.plain for cell in queue.get_row_at(0)]
-        assert first_row[:4] == ["p-big", "switch_to_spot", "ec2_instance:gpu-box-p-big",
-                                 "$2,400.00"]
-        assert first_row[4:] == ["$1,920.00–$2,640.00", "medium", "pending"]
+        assert first_row[:4] == [
+            "p-big",
+            "switch_to_spot",
+            "ec2_instance:gpu-box-p-big",
+            "$2,400",
+        ]
+        assert first_row[4:] == ["$1,920–$2,640", "medium", "pending"]
         # A target name that looks like markup is shown verbatim.
         assert queue.get_row_at(1)[2].plain == "ec2_instance:[red]not markup[/red]"
 
@@ -103,7 +107,8 @@ async def test_only_pending_proposals_can_be_approved(
     async with app.run_test(size=APP_SIZE) as pilot:
         await settle(pilot)
         await pilot.press("down", "down", "down")
-        assert app.query_one(ProposalQueue).highlighted_proposal.id == "p-done"
+        highlighted = app.query_one(ProposalQueue).highlighted_proposal
+        assert highlighted is not None and highlighted.id == "p-done"
         await pilot.press("a")
         assert not isinstance(app.screen, ConfirmApproveScreen)
         await pilot.press("r")
@@ -154,9 +159,7 @@ async def test_chat_shows_the_answer_as_plain_text(
         assert isinstance(app.focused, Input)
         await pilot.press(*"why?", "enter")
         await settle(pilot)
-        assert services.calls_to("chat") == [
-            {"message": "why?", "selected_proposal_id": "p-big"}
-        ]
+        assert services.calls_to("chat") == [{"message": "why?", "selected_proposal_id": "p-big"}]
         transcript = app.query_one(ChatPane).transcript
         assert "you: why?" in transcript
         assert "spendpilot: The [bold]biggest[/bold] saving is p-big." in transcript
@@ -178,7 +181,9 @@ async def test_a_service_error_is_notified_and_the_app_keeps_running(
         await pilot.press("s")
         await settle(pilot)
         assert len(services.calls_to("sweep")) == 2
-        assert any(n.startswith("Sweep finished: Sweep sw-1") for n in app.notices_of("information"))
+        assert any(
+            n.startswith("Sweep finished: Sweep sw-1") for n in app.notices_of("information")
+        )
 
 
 async def test_a_failed_approval_is_notified_and_can_be_retried(
@@ -199,3 +204,28 @@ async def test_every_action_is_in_the_command_palette(app: RecordingApp) -> None
         await settle(pilot)
         titles = {command.title for command in app.get_system_commands(app.screen)}
         assert {"Approve proposal", "Reject proposal", "Sweep now", "Refresh", "Chat"} <= titles
+
+
+@pytest.mark.parametrize("key", ["R", "ctrl+r"])
+async def test_refresh_picks_up_new_proposals_and_keeps_the_cursor(
+    app: RecordingApp, services: FakeServices, key: str
+) -> None:
+    async with app.run_test(size=APP_SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("down")
+        services.proposals["p-huge"] = make_proposal("p-huge", "9000")
+        await pilot.press(key)
+        await settle(pilot)
+        queue = app.query_one(ProposalQueue)
+        assert queue.proposal_ids[0] == "p-huge"
+        highlighted = queue.highlighted_proposal
+        assert highlighted is not None and highlighted.id == "p-mid"
+        assert app.query_one(ProposalDetail).plain.startswith("p-mid")
+
+
+async def test_q_quits(app: RecordingApp) -> None:
+    async with app.run_test(size=APP_SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running

@@ -8,9 +8,9 @@ so each runs in a thread worker and delivers its result back with ``call_from_th
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import Callable, Iterable
 from functools import partial
+from pathlib import Path
 from typing import ClassVar, TypeVar
 
 from textual import on
@@ -51,6 +51,13 @@ class SpendpilotApp(App[None]):
     TITLE = "spendpilot"
     # Absolute, because Textual resolves a relative path against the file of the *subclass*.
     CSS_PATH = Path(__file__).with_name("app.tcss")
+    # Screen classes for app.tcss: side by side needs ~140 columns to show every queue column.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+        (0, "-narrow"),
+        (110, "-medium"),
+        (140, "-wide"),
+    ]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "approve", "Approve"),
         Binding("r", "reject", "Reject"),
@@ -101,15 +108,21 @@ class SpendpilotApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every key-bound action is also in the palette (ctrl+p), for those who search first."""
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Approve proposal", "Approve the highlighted proposal (a)",
-                            self.action_approve)
-        yield SystemCommand("Reject proposal", "Reject the highlighted proposal with a reason (r)",
-                            self.action_reject)
-        yield SystemCommand("Sweep now", "Look for waste now and queue new proposals (s)",
-                            self.action_sweep)
+        yield SystemCommand(
+            "Approve proposal", "Approve the highlighted proposal (a)", self.action_approve
+        )
+        yield SystemCommand(
+            "Reject proposal",
+            "Reject the highlighted proposal with a reason (r)",
+            self.action_reject,
+        )
+        yield SystemCommand(
+            "Sweep now", "Look for waste now and queue new proposals (s)", self.action_sweep
+        )
         yield SystemCommand("Refresh", "Reload proposals and spend (R)", self.action_reload)
-        yield SystemCommand("Chat", "Ask the copilot about spend or a proposal (/)",
-                            self.action_focus_chat)
+        yield SystemCommand(
+            "Chat", "Ask the copilot about spend or a proposal (/)", self.action_focus_chat
+        )
 
     # -- actions --------------------------------------------------------------------------
 
@@ -139,8 +152,9 @@ class SpendpilotApp(App[None]):
             return
         self._sweeping = True
         self.notify("Sweeping…")
-        self._in_thread("Sweep", self.services.sweep, self._swept, group="sweep",
-                        always=self._sweep_finished)
+        self._in_thread(
+            "Sweep", self.services.sweep, self._swept, group="sweep", always=self._sweep_finished
+        )
 
     # -- message handlers -----------------------------------------------------------------
 
@@ -162,8 +176,13 @@ class SpendpilotApp(App[None]):
     # -- service calls and their results --------------------------------------------------
 
     def _load_proposals(self) -> None:
-        self._in_thread("Loading proposals", self.services.list_proposals,
-                        self.queue.set_proposals, group="proposals", exclusive=True)
+        self._in_thread(
+            "Loading proposals",
+            self.services.list_proposals,
+            self.queue.set_proposals,
+            group="proposals",
+            exclusive=True,
+        )
 
     def _load_spend(self) -> None:
         def fetch() -> tuple[list[DailySpend], list[SpendLine]]:
@@ -172,8 +191,13 @@ class SpendpilotApp(App[None]):
                 self.services.top_spend(by="service", days=SPEND_DAYS, limit=TOP_SERVICES),
             )
 
-        self._in_thread("Loading spend", fetch, lambda result: self._show_spend(*result),
-                        group="spend", exclusive=True)
+        self._in_thread(
+            "Loading spend",
+            fetch,
+            lambda result: self._show_spend(*result),
+            group="spend",
+            exclusive=True,
+        )
 
     def _show_spend(self, daily: list[DailySpend], top: list[SpendLine]) -> None:
         self.query_one(SpendStrip).show(daily, top[:TOP_SERVICES])
@@ -185,13 +209,15 @@ class SpendpilotApp(App[None]):
             self.notify(f"Nothing to {verb}: no proposal selected.", severity="warning")
             return None
         if proposal.id in self._deciding:
-            self.notify(f"{proposal.id} is already being decided; wait for the result.",
-                        severity="warning", markup=False)
+            self.notify(
+                f"{proposal.id} is already being decided; wait for the result.",
+                severity="warning",
+                markup=False,
+            )
             return None
         if proposal.status is not ProposalStatus.PENDING:
             self.notify(
-                f"{proposal.id} is {proposal.status.value}; only pending proposals can be "
-                f"{verb}d.",
+                f"{proposal.id} is {proposal.status.value}; only pending proposals can be {verb}d.",
                 severity="warning",
                 markup=False,
             )
@@ -213,8 +239,12 @@ class SpendpilotApp(App[None]):
 
     def _approved(self, outcome: ExecutionOutcome) -> None:
         severity = _OUTCOME_SEVERITY.get(outcome.status, "warning")
-        self.notify(outcome.message, title=f"{outcome.proposal_id}: {outcome.status.value}",
-                    severity=severity, markup=False)
+        self.notify(
+            outcome.message,
+            title=f"{outcome.proposal_id}: {outcome.status.value}",
+            severity=severity,
+            markup=False,
+        )
         self._load_proposals()
 
     def _reject(self, proposal_id: str, reason: str | None) -> None:
@@ -241,8 +271,13 @@ class SpendpilotApp(App[None]):
         self._sweeping = False
 
     def _report_error(self, what: str, error: SpendpilotError) -> None:
-        self.notify(str(error) or type(error).__name__, title=f"{what} failed",
-                    severity="error", markup=False, timeout=10)
+        self.notify(
+            str(error) or type(error).__name__,
+            title=f"{what} failed",
+            severity="error",
+            markup=False,
+            timeout=10,
+        )
 
     def _in_thread(
         self,

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+from rich.text import Text
 
 from spendpilot.domain import Money, Proposal, ProposalStatus
 from spendpilot.domain.reports import DailySpend, SpendLine, SweepReport
@@ -39,6 +41,13 @@ def short_hash(plan_hash: str) -> str:
 
 def money(amount: Decimal, currency: str) -> str:
     return str(Money(amount=amount, currency=currency))
+
+
+def whole_money(value: Money) -> str:
+    """A saving rounded to whole units: estimates are ranges, so cents in a table are noise."""
+    rounded = value.amount.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    symbol = "$" if value.currency == "USD" else f"{value.currency} "
+    return f"{symbol}{rounded:,}"
 
 
 def spend_totals(days: Sequence[DailySpend]) -> str:
@@ -71,3 +80,10 @@ def mapping_lines(mapping: dict[str, Any]) -> list[str]:
         f"{key}: {json.dumps(value, sort_keys=True, default=str)}"
         for key, value in sorted(mapping.items())
     ]
+
+
+def labelled_lines(rows: Sequence[tuple[str, str | Text]]) -> Text:
+    """Aligned ``label  value`` lines; values are appended as text, never parsed as markup."""
+    width = max((len(label) for label, _ in rows), default=0) + 2
+    lines = [Text.assemble((label.ljust(width), "dim"), value) for label, value in rows]
+    return Text("\n").join(lines)

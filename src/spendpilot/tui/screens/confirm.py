@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from spendpilot.domain import Proposal
-from spendpilot.tui.formatting import short_hash
+from spendpilot.tui.formatting import labelled_lines, short_hash
 
 
 class ConfirmApproveScreen(ModalScreen[str | None]):
@@ -35,17 +35,19 @@ class ConfirmApproveScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         proposal = self.proposal
+        estimate = proposal.estimate
         with Vertical(id="dialog", classes="dialog"):
             yield Label("Approve and execute this change?", classes="dialog-title")
             yield Static(
-                Text.assemble(
-                    ("action   ", "dim"), (proposal.action, "bold"), "\n",
-                    ("target   ", "dim"), proposal.target.label(), "\n",
-                    ("saving   ", "dim"), (f"{proposal.estimate.expected}/mo", "bold green"),
-                    ("  (", "dim"), f"{proposal.estimate.low}–{proposal.estimate.high}",
-                    (")", "dim"), "\n",
-                    ("risk     ", "dim"), proposal.risk.value, "\n",
-                    ("plan     ", "dim"), (short_hash(self.plan_hash), "bold"),
+                labelled_lines(
+                    [
+                        ("action", Text(proposal.action, style="bold")),
+                        ("target", proposal.target.label()),
+                        ("saving", Text(f"{estimate.expected}/mo", style="bold green")),
+                        ("range", f"{estimate.low}–{estimate.high} per month"),
+                        ("risk", proposal.risk.value),
+                        ("plan", Text(short_hash(self.plan_hash), style="bold")),
+                    ]
                 ),
                 id="confirm-facts",
             )

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from spendpilot.domain import Proposal
+from spendpilot.tui.formatting import labelled_lines
 
 
 class RejectReasonScreen(ModalScreen[str | None]):
@@ -28,9 +29,11 @@ class RejectReasonScreen(ModalScreen[str | None]):
         with Vertical(id="dialog", classes="dialog"):
             yield Label("Reject this proposal?", classes="dialog-title")
             yield Static(
-                Text.assemble(
-                    ("action   ", "dim"), (proposal.action, "bold"), "\n",
-                    ("target   ", "dim"), proposal.target.label(),
+                labelled_lines(
+                    [
+                        ("action", Text(proposal.action, style="bold")),
+                        ("target", proposal.target.label()),
+                    ]
                 )
             )
             yield Input(placeholder="Why? (required; remembered for future sweeps)", id="reason")

@@ -26,6 +26,12 @@ class ChatPane(Vertical):
         yield RichLog(id="chat-log", wrap=True, markup=False, highlight=False)
         yield Input(placeholder="Ask about spend or the selected proposal…", id="chat-input")
 
+    def on_mount(self) -> None:
+        self.add_note(
+            "Ask about spend or the highlighted proposal. The copilot reads; it never approves "
+            "or changes anything."
+        )
+
     @property
     def transcript(self) -> str:
         """The conversation as plain text (what a screen reader or a test would read)."""
@@ -57,4 +63,4 @@ class ChatPane(Vertical):
 
     def _write(self, who: str, style: str, body: str) -> None:
         # Answers can quote resource names, tags or prompts: a Text keeps them inert.
-        self.query_one(RichLog).write(Text.assemble((f"{who}: ", style), body))
+        self.query_one(RichLog).write(Text.assemble((f"{who}: ", style), body), expand=True)

@@ -32,16 +32,30 @@ def render_proposal(proposal: Proposal) -> Text:
     plan = proposal.plan
     currency = estimate.expected.currency
     parts: list[Text] = [
-        Text.assemble((proposal.id, "bold"), "  ", (proposal.action, "bold cyan"), "  ",
-                      proposal.target.label()),
-        Text.assemble(("status ", "dim"), proposal.status.value, ("   risk ", "dim"),
-                      proposal.risk.value, ("   rule ", "dim"), proposal.rule),
+        Text.assemble(
+            (proposal.id, "bold"),
+            "  ",
+            (proposal.action, "bold cyan"),
+            "  ",
+            proposal.target.label(),
+        ),
+        Text.assemble(
+            ("status ", "dim"),
+            proposal.status.value,
+            ("   risk ", "dim"),
+            proposal.risk.value,
+            ("   rule ", "dim"),
+            proposal.rule,
+        ),
         Text(proposal.summary),
         _heading(f"Estimated saving per month ({currency})"),
         Text.assemble(
-            ("low ", "dim"), str(estimate.low),
-            ("   expected ", "dim"), (str(estimate.expected), "bold green"),
-            ("   high ", "dim"), str(estimate.high),
+            ("low ", "dim"),
+            str(estimate.low),
+            ("   expected ", "dim"),
+            (str(estimate.expected), "bold green"),
+            ("   high ", "dim"),
+            str(estimate.high),
         ),
         Text.assemble(("formula ", "dim"), estimate.formula),
         _heading("Evidence"),
@@ -51,8 +65,14 @@ def render_proposal(proposal: Proposal) -> Text:
         parts.append(Text("(none)", style="dim"))
     for item in evidence:
         parts.append(
-            Text.assemble(("• ", "dim"), (item.label, "bold"), ": ", item.value,
-                          ("  — ", "dim"), (item.source, "italic dim"))
+            Text.assemble(
+                ("• ", "dim"),
+                (item.label, "bold"),
+                ": ",
+                item.value,
+                ("  — ", "dim"),
+                (item.source, "italic dim"),
+            )
         )
     parts += [
         _heading("Plan"),

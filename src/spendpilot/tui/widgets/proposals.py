@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from spendpilot.domain import Proposal, ProposalStatus, Risk
-from spendpilot.tui.formatting import queue_order
+from spendpilot.tui.formatting import queue_order, whole_money
 
 RISK_STYLES: dict[Risk, str] = {Risk.LOW: "green", Risk.MEDIUM: "yellow", Risk.HIGH: "bold red"}
 STATUS_STYLES: dict[ProposalStatus, str] = {
@@ -38,14 +38,17 @@ class ProposalQueue(DataTable[Text]):
             super().__init__()
             self.proposal = proposal
 
-    COLUMNS: tuple[tuple[str, str], ...] = (
-        ("ID", "id"),
-        ("Action", "action"),
-        ("Target", "target"),
-        ("Expected/mo", "expected"),
-        ("Low–High", "range"),
-        ("Risk", "risk"),
-        ("Status", "status"),
+    TARGET_WIDTH = 24
+    """Long target names are cut with an ellipsis here; the detail pane shows them in full."""
+
+    COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+        ("ID", "id", None),
+        ("Action", "action", None),
+        ("Target", "target", TARGET_WIDTH),
+        ("Exp $/mo", "expected", None),
+        ("Low–High", "range", None),
+        ("Risk", "risk", None),
+        ("Status", "status", None),
     )
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -53,7 +56,8 @@ class ProposalQueue(DataTable[Text]):
         self._by_id: dict[str, Proposal] = {}
 
     def on_mount(self) -> None:
-        self.add_columns(*self.COLUMNS)
+        for label, key, width in self.COLUMNS:
+            self.add_column(label, key=key, width=width)
 
     @property
     def highlighted_proposal(self) -> Proposal | None:
@@ -92,9 +96,9 @@ class ProposalQueue(DataTable[Text]):
         return (
             Text(proposal.id),
             Text(proposal.action),
-            Text(proposal.target.label()),
-            Text(str(estimate.expected), justify="right"),
-            Text(f"{estimate.low}–{estimate.high}", justify="right"),
+            Text(proposal.target.label(), overflow="ellipsis", no_wrap=True),
+            Text(whole_money(estimate.expected), justify="right"),
+            Text(f"{whole_money(estimate.low)}–{whole_money(estimate.high)}", justify="right"),
             Text(proposal.risk.value, style=RISK_STYLES.get(proposal.risk, "")),
             Text(proposal.status.value, style=STATUS_STYLES.get(proposal.status, "")),
         )
