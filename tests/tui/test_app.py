@@ -206,6 +206,19 @@ async def test_every_action_is_in_the_command_palette(app: RecordingApp) -> None
         assert {"Approve proposal", "Reject proposal", "Sweep now", "Refresh", "Chat"} <= titles
 
 
+async def test_the_command_palette_runs_an_action(
+    app: RecordingApp, services: FakeServices
+) -> None:
+    async with app.run_test(size=APP_SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"sweep now")
+        await pilot.pause(0.3)  # the palette searches asynchronously
+        await pilot.press("enter")
+        await settle(pilot)
+        assert len(services.calls_to("sweep")) == 1
+
+
 @pytest.mark.parametrize("key", ["R", "ctrl+r"])
 async def test_refresh_picks_up_new_proposals_and_keeps_the_cursor(
     app: RecordingApp, services: FakeServices, key: str

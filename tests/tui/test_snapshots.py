@@ -31,3 +31,14 @@ def test_approve_dialog(snap_compare: Any, services: FakeServices) -> None:
     assert snap_compare(
         SpendpilotApp(services, approver="alice"), terminal_size=APP_SIZE, run_before=open_dialog
     )
+
+
+def test_reject_dialog_refusing_an_empty_reason(snap_compare: Any, services: FakeServices) -> None:
+    async def submit_empty(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("r", "enter")
+        await pilot.pause()
+
+    assert snap_compare(
+        SpendpilotApp(services, approver="alice"), terminal_size=APP_SIZE, run_before=submit_empty
+    )

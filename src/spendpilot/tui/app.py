@@ -299,19 +299,28 @@ class SpendpilotApp(App[None]):
 
         def job() -> None:
             worker = get_current_worker()
+            outcome: Callable[[], object]
             try:
                 result = call()
             except SpendpilotError as error:
-                if not worker.is_cancelled:
-                    self.call_from_thread(self._report_error, what, error)
-                return
-            finally:
-                if always is not None:
-                    self.call_from_thread(always)
+                outcome = partial(self._report_error, what, error)
+            else:
+                outcome = partial(then, result)
+            if always is not None:
+                self._deliver(always)
             if not worker.is_cancelled:
-                self.call_from_thread(then, result)
+                self._deliver(outcome)
 
         return self.run_worker(job, name=what, group=group, exclusive=exclusive, thread=True)
+
+    def _deliver(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` on the event loop from a worker thread.
+
+        A slow call (an LLM answer, an execution) can return after the user quit; there is
+        nobody left to tell then, and ``call_from_thread`` would raise on a closed app.
+        """
+        if self.is_running:
+            self.call_from_thread(callback)
 
 
 def run_tui(services: SpendpilotServices, *, approver: str | None = None) -> None:
