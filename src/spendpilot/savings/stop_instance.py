@@ -10,6 +10,10 @@ from spendpilot.savings.pricebook import PriceBook
 from spendpilot.savings.registry import register_estimator
 
 
+RESTART_ALLOWANCE = Decimal("0.2")
+"""Share of the month a stopped instance may be started again by its owner (the low end)."""
+
+
 @register_estimator("stop_instance")
 def estimate_stop_saving(finding: Finding, prices: PriceBook) -> Estimate | None:
     facts = finding.facts
@@ -39,13 +43,14 @@ def estimate_stop_saving(finding: Finding, prices: PriceBook) -> Estimate | None
     expected = billed_monthly if billed_monthly is not None and billed_monthly > 0 else list_monthly
     expected = min(expected, list_monthly) if billed_monthly is not None else expected
     idle_share = Decimal(str(facts.get("idle_share", 1.0)))
-    low = expected * idle_share
+    low = expected * idle_share * (1 - RESTART_ALLOWANCE)
     high = max(list_monthly, expected)
     formula = (
         "Stopping ends the instance's compute charges. expected = billed run rate from FOCUS "
         "(EffectiveCost over the last 30 days, scaled to a month) or, without billing, "
         f"on-demand price x {HOURS_PER_MONTH} h; low = expected x share of hours the GPU was idle "
-        f"({idle_share:.0%}), in case busy hours must keep running; high = on-demand list price "
+        f"({idle_share:.0%}) x {1 - RESTART_ALLOWANCE:.0%}, in case the owner starts it again for "
+        "part of the month; high = on-demand list price "
         f"x {HOURS_PER_MONTH} h. Attached EBS volumes stay billed and are not counted."
     )
     return Estimate(
