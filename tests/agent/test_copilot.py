@@ -1,0 +1,65 @@
+"""The copilot with a scripted model (tool calls are real) and in offline mode."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from langchain_core.messages import AIMessage, ToolMessage
+
+from spendpilot.agent.copilot import CopilotTools, answer_offline, answer_with_model
+from spendpilot.domain import ActionPlan, Estimate, Evidence, Money, Proposal, ProposalStatus, ResourceRef, Risk
+from spendpilot.domain.reports import SpendLine
+from tests.agent.scripted import ScriptedChatModel
+
+
+def _proposal(pid: str, expected: str, status: ProposalStatus = ProposalStatus.PENDING) -> Proposal:
+    ref = ResourceRef(provider="aws", kind="ec2_instance", id=f"i-{pid}", name=f"box-{pid}")
+    plan = ActionPlan(
+        action="stop_instance", target=ref, change={"state": "stopped"}, expected_pre_state={"state": "running"},
+        rollback={}, rollback_description="start it again", description="Stop it.",
+    )
+    amount = Money.usd(Decimal(expected))
+    return Proposal(
+        id=pid, rule="idle_gpu_instance", action="stop_instance", target=ref, summary="idle GPUs",
+        estimate=Estimate(low=amount, expected=amount, high=amount, formula="price x 730 h",
+                          inputs=[Evidence(label="On-demand price", value="$1.212/h", source="price book")]),
+        plan=plan, risk=Risk.LOW, evidence=[Evidence(label="GPU p95", value="0.4%", source="CloudWatch")],
+        status=status, fingerprint=pid, evidence_digest="d",
+    )
+
+
+PROPOSALS = [_proposal("sp-00000001", "884.76"), _proposal("sp-00000002", "100", ProposalStatus.EXECUTED)]
+
+
+def _tools() -> CopilotTools:
+    return CopilotTools(
+        top_spend=lambda by, days, limit: [SpendLine(key="Amazon Elastic Compute Cloud", cost=Decimal("1234.5"))],
+        list_proposals=lambda statuses: [p for p in PROPOSALS if statuses is None or p.status in statuses],
+        get_proposal=lambda pid: next(p for p in PROPOSALS if p.id == pid),
+        similar_decisions=lambda text: [],
+    )
+
+
+def test_model_answers_through_read_only_tools() -> None:
+    model = ScriptedChatModel(
+        replies=[
+            AIMessage(content="", tool_calls=[{"name": "explain_proposal", "args": {"proposal_id": "sp-00000001"}, "id": "c1"}]),
+            AIMessage(content="Stopping box-sp-00000001 saves $884.76 a month."),
+        ]
+    )
+    answer = answer_with_model(model, _tools(), "why should I stop it?", "sp-00000001")
+    assert answer == "Stopping box-sp-00000001 saves $884.76 a month."
+    assert "approve" not in " ".join(model.bound_tools) and "explain_proposal" in model.bound_tools
+    tool_results = [m for m in model.received[1] if isinstance(m, ToolMessage)]
+    assert "price x 730 h" in str(tool_results[0].content)
+    assert "sp-00000001 selected" in str(model.received[0][0].content)
+
+
+def test_offline_mode_answers_the_three_questions_honestly() -> None:
+    tools = _tools()
+    assert "Amazon Elastic Compute Cloud: $1,234.50" in answer_offline(tools, "top spend?", None)
+    why = answer_offline(tools, "why this proposal", "sp-00000001")
+    assert "price x 730 h" in why and "$884.76" in why and "GPU p95: 0.4%" in why
+    saved = answer_offline(tools, "what did we save", None)
+    assert "Executed 1 proposal(s): $100.00/month" in saved and "Still pending: 1" in saved
+    assert "Offline mode" in answer_offline(tools, "tell me a joke", None)
