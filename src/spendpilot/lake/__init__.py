@@ -1,0 +1,15 @@
+"""The cost lake: FOCUS billing rows as hive-partitioned Parquet, queried in-process by DuckDB.
+
+Layout under ``lake_dir``::
+
+    focus/provider=<ProviderName>/billing_period=<YYYY-MM>/<source-stem>-<hash8>.parquet
+    llm_usage/<source-stem>-<hash8>.parquet
+    quarantine/<source-stem>-<hash8>.parquet      rows that failed validation, with reasons
+
+Plain Parquet on purpose: a distributed engine can read the same files when one machine is
+not enough.
+"""
+
+from spendpilot.lake.ingest import IngestReport, ingest_file, ingest_path
+
+__all__ = ["IngestReport", "ingest_file", "ingest_path"]

@@ -1,0 +1,137 @@
+"""Everything DuckDB-specific, in one place.
+
+The lake's queries are otherwise plain SQL (SELECT / WHERE / GROUP BY over named columns with
+bound parameters), so moving to a distributed engine later means rewriting this module: how a
+file set becomes a relation, how a CSV is read as text, how a tag value is pulled out of the
+Tags JSON, and the client API calls. Nothing outside this module and the ingestion readers
+names a DuckDB function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+
+def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory session in which a zone-less timestamp means UTC, as FOCUS says."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'").fetchall()
+    con.execute("SET enable_progress_bar = false").fetchall()
+    if threads is not None:
+        con.execute(f"SET threads = {int(threads)}").fetchall()
+    return con
+
+
+def literal(text: str) -> str:
+    """A SQL string literal (table-function arguments cannot always be bound parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def arrow_reader(relation: duckdb.DuckDBPyRelation, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """Stream a query's result as Arrow batches, in input order (DuckDB 1.x and 2.x)."""
+    if hasattr(relation, "to_arrow_reader"):
+        return iter(relation.to_arrow_reader(batch_rows))
+    return iter(relation.fetch_record_batch(batch_rows))
+
+
+def arrow_table(relation: duckdb.DuckDBPyRelation) -> pa.Table:
+    if hasattr(relation, "to_arrow_table"):
+        return relation.to_arrow_table()
+    return relation.arrow()
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """Run a query to completion and return plain Python rows.
+
+    Goes through Arrow so that timestamps come back as aware UTC datetimes without pytz, and
+    decimals as ``Decimal``.
+    """
+    return arrow_table(con.sql(sql, params=list(params) or None)).to_pylist()
+
+
+# --- reading inputs as text -------------------------------------------------------------------
+
+REJECTS_TABLE = "csv_rejects"
+
+
+def csv_text_source(path: Path, names: Sequence[str]) -> str:
+    """A FROM-clause item reading every CSV field as text.
+
+    ``NULL`` and empty fields are nulls; the header's names are replaced by ``names`` (the
+    spec's spellings). Lines the parser cannot split into the right number of fields, or that
+    are not UTF-8, are skipped and recorded in ``REJECTS_TABLE`` with their line number, so the
+    caller can quarantine them rather than fail the file.
+    """
+    name_list = ", ".join(literal(n) for n in names)
+    return (
+        f"read_csv({literal(str(path))}, header = true, names = [{name_list}], "
+        "all_varchar = true, nullstr = ['NULL', ''], delim = ',', quote = '\"', escape = '\"', "
+        f"ignore_errors = true, store_rejects = true, rejects_table = '{REJECTS_TABLE}', "
+        "rejects_scan = 'csv_reject_scans', parallel = true)"
+    )
+
+
+def csv_rejects(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
+    """(data row number, description) of every line ``csv_text_source`` skipped."""
+    try:
+        found = con.sql(
+            f"SELECT line, error_type, error_message, csv_line FROM {REJECTS_TABLE} "
+            "ORDER BY line"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return []
+    return [(int(line) - 1, f"{kind}: {message}: {text}") for line, kind, message, text in found]
+
+
+def parquet_text_source(path: Path, schema: pa.Schema, names: Sequence[str]) -> str:
+    """A FROM-clause item reading a Parquet file with every column turned to text.
+
+    Typed values print exactly (decimals and timestamps in full, doubles as their shortest exact
+    form); a map or struct (a Tags column written as a map) prints as a JSON object. ``''`` and
+    ``'NULL'`` become nulls, as in CSV.
+    """
+    parts = []
+    for field, name in zip(schema, names, strict=True):
+        column = '"' + field.name.replace('"', '""') + '"'
+        if pa.types.is_nested(field.type):
+            text = f"CAST(to_json({column}) AS VARCHAR)"
+        else:
+            text = f"CAST({column} AS VARCHAR)"
+        alias = '"' + name.replace('"', '""') + '"'
+        parts.append(f"CASE WHEN {text} IN ('', 'NULL') THEN NULL ELSE {text} END AS {alias}")
+    return f"(SELECT {', '.join(parts)} FROM read_parquet({literal(str(path))}))"
+
+
+# --- querying the lake -----------------------------------------------------------------------
+
+
+def parquet_relation(pattern: str) -> str:
+    """A FROM-clause item over every Parquet file matching ``pattern``.
+
+    ``union_by_name`` lets files that carry different extra columns sit in one relation; hive
+    partitioning exposes ``provider`` and ``billing_period`` for pruning.
+    """
+    return (
+        f"read_parquet({literal(pattern)}, hive_partitioning = true, union_by_name = true)"
+    )
+
+
+def tag_value_sql(tags_column: str, key_param: str) -> str:
+    """The value of the tag whose key, trimmed, equals the bound parameter ``key_param``.
+
+    Exports carry keys with stray spaces (``" org"``), so a lookup cannot use a JSON path.
+    Unpacks the object as a string map and returns the first entry whose trimmed key matches;
+    NULL when no key matches or Tags is NULL.
+    """
+    entries = f"map_entries(CAST(json({tags_column}) AS MAP(VARCHAR, VARCHAR)))"
+    return f"list_filter({entries}, e -> trim(e.key) = {key_param})[1].value"
+
+
+def day_sql(timestamp_column: str) -> str:
+    """The UTC calendar day of a timestamp (the session time zone is UTC)."""
+    return f"CAST({timestamp_column} AS DATE)"

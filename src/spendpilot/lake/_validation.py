@@ -1,0 +1,241 @@
+"""Row validation as one streamed SQL query: parse every value and name the first thing wrong.
+
+The query reads the source as text (``_sources`` builds that part), ``TRY_CAST``s every known
+column to its type and computes ``_error``: the index of the first failed check, NULL for a good
+row. For bad rows it also carries the original text of the typed columns, so the quarantine
+shows exactly what was written. DuckDB runs it in parallel and streams Arrow batches in input
+order; Python only splits each batch on ``_error``, it never visits a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spendpilot.lake._dialect import arrow_reader
+from spendpilot.lake.schema import DECIMAL_PRECISION, DECIMAL_SCALE, Column, ColumnType
+
+MISSING = "missing value"
+NOT_DECIMAL = "not a decimal"
+NOT_TIMESTAMP = "not a timestamp"
+NOT_DATE = "not a date"
+NOT_INTEGER = "not an integer"
+NOT_JSON_OBJECT = "not a JSON object"
+MALFORMED_ROW = "malformed row"
+
+_SQL_TYPES = {
+    ColumnType.DECIMAL: f"DECIMAL({DECIMAL_PRECISION}, {DECIMAL_SCALE})",
+    ColumnType.TIMESTAMP: "TIMESTAMPTZ",
+    ColumnType.DATE: "DATE",
+    ColumnType.INTEGER: "BIGINT",
+}
+_PARSE_FAILURE = {
+    ColumnType.DECIMAL: NOT_DECIMAL,
+    ColumnType.TIMESTAMP: NOT_TIMESTAMP,
+    ColumnType.DATE: NOT_DATE,
+    ColumnType.INTEGER: NOT_INTEGER,
+}
+
+QUARANTINE_COLUMNS = ("_source_file", "_row", "_field", "_reason", "_raw_text")
+"""Appended to the raw columns of every quarantined row: where it came from and why."""
+
+
+def quote(name: str) -> str:
+    """A SQL identifier, safe whatever a CSV header contains."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """A rule across typed columns. ``failing_sql`` is true for a bad row (NULL counts as pass)."""
+
+    field: str
+    reason: str
+    failing_sql: str
+    needs: tuple[str, ...] = ()
+    """Columns the SQL reads; the check is skipped for an input that lacks one of them."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str | None
+    reason: str
+
+    @property
+    def label(self) -> str:
+        """The key used in ``IngestReport.reasons``."""
+        return f"{self.field}: {self.reason}" if self.field else self.reason
+
+
+@dataclass
+class ValidatedBatch:
+    rows: int
+    good: pa.Table
+    """Typed rows that passed, in the output schema, plus ``_partition`` when one was asked for."""
+    bad: pa.Table | None
+    """Failed rows as text (the present columns) plus ``QUARANTINE_COLUMNS``; None when none."""
+    reasons: dict[str, int]
+    """``Problem.label`` → number of bad rows in this batch."""
+
+
+class Validator:
+    """Validates a text source whose columns are ``present`` against the ``known`` columns.
+
+    ``output`` is the stored schema; known columns absent from the input are filled with typed
+    nulls so every file in an area has the same columns. Present columns that are not known pass
+    through as text. ``partition_sql`` (optional) is an expression over typed columns whose value
+    comes back in a ``_partition`` column for the writer to split on.
+    """
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        source_file: str,
+        present: Sequence[str],
+        known: Sequence[Column],
+        output: pa.Schema,
+        row_checks: Sequence[RowCheck] = (),
+        partition_sql: str | None = None,
+    ) -> None:
+        self._con = con
+        self._source_file = source_file
+        self.present = list(present)
+        self.output = output
+        self.problems: list[Problem] = []
+        self._sql = self._build(known, row_checks, partition_sql)
+        self._fields = pa.array([p.field for p in self.problems], pa.string())
+        self._reasons = pa.array([p.reason for p in self.problems], pa.string())
+        self._good_schema = pa.schema(
+            list(output) + ([pa.field("_partition", pa.string())] if partition_sql else [])
+        )
+
+    def _problem(self, field: str | None, reason: str) -> int:
+        self.problems.append(Problem(field, reason))
+        return len(self.problems) - 1
+
+    def _build(self, known: Sequence[Column], row_checks: Sequence[RowCheck],
+               partition_sql: str | None) -> str:
+        known_by_name = {c.name: c for c in known}
+        present_set = set(self.present)
+        # Innermost: each raw text as _r<i>, each typed value under the column's own name, so
+        # row checks and the partition expression read like plain SQL over typed columns.
+        inner: list[str] = []
+        cases: list[str] = []
+        self._raw_kept: dict[str, str] = {}
+        for i, name in enumerate(self.present):
+            column = known_by_name.get(name)
+            raw = quote(f"_r{i}")
+            inner.append(f"{quote(name)} AS {raw}")
+            if column is None or column.type not in _SQL_TYPES:
+                inner.append(quote(name))
+            else:
+                sql_type = _SQL_TYPES[column.type]
+                inner.append(f"TRY_CAST({quote(name)} AS {sql_type}) AS {quote(name)}")
+                self._raw_kept[name] = f"_r{i}"
+            if column is None:
+                continue
+            if not column.nullable:
+                cases.append(f"WHEN {raw} IS NULL THEN {self._problem(name, MISSING)}")
+            if column.type in _SQL_TYPES:
+                failure = self._problem(name, _PARSE_FAILURE[column.type])
+                cases.append(f"WHEN {raw} IS NOT NULL AND {quote(name)} IS NULL THEN {failure}")
+            if column.type is ColumnType.JSON:
+                is_object = f"coalesce(json_type(TRY_CAST({raw} AS JSON)) = 'OBJECT', false)"
+                failure = self._problem(name, NOT_JSON_OBJECT)
+                cases.append(f"WHEN {raw} IS NOT NULL AND NOT {is_object} THEN {failure}")
+        for check in row_checks:
+            if set(check.needs) <= present_set:
+                failure = self._problem(check.field, check.reason)
+                cases.append(f"WHEN {check.failing_sql} THEN {failure}")
+        middle: list[str] = []
+        for f in self.output:
+            if f.name in present_set:
+                middle.append(quote(f.name))
+            else:
+                sql_type = _sql_type(known_by_name.get(f.name))
+                middle.append(f"CAST(NULL AS {sql_type}) AS {quote(f.name)}")
+        if partition_sql is not None:
+            middle.append(f"{partition_sql} AS _partition")
+        middle += [quote(raw) for raw in self._raw_kept.values()]
+        error = f"CASE {' '.join(cases)} END" if cases else "CAST(NULL AS INTEGER)"
+        middle.append(f"{error} AS _error")
+        # Outermost: raw text only survives for bad rows, so good rows cost nothing extra.
+        outer = [quote(f.name) for f in self.output]
+        if partition_sql is not None:
+            outer.append("_partition")
+        outer += [
+            f"CASE WHEN _error IS NOT NULL THEN {quote(raw)} END AS {quote(raw)}"
+            for raw in self._raw_kept.values()
+        ]
+        outer.append("_error")
+        return (
+            f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(middle)} FROM "
+            f"(SELECT {', '.join(inner)} FROM {{source}}))"
+        )
+
+    def stream(self, source_sql: str, batch_rows: int = 122_880) -> Iterator[ValidatedBatch]:
+        """Validate every row of ``source_sql`` (a FROM-clause item yielding text columns)."""
+        reader = arrow_reader(self._con.sql(self._sql.format(source=source_sql)), batch_rows)
+        seen = 0
+        for batch in reader:
+            yield self._split(pa.Table.from_batches([batch]), seen)
+            seen += batch.num_rows
+
+    def _split(self, result: pa.Table, first: int) -> ValidatedBatch:
+        error = result.column("_error")
+        good_columns = self._good_schema.names
+        if error.null_count == len(error):
+            good = result.select(good_columns)
+            return ValidatedBatch(result.num_rows, _conform(good, self._good_schema), None, {})
+        ok = pc.is_null(error)
+        good = result.select(good_columns).filter(ok)
+        bad_rows = result.filter(pc.invert(ok))
+        positions = pc.indices_nonzero(pc.invert(ok)).to_numpy()
+        codes = bad_rows.column("_error")
+        text = {}
+        for name in self.present:
+            raw = self._raw_kept.get(name)
+            text[name] = pc.cast(bad_rows.column(raw if raw else name), pa.string())
+        n = bad_rows.num_rows
+        text["_source_file"] = pa.repeat(pa.scalar(self._source_file), n)
+        text["_row"] = pa.array(positions.astype(np.int64) + first + 1)
+        text["_field"] = pc.take(self._fields, codes)
+        text["_reason"] = pc.take(self._reasons, codes)
+        text["_raw_text"] = pa.nulls(n, pa.string())
+        reasons = {
+            self.problems[code.as_py()].label: count.as_py()
+            for code, count in zip(*pc.value_counts(codes).flatten(), strict=True)
+        }
+        return ValidatedBatch(
+            result.num_rows, _conform(good, self._good_schema), pa.table(text), reasons
+        )
+
+
+def quarantine_schema(present: Sequence[str]) -> pa.Schema:
+    fields = [pa.field(n, pa.string()) for n in present]
+    fields += [
+        pa.field("_source_file", pa.string()),
+        pa.field("_row", pa.int64()),
+        pa.field("_field", pa.string()),
+        pa.field("_reason", pa.string()),
+        pa.field("_raw_text", pa.string()),
+    ]
+    return pa.schema(fields)
+
+
+def _sql_type(column: Column | None) -> str:
+    if column is None or column.type not in _SQL_TYPES:
+        return "VARCHAR"
+    return _SQL_TYPES[column.type]
+
+
+def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
+    """Cast to the exact stored types (DuckDB may hand back string views or other widths)."""
+    if table.schema.equals(target):
+        return table
+    return table.cast(target)

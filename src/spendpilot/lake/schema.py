@@ -1,0 +1,174 @@
+"""The FOCUS columns the lake knows, how each is typed, and which ones a file or a row must have.
+
+FOCUS (FinOps Open Cost and Usage Specification) 1.0 defines 43 columns; 1.1 and 1.2 add a few.
+Three properties drive ingestion:
+
+* ``required``: the file is rejected (``IngestError``) when the column is absent. These are the
+  columns every lake query depends on. The spec marks a few more columns Mandatory
+  (``focus_level``); real exports sometimes omit them, and rejecting a whole bill for a missing
+  ``PublisherName`` would hide real spend, so they are kept when present and stored as null when
+  absent.
+* ``nullable``: when False, a row with a null here is quarantined.
+* ``type``: how the text is parsed. Money and quantities are exact decimals, never floats.
+
+Columns that are not listed here (a sample's ``Id``, provider ``x_`` extensions) are stored as
+strings so nothing a provider sends is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import pyarrow as pa
+
+
+class ColumnType(StrEnum):
+    DECIMAL = "decimal"
+    STRING = "string"
+    TIMESTAMP = "timestamp"
+    JSON = "json"
+    DATE = "date"
+    INTEGER = "integer"
+
+
+DECIMAL_PRECISION = 38
+DECIMAL_SCALE = 12
+"""DECIMAL(38, 12): 26 integer digits and picodollar resolution.
+
+FOCUS exports carry at most 11 decimals on costs; a 13th decimal is rounded half-up, which is
+below any amount a bill can charge. Quantities get the same type for a single code path.
+"""
+
+ARROW_TYPES: dict[ColumnType, pa.DataType] = {
+    ColumnType.DECIMAL: pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE),
+    ColumnType.STRING: pa.string(),
+    ColumnType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
+    ColumnType.JSON: pa.string(),
+    ColumnType.DATE: pa.date32(),
+    ColumnType.INTEGER: pa.int64(),
+}
+"""How each type is stored in Parquet. JSON is kept as its raw text (portable to any engine)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input format the lake validates."""
+
+    name: str
+    type: ColumnType
+    required: bool = False
+    nullable: bool = True
+    focus_level: str = "Conditional"
+    """The spec's own feature level (Mandatory / Recommended / Conditional), for reference."""
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return ARROW_TYPES[self.type]
+
+
+_D, _S, _T, _J = ColumnType.DECIMAL, ColumnType.STRING, ColumnType.TIMESTAMP, ColumnType.JSON
+
+
+def _core(name: str, type_: ColumnType) -> Column:
+    """A column the lake cannot do without: must be present, must not be null."""
+    return Column(name, type_, required=True, nullable=False, focus_level="Mandatory")
+
+
+def _mandatory(name: str, type_: ColumnType) -> Column:
+    """Mandatory in the spec, but tolerated when missing or null (see module docstring)."""
+    return Column(name, type_, focus_level="Mandatory")
+
+
+FOCUS_COLUMNS: tuple[Column, ...] = (
+    # FOCUS 1.0, in the spec's alphabetical order.
+    Column("AvailabilityZone", _S, focus_level="Recommended"),
+    _core("BilledCost", _D),
+    _core("BillingAccountId", _S),
+    _mandatory("BillingAccountName", _S),
+    _core("BillingCurrency", _S),
+    _core("BillingPeriodEnd", _T),
+    _core("BillingPeriodStart", _T),
+    _core("ChargeCategory", _S),
+    _mandatory("ChargeClass", _S),
+    _mandatory("ChargeDescription", _S),
+    Column("ChargeFrequency", _S, focus_level="Recommended"),
+    _core("ChargePeriodEnd", _T),
+    _core("ChargePeriodStart", _T),
+    Column("CommitmentDiscountCategory", _S),
+    Column("CommitmentDiscountId", _S),
+    Column("CommitmentDiscountName", _S),
+    Column("CommitmentDiscountStatus", _S),
+    Column("CommitmentDiscountType", _S),
+    Column("ConsumedQuantity", _D),
+    Column("ConsumedUnit", _S),
+    _mandatory("ContractedCost", _D),
+    Column("ContractedUnitPrice", _D),
+    _core("EffectiveCost", _D),
+    _mandatory("InvoiceIssuerName", _S),
+    _core("ListCost", _D),
+    Column("ListUnitPrice", _D),
+    Column("PricingCategory", _S),
+    _mandatory("PricingQuantity", _D),
+    _mandatory("PricingUnit", _S),
+    _core("ProviderName", _S),
+    _mandatory("PublisherName", _S),
+    Column("RegionId", _S),
+    Column("RegionName", _S),
+    Column("ResourceId", _S),
+    Column("ResourceName", _S),
+    Column("ResourceType", _S),
+    _mandatory("ServiceCategory", _S),
+    _core("ServiceName", _S),
+    Column("SkuId", _S),
+    Column("SkuPriceId", _S),
+    Column("SubAccountId", _S),
+    Column("SubAccountName", _S),
+    Column("Tags", _J),
+    # FOCUS 1.1 and 1.2 additions.
+    Column("BillingAccountType", _S),
+    Column("CapacityReservationId", _S),
+    Column("CapacityReservationStatus", _S),
+    Column("CommitmentDiscountQuantity", _D),
+    Column("CommitmentDiscountUnit", _S),
+    Column("InvoiceId", _S),
+    Column("PricingCurrency", _S),
+    Column("PricingCurrencyContractedUnitPrice", _D),
+    Column("PricingCurrencyEffectiveCost", _D),
+    Column("PricingCurrencyListUnitPrice", _D),
+    Column("ServiceSubcategory", _S),
+    Column("SkuMeter", _S),
+    Column("SkuPriceDetails", _J),
+    Column("SubAccountType", _S),
+)
+
+FOCUS_BY_NAME: dict[str, Column] = {c.name: c for c in FOCUS_COLUMNS}
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in FOCUS_COLUMNS if c.required)
+
+PARTITION_KEYS: tuple[str, ...] = ("provider", "billing_period")
+"""Hive partition directory names. An input column with one of these names (any case) would
+shadow the partition value on read, so it is stored as ``x_<name>`` instead."""
+
+_CANONICAL = {c.name.lower(): c.name for c in FOCUS_COLUMNS}
+
+
+def canonical_name(name: str) -> str:
+    """The spec's spelling of a column header (``billedcost`` → ``BilledCost``), else the header.
+
+    Exports differ in case and stray whitespace; matching on the spec spelling lets one lake
+    hold them all. Headers that could shadow a partition key are renamed ``x_<name>``.
+    """
+    stripped = name.strip()
+    known = _CANONICAL.get(stripped.lower())
+    if known is not None:
+        return known
+    if stripped.lower() in PARTITION_KEYS:
+        return f"x_{stripped}"
+    return stripped
+
+
+def focus_arrow_schema(extra_columns: list[str] | None = None) -> pa.Schema:
+    """The stored schema: every known column typed, then any extra columns as strings."""
+    fields = [pa.field(c.name, c.arrow_type) for c in FOCUS_COLUMNS]
+    fields += [pa.field(name, pa.string()) for name in extra_columns or []]
+    return pa.schema(fields)
