@@ -11,5 +11,14 @@ not enough.
 """
 
 from spendpilot.lake.ingest import IngestReport, ingest_file, ingest_path
+from spendpilot.lake.llm_usage import ingest_llm_usage_file, read_llm_usage
+from spendpilot.lake.query import CostLake
 
-__all__ = ["IngestReport", "ingest_file", "ingest_path"]
+__all__ = [
+    "CostLake",
+    "IngestReport",
+    "ingest_file",
+    "ingest_llm_usage_file",
+    "ingest_path",
+    "read_llm_usage",
+]

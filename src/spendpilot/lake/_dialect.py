@@ -129,7 +129,7 @@ def tag_value_sql(tags_column: str, key_param: str) -> str:
     NULL when no key matches or Tags is NULL.
     """
     entries = f"map_entries(CAST(json({tags_column}) AS MAP(VARCHAR, VARCHAR)))"
-    return f"list_filter({entries}, e -> trim(e.key) = {key_param})[1].value"
+    return f"list_filter({entries}, lambda e: trim(e.key) = {key_param})[1].value"
 
 
 def day_sql(timestamp_column: str) -> str:

@@ -113,7 +113,8 @@ class StagedWrite:
 
     @property
     def partitions(self) -> list[str]:
-        return sorted(self._writers)
+        """Partitions written; an unpartitioned area (``""``) lists none."""
+        return sorted(p for p in self._writers if p)
 
     def publish(self) -> tuple[list[str], Path | None]:
         """Close the staged files, rename them into the lake, then drop older copies.

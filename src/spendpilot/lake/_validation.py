@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spendpilot.lake._dialect import arrow_reader
-from spendpilot.lake.schema import DECIMAL_PRECISION, DECIMAL_SCALE, Column, ColumnType
+from spendpilot.lake.schema import DECIMAL_PRECISION, Column, ColumnType
 
 MISSING = "missing value"
 NOT_DECIMAL = "not a decimal"
@@ -28,12 +28,6 @@ NOT_INTEGER = "not an integer"
 NOT_JSON_OBJECT = "not a JSON object"
 MALFORMED_ROW = "malformed row"
 
-_SQL_TYPES = {
-    ColumnType.DECIMAL: f"DECIMAL({DECIMAL_PRECISION}, {DECIMAL_SCALE})",
-    ColumnType.TIMESTAMP: "TIMESTAMPTZ",
-    ColumnType.DATE: "DATE",
-    ColumnType.INTEGER: "BIGINT",
-}
 _PARSE_FAILURE = {
     ColumnType.DECIMAL: NOT_DECIMAL,
     ColumnType.TIMESTAMP: NOT_TIMESTAMP,
@@ -131,17 +125,16 @@ class Validator:
             column = known_by_name.get(name)
             raw = quote(f"_r{i}")
             inner.append(f"{quote(name)} AS {raw}")
-            if column is None or column.type not in _SQL_TYPES:
+            if column is None or column.type not in _PARSE_FAILURE:
                 inner.append(quote(name))
             else:
-                sql_type = _SQL_TYPES[column.type]
-                inner.append(f"TRY_CAST({quote(name)} AS {sql_type}) AS {quote(name)}")
+                inner.append(f"{_typed_sql(quote(name), column)} AS {quote(name)}")
                 self._raw_kept[name] = f"_r{i}"
             if column is None:
                 continue
             if not column.nullable:
                 cases.append(f"WHEN {raw} IS NULL THEN {self._problem(name, MISSING)}")
-            if column.type in _SQL_TYPES:
+            if column.type in _PARSE_FAILURE:
                 failure = self._problem(name, _PARSE_FAILURE[column.type])
                 cases.append(f"WHEN {raw} IS NOT NULL AND {quote(name)} IS NULL THEN {failure}")
             if column.type is ColumnType.JSON:
@@ -157,7 +150,8 @@ class Validator:
             if f.name in present_set:
                 middle.append(quote(f.name))
             else:
-                sql_type = _sql_type(known_by_name.get(f.name))
+                column = known_by_name.get(f.name)
+                sql_type = column.sql_type if column is not None else "VARCHAR"
                 middle.append(f"CAST(NULL AS {sql_type}) AS {quote(f.name)}")
         if partition_sql is not None:
             middle.append(f"{partition_sql} AS _partition")
@@ -228,10 +222,15 @@ def quarantine_schema(present: Sequence[str]) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _sql_type(column: Column | None) -> str:
-    if column is None or column.type not in _SQL_TYPES:
-        return "VARCHAR"
-    return _SQL_TYPES[column.type]
+def _typed_sql(text: str, column: Column) -> str:
+    """The typed value of a text column, NULL when it does not parse.
+
+    Integers go through an exact decimal so that ``1.5`` is refused rather than rounded to 2.
+    """
+    if column.type is ColumnType.INTEGER:
+        exact = f"TRY_CAST({text} AS DECIMAL({DECIMAL_PRECISION}, 18))"
+        return f"CASE WHEN {exact} = trunc({exact}) THEN TRY_CAST({exact} AS BIGINT) END"
+    return f"TRY_CAST({text} AS {column.sql_type})"
 
 
 def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:

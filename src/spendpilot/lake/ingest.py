@@ -79,9 +79,11 @@ class IngestReport(BaseModel):
     content_sha256: str = ""
 
 
-def canonical_columns(path: Path, columns: Sequence[str]) -> list[str]:
+def canonical_columns(
+    path: Path, columns: Sequence[str], canonical: Callable[[str], str] = canonical_name
+) -> list[str]:
     """Spec spellings of the header; a header naming one column twice cannot be trusted."""
-    names = [canonical_name(c) for c in columns]
+    names = [canonical(c) for c in columns]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise IngestError(f"{path}: column(s) appear more than once: {', '.join(duplicates)}")
@@ -94,7 +96,7 @@ def require_columns(path: Path, names: Sequence[str], required: Sequence[str], w
     if missing:
         shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
         raise IngestError(
-            f"{path}: not a {what} file: missing mandatory column(s) {', '.join(missing)} "
+            f"{path}: not {what} file: missing mandatory column(s) {', '.join(missing)} "
             f"(found: {shown or 'no columns'})"
         )
 
@@ -231,7 +233,7 @@ def ingest_file(path: Path, lake_dir: Path, *, progress: Progress | None = None)
     else:
         raise IngestError(f"{path}: FOCUS input must be .csv, .csv.gz or .parquet")
     names = canonical_columns(path, header)
-    require_columns(path, names, REQUIRED_COLUMNS, "FOCUS")
+    require_columns(path, names, REQUIRED_COLUMNS, "a FOCUS")
     if fmt == "csv":
         source = _dialect.csv_text_source(path, names)
     else:

@@ -34,11 +34,14 @@ class ColumnType(StrEnum):
 
 DECIMAL_PRECISION = 38
 DECIMAL_SCALE = 12
-"""DECIMAL(38, 12): 26 integer digits and picodollar resolution.
+"""Money: DECIMAL(38, 12), 26 integer digits and picodollar resolution.
 
-FOCUS exports carry at most 11 decimals on costs; a 13th decimal is rounded half-up, which is
-below any amount a bill can charge. Quantities get the same type for a single code path.
+FOCUS exports carry 11 decimals on costs and up to 12 on unit prices; a 13th decimal would be
+rounded half-up, far below any amount a bill can charge.
 """
+QUANTITY_SCALE = 18
+"""Quantities: DECIMAL(38, 18). Exports print usage with up to 15 decimals (the FOCUS sample's
+``ConsumedQuantity``), which DECIMAL(38, 12) would round."""
 
 ARROW_TYPES: dict[ColumnType, pa.DataType] = {
     ColumnType.DECIMAL: pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE),
@@ -51,6 +54,13 @@ ARROW_TYPES: dict[ColumnType, pa.DataType] = {
 """How each type is stored in Parquet. JSON is kept as its raw text (portable to any engine)."""
 
 
+_SQL_TYPES = {
+    ColumnType.TIMESTAMP: "TIMESTAMPTZ",
+    ColumnType.DATE: "DATE",
+    ColumnType.INTEGER: "BIGINT",
+}
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of an input format the lake validates."""
@@ -61,13 +71,28 @@ class Column:
     nullable: bool = True
     focus_level: str = "Conditional"
     """The spec's own feature level (Mandatory / Recommended / Conditional), for reference."""
+    scale: int = DECIMAL_SCALE
+    """Digits after the point, for decimal columns."""
 
     @property
     def arrow_type(self) -> pa.DataType:
+        if self.type is ColumnType.DECIMAL:
+            return pa.decimal128(DECIMAL_PRECISION, self.scale)
         return ARROW_TYPES[self.type]
+
+    @property
+    def sql_type(self) -> str:
+        """The SQL type values are cast to (VARCHAR for text and JSON)."""
+        if self.type is ColumnType.DECIMAL:
+            return f"DECIMAL({DECIMAL_PRECISION}, {self.scale})"
+        return _SQL_TYPES.get(self.type, "VARCHAR")
 
 
 _D, _S, _T, _J = ColumnType.DECIMAL, ColumnType.STRING, ColumnType.TIMESTAMP, ColumnType.JSON
+
+
+def _quantity(name: str, focus_level: str = "Conditional") -> Column:
+    return Column(name, _D, focus_level=focus_level, scale=QUANTITY_SCALE)
 
 
 def _core(name: str, type_: ColumnType) -> Column:
@@ -100,7 +125,7 @@ FOCUS_COLUMNS: tuple[Column, ...] = (
     Column("CommitmentDiscountName", _S),
     Column("CommitmentDiscountStatus", _S),
     Column("CommitmentDiscountType", _S),
-    Column("ConsumedQuantity", _D),
+    _quantity("ConsumedQuantity"),
     Column("ConsumedUnit", _S),
     _mandatory("ContractedCost", _D),
     Column("ContractedUnitPrice", _D),
@@ -109,7 +134,7 @@ FOCUS_COLUMNS: tuple[Column, ...] = (
     _core("ListCost", _D),
     Column("ListUnitPrice", _D),
     Column("PricingCategory", _S),
-    _mandatory("PricingQuantity", _D),
+    _quantity("PricingQuantity", "Mandatory"),
     _mandatory("PricingUnit", _S),
     _core("ProviderName", _S),
     _mandatory("PublisherName", _S),
@@ -129,7 +154,7 @@ FOCUS_COLUMNS: tuple[Column, ...] = (
     Column("BillingAccountType", _S),
     Column("CapacityReservationId", _S),
     Column("CapacityReservationStatus", _S),
-    Column("CommitmentDiscountQuantity", _D),
+    _quantity("CommitmentDiscountQuantity"),
     Column("CommitmentDiscountUnit", _S),
     Column("InvoiceId", _S),
     Column("PricingCurrency", _S),

@@ -1,0 +1,133 @@
+"""LLM usage exports (one row per day, model and product feature) into the lake, and back out.
+
+Provider usage APIs and gateways export tokens and cost per day; spendpilot's LLM checks need
+them per product feature. The rules are those of FOCUS ingestion: the file is rejected whole if
+it lacks the mandatory columns, bad rows are quarantined with a reason, cost is an exact decimal,
+and re-ingesting the same bytes replaces the earlier copy.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+
+from spendpilot.domain import LlmUsage
+from spendpilot.errors import IngestError
+from spendpilot.lake import _dialect, _sources
+from spendpilot.lake._validation import RowCheck
+from spendpilot.lake.ingest import IngestReport, canonical_columns, require_columns, run_ingest
+from spendpilot.lake.schema import Column, ColumnType
+
+LLM_USAGE_AREA = "llm_usage"
+
+_S, _I = ColumnType.STRING, ColumnType.INTEGER
+
+
+def _needed(name: str, type_: ColumnType) -> Column:
+    return Column(name, type_, required=True, nullable=False, focus_level="")
+
+
+LLM_USAGE_COLUMNS: tuple[Column, ...] = (
+    _needed("day", ColumnType.DATE),
+    _needed("provider", _S),
+    _needed("model", _S),
+    _needed("feature", _S),
+    Column("project_id", _S, focus_level=""),
+    _needed("requests", _I),
+    _needed("input_tokens", _I),
+    Column("cached_input_tokens", _I, focus_level=""),
+    _needed("output_tokens", _I),
+    _needed("cost", ColumnType.DECIMAL),
+    Column("currency", _S, focus_level=""),
+)
+LLM_USAGE_REQUIRED = tuple(c.name for c in LLM_USAGE_COLUMNS if c.required)
+_NAMES = {c.name for c in LLM_USAGE_COLUMNS}
+
+LLM_ROW_CHECKS = tuple(
+    RowCheck(name, "negative count", f'"{name}" < 0', needs=(name,))
+    for name in ("requests", "input_tokens", "cached_input_tokens", "output_tokens")
+)
+
+
+def _output_schema(extras: list[str]) -> pa.Schema:
+    fields = [pa.field(c.name, c.arrow_type) for c in LLM_USAGE_COLUMNS]
+    return pa.schema(fields + [pa.field(n, pa.string()) for n in extras])
+
+
+def _canonical(name: str) -> str:
+    stripped = name.strip()
+    return stripped.lower() if stripped.lower() in _NAMES else stripped
+
+
+def ingest_llm_usage_file(path: Path, lake_dir: Path) -> IngestReport:
+    """Validate one usage export (CSV, CSV.gz or JSON Lines) and add it to the lake.
+
+    Mandatory columns: day, provider, model, feature, requests, input_tokens, output_tokens,
+    cost. Optional: project_id, cached_input_tokens (0 when absent), currency (USD when absent).
+    """
+    path = Path(path)
+    lake_dir = Path(lake_dir)
+    if not path.is_file():
+        raise IngestError(f"{path}: no such file")
+    fmt = _sources.file_format(path)
+    tables: dict[str, pa.Table] = {}
+    skipped: list[tuple[int, str]] = []
+    if fmt == "csv":
+        names = canonical_columns(path, _sources.csv_header(path), _canonical)
+        require_columns(path, names, LLM_USAGE_REQUIRED, "an LLM usage")
+        source = _dialect.csv_text_source(path, names)
+    elif fmt == "jsonl":
+        lines = _sources.read_jsonl(path, [c.name for c in LLM_USAGE_COLUMNS])
+        if lines.table.num_rows == 0 and lines.malformed:
+            raise IngestError(f"{path}: not JSON Lines: no line is a JSON object")
+        if lines.table.num_rows:
+            require_columns(path, sorted(lines.keys), LLM_USAGE_REQUIRED, "an LLM usage")
+        present = [c.name for c in LLM_USAGE_COLUMNS if c.name in lines.keys]
+        names = present or list(LLM_USAGE_REQUIRED)
+        tables["_jsonl_rows"] = lines.table.select(names)
+        skipped = lines.malformed
+        source = "_jsonl_rows"
+    else:
+        raise IngestError(f"{path}: LLM usage must be .csv, .csv.gz or .jsonl")
+    try:
+        return run_ingest(
+            path,
+            lake_dir,
+            area=LLM_USAGE_AREA,
+            source_sql=source,
+            present=names,
+            known=LLM_USAGE_COLUMNS,
+            output=_output_schema([n for n in names if n not in _NAMES]),
+            row_checks=LLM_ROW_CHECKS,
+            skipped=_dialect.csv_rejects if fmt == "csv" else (lambda _con: skipped),
+            tables=tables,
+        )
+    except IngestError:
+        raise
+    except Exception as exc:  # the engine's own read errors: the file as a whole is unusable
+        raise IngestError(f"{path}: could not be read as {fmt.upper()} ({exc})") from exc
+
+
+def read_llm_usage(lake_dir: Path, since: date | None = None) -> list[LlmUsage]:
+    """Every stored usage row (from ``since`` on), oldest first, with defaults applied."""
+    files = Path(lake_dir) / LLM_USAGE_AREA
+    if not any(files.glob("*.parquet")):
+        return []
+    relation = _dialect.parquet_relation(str(files / "*.parquet"))
+    where, params = ("WHERE day >= CAST(? AS DATE)", [since.isoformat()]) if since else ("", [])
+    con = _dialect.connect()
+    try:
+        found = _dialect.rows(
+            con,
+            "SELECT day, provider, model, feature, project_id, requests, input_tokens, "
+            "coalesce(cached_input_tokens, 0) AS cached_input_tokens, output_tokens, cost, "
+            f"coalesce(currency, 'USD') AS currency FROM {relation} {where} "
+            "ORDER BY day, provider, model, feature, project_id",
+            params,
+        )
+    finally:
+        con.close()
+    return [LlmUsage(**{**row, "cost": Decimal(row["cost"])}) for row in found]

@@ -1,0 +1,230 @@
+"""Questions the rest of spendpilot asks the lake: totals per resource, top spenders, daily spend.
+
+Costs are FOCUS ``EffectiveCost`` (amortized, after discounts): what a resource really costs,
+which is what a saving is measured against. A row belongs to a window when its
+``ChargePeriodStart`` is in ``[since, until)``; windows counted in days end at ``until`` or, by
+default, at the latest ``ChargePeriodEnd`` in the lake, so an old export still shows numbers.
+Lines are split by ``BillingCurrency`` and never summed across currencies, except in the two
+methods that return a bare ``Decimal`` (they are meant for single-currency bills).
+
+The SQL is plain (parameters, GROUP BY, named columns); the DuckDB-specific parts come from
+``_dialect``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from spendpilot.domain.reports import DailySpend, SpendLine
+from spendpilot.lake import _dialect
+from spendpilot.lake.ingest import FOCUS_AREA
+from spendpilot.lake.schema import focus_arrow_schema
+
+UNTAGGED = "(untagged)"
+NO_VALUE = "(none)"
+
+DIMENSIONS: dict[str, str] = {
+    "service": "ServiceName",
+    "resource": "ResourceId",
+    "account": "coalesce(SubAccountId, BillingAccountId)",
+    "provider": "ProviderName",
+    "category": "ServiceCategory",
+    "charge_category": "ChargeCategory",
+    "region": "RegionId",
+    "sku": "SkuId",
+}
+"""``top_spend(by=...)`` keys → the grouped expression. ``tag:<key>`` is handled separately."""
+
+_COST = "EffectiveCost"
+
+
+def _utc(moment: datetime) -> datetime:
+    """Aware UTC; a naive datetime is taken to be UTC already (as FOCUS timestamps are)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class CostLake:
+    """Read-only view of the FOCUS rows under ``lake_dir``.
+
+    Each call opens its own in-memory DuckDB session, so one ``CostLake`` can serve the TUI's
+    worker threads and the scheduler at once, and always sees files ingested since the last call.
+    An empty lake answers every question with an empty result rather than an error.
+    """
+
+    def __init__(self, lake_dir: Path) -> None:
+        self.lake_dir = Path(lake_dir)
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _files_pattern(self) -> str:
+        return str(self.lake_dir / FOCUS_AREA / "*" / "*" / "*.parquet")
+
+    def _has_files(self) -> bool:
+        return any((self.lake_dir / FOCUS_AREA).glob("*/*/*.parquet"))
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """A session with a ``focus`` relation: the lake's files, or an empty typed table."""
+        con = _dialect.connect()
+        if self._has_files():
+            relation = _dialect.parquet_relation(self._files_pattern())
+            con.execute(f"CREATE VIEW focus AS SELECT * FROM {relation}").fetchall()
+        else:
+            con.register("focus", pa.table({f.name: pa.array([], f.type) for f in focus_arrow_schema()}))
+        return con
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        con = self._connect()
+        try:
+            return _dialect.rows(con, sql, params)
+        finally:
+            con.close()
+
+    def _window(self, days: int, until: datetime | None) -> tuple[datetime, datetime] | None:
+        """``[until - days, until)``, ``until`` defaulting to the lake's latest charge end."""
+        end = _utc(until) if until is not None else self.latest_charge_time()
+        if end is None:
+            return None
+        return end - timedelta(days=days), end
+
+    # --- questions ---------------------------------------------------------------------------
+
+    def row_count(self) -> int:
+        return int(self._rows("SELECT count(*) AS n FROM focus")[0]["n"])
+
+    def latest_charge_time(self) -> datetime | None:
+        """End of the latest charge period in the lake (UTC), or None when it is empty."""
+        found = self._rows('SELECT max("ChargePeriodEnd") AS latest FROM focus')[0]["latest"]
+        return _utc(found) if found is not None else None
+
+    def resource_costs(self, since: datetime, until: datetime | None = None) -> dict[str, Decimal]:
+        """Effective cost per resource for charges starting in ``[since, until)``.
+
+        Keyed by ``ResourceId``, and also by ``ResourceName`` where a row has one that differs,
+        because checks meet resources by whichever name their adapter reports. Where a name
+        equals some other resource's id, the id's total wins.
+        """
+        where, params = self._between(since, until)
+        by_id = self._rows(
+            f'SELECT "ResourceId" AS k, sum("{_COST}") AS cost FROM focus '
+            f'WHERE "ResourceId" IS NOT NULL AND {where} GROUP BY "ResourceId"',
+            params,
+        )
+        by_name = self._rows(
+            f'SELECT "ResourceName" AS k, sum("{_COST}") AS cost FROM focus '
+            f'WHERE "ResourceName" IS NOT NULL AND ("ResourceId" IS NULL '
+            f'OR "ResourceName" <> "ResourceId") AND {where} GROUP BY "ResourceName"',
+            params,
+        )
+        costs = {r["k"]: Decimal(r["cost"]) for r in by_name}
+        costs.update({r["k"]: Decimal(r["cost"]) for r in by_id})
+        return costs
+
+    def top_spend(
+        self, by: str = "service", days: int = 30, limit: int = 10, until: datetime | None = None
+    ) -> list[SpendLine]:
+        """The ``limit`` largest spenders over the window, grouped by ``by``.
+
+        ``by`` is one of ``DIMENSIONS`` or ``tag:<key>``; tag keys match after trimming spaces,
+        and rows without the tag add up under ``(untagged)``.
+        """
+        window = self._window(days, until)
+        if window is None:
+            return []
+        key_sql, key_params = self._dimension(by)
+        where, params = self._between(*window)
+        rows = self._rows(
+            f"SELECT k, currency, sum(cost) AS cost FROM ("
+            f"SELECT coalesce({key_sql}, ?) AS k, \"BillingCurrency\" AS currency, "
+            f'"{_COST}" AS cost FROM focus WHERE {where}) AS windowed '
+            "GROUP BY k, currency ORDER BY cost DESC, k LIMIT ?",
+            [*key_params, self._missing_label(by), *params, int(limit)],
+        )
+        return [SpendLine(key=r["k"], cost=Decimal(r["cost"]), currency=r["currency"]) for r in rows]
+
+    def daily_spend(self, days: int = 30, until: datetime | None = None) -> list[DailySpend]:
+        """Effective cost per UTC day (by charge start), every day of the window present.
+
+        Days without charges appear with zero, so a chart's x-axis has no gaps.
+        """
+        window = self._window(days, until)
+        if window is None:
+            return []
+        where, params = self._between(*window)
+        day = _dialect.day_sql('"ChargePeriodStart"')
+        rows = self._rows(
+            f'SELECT {day} AS day, "BillingCurrency" AS currency, sum("{_COST}") AS cost '
+            f'FROM focus WHERE {where} GROUP BY {day}, "BillingCurrency" ORDER BY day',
+            params,
+        )
+        found = {(r["day"], r["currency"]): Decimal(r["cost"]) for r in rows}
+        currencies = sorted({c for _, c in found}) or ["USD"]
+        first = window[0].date()
+        last = (window[1] - timedelta(microseconds=1)).date()
+        out: list[DailySpend] = []
+        for offset in range((last - first).days + 1):
+            day_value: date = first + timedelta(days=offset)
+            for currency in currencies:
+                cost = found.get((day_value, currency), Decimal(0))
+                out.append(DailySpend(day=day_value, cost=cost, currency=currency))
+        return out
+
+    def untagged_spend(self, keys: list[str], days: int = 30, until: datetime | None = None
+                       ) -> Decimal:
+        """Effective cost of rows missing (or blank in) at least one of the tag ``keys``.
+
+        With no keys, the cost of rows that carry no tags at all. Keys match after trimming.
+        """
+        window = self._window(days, until)
+        if window is None:
+            return Decimal(0)
+        where, params = self._between(*window)
+        if keys:
+            missing = " OR ".join(
+                f"coalesce(trim({_dialect.tag_value_sql(chr(34) + 'Tags' + chr(34), '?')}), '') = ''"
+                for _ in keys
+            )
+            key_params: list[Any] = [k.strip() for k in keys]
+        else:
+            missing = "\"Tags\" IS NULL OR trim(\"Tags\") = '{}'"
+            key_params = []
+        rows = self._rows(
+            f'SELECT sum("{_COST}") AS cost FROM focus WHERE ({missing}) AND {where}',
+            [*key_params, *params],
+        )
+        cost = rows[0]["cost"]
+        return Decimal(cost) if cost is not None else Decimal(0)
+
+    # --- SQL pieces --------------------------------------------------------------------------
+
+    @staticmethod
+    def _between(since: datetime, until: datetime | None) -> tuple[str, list[Any]]:
+        """The window predicate. Bounds are bound as ISO text and cast, which every engine reads."""
+        where = '"ChargePeriodStart" >= CAST(? AS TIMESTAMPTZ)'
+        params: list[Any] = [_utc(since).isoformat()]
+        if until is not None:
+            where += ' AND "ChargePeriodStart" < CAST(? AS TIMESTAMPTZ)'
+            params.append(_utc(until).isoformat())
+        return where, params
+
+    @staticmethod
+    def _dimension(by: str) -> tuple[str, list[Any]]:
+        if by.startswith("tag:"):
+            key = by[len("tag:"):].strip()
+            if not key:
+                raise ValueError("tag dimension needs a key, e.g. 'tag:team'")
+            return f"nullif(trim({_dialect.tag_value_sql(chr(34) + 'Tags' + chr(34), '?')}), '')", [key]
+        if by not in DIMENSIONS:
+            choices = ", ".join([*DIMENSIONS, "tag:<key>"])
+            raise ValueError(f"unknown spend dimension {by!r}; choose one of {choices}")
+        return DIMENSIONS[by], []
+
+    @staticmethod
+    def _missing_label(by: str) -> str:
+        return UNTAGGED if by.startswith("tag:") else NO_VALUE
