@@ -77,11 +77,16 @@ def csv_text_source(path: Path, names: Sequence[str]) -> str:
 
 
 def csv_rejects(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
-    """(data row number, description) of every line ``csv_text_source`` skipped."""
+    """(data row number, description) of every line ``csv_text_source`` skipped.
+
+    The reader may log several errors for one line (one per missing field); a line counts once,
+    described by its first error.
+    """
     try:
         found = con.sql(
-            f"SELECT line, error_type, error_message, csv_line FROM {REJECTS_TABLE} "
-            "ORDER BY line"
+            "SELECT line, arg_min(error_type, column_idx) AS kind, "
+            "arg_min(error_message, column_idx) AS message, any_value(csv_line) AS text "
+            f"FROM {REJECTS_TABLE} GROUP BY line ORDER BY line"
         ).fetchall()
     except duckdb.CatalogException:
         return []

@@ -43,6 +43,9 @@ DIMENSIONS: dict[str, str] = {
 """``top_spend(by=...)`` keys → the grouped expression. ``tag:<key>`` is handled separately."""
 
 _COST = "EffectiveCost"
+_TAGS = '"Tags"'
+_TAG = f"trim({_dialect.tag_value_sql(_TAGS, '?')})"
+"""The trimmed value of the tag named by the next bound parameter."""
 
 
 def _utc(moment: datetime) -> datetime:
@@ -149,14 +152,18 @@ class CostLake:
         return [SpendLine(key=r["k"], cost=Decimal(r["cost"]), currency=r["currency"]) for r in rows]
 
     def daily_spend(self, days: int = 30, until: datetime | None = None) -> list[DailySpend]:
-        """Effective cost per UTC day (by charge start), every day of the window present.
+        """Effective cost per UTC day (by charge start) for the ``days`` days ending at ``until``.
 
-        Days without charges appear with zero, so a chart's x-axis has no gaps.
+        The window is whole days, the last one being the day ``until`` falls in (or just ends),
+        and every day appears, with zero when nothing was charged, so a chart has no gaps.
         """
         window = self._window(days, until)
         if window is None:
             return []
-        where, params = self._between(*window)
+        last = (window[1] - timedelta(microseconds=1)).date()
+        first = last - timedelta(days=days - 1)
+        start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
+        where, params = self._between(start, start + timedelta(days=days))
         day = _dialect.day_sql('"ChargePeriodStart"')
         rows = self._rows(
             f'SELECT {day} AS day, "BillingCurrency" AS currency, sum("{_COST}") AS cost '
@@ -165,10 +172,8 @@ class CostLake:
         )
         found = {(r["day"], r["currency"]): Decimal(r["cost"]) for r in rows}
         currencies = sorted({c for _, c in found}) or ["USD"]
-        first = window[0].date()
-        last = (window[1] - timedelta(microseconds=1)).date()
         out: list[DailySpend] = []
-        for offset in range((last - first).days + 1):
+        for offset in range(days):
             day_value: date = first + timedelta(days=offset)
             for currency in currencies:
                 cost = found.get((day_value, currency), Decimal(0))
@@ -186,13 +191,10 @@ class CostLake:
             return Decimal(0)
         where, params = self._between(*window)
         if keys:
-            missing = " OR ".join(
-                f"coalesce(trim({_dialect.tag_value_sql(chr(34) + 'Tags' + chr(34), '?')}), '') = ''"
-                for _ in keys
-            )
+            missing = " OR ".join(f"coalesce({_TAG}, '') = ''" for _ in keys)
             key_params: list[Any] = [k.strip() for k in keys]
         else:
-            missing = "\"Tags\" IS NULL OR trim(\"Tags\") = '{}'"
+            missing = f"{_TAGS} IS NULL OR trim({_TAGS}) = '{{}}'"
             key_params = []
         rows = self._rows(
             f'SELECT sum("{_COST}") AS cost FROM focus WHERE ({missing}) AND {where}',
@@ -219,7 +221,7 @@ class CostLake:
             key = by[len("tag:"):].strip()
             if not key:
                 raise ValueError("tag dimension needs a key, e.g. 'tag:team'")
-            return f"nullif(trim({_dialect.tag_value_sql(chr(34) + 'Tags' + chr(34), '?')}), '')", [key]
+            return f"nullif({_TAG}, '')", [key]
         if by not in DIMENSIONS:
             choices = ", ".join([*DIMENSIONS, "tag:<key>"])
             raise ValueError(f"unknown spend dimension {by!r}; choose one of {choices}")
