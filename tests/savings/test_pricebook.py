@@ -18,7 +18,10 @@ DATA = bundled_data_dir()
 SHARED_LITELLM = Path(
     os.environ.get(
         "SPENDPILOT_LITELLM_PRICES",
-        "/work/shared/data/llm-prices/model_prices_and_context_window.json",
+        str(
+            Path(__file__).resolve().parents[3]
+            / "shared/data/llm-prices/model_prices_and_context_window.json"
+        ),
     )
 )
 TIER_RANK = {"small": 1, "mid": 2, "frontier": 3}
