@@ -9,6 +9,7 @@ quarantine path is exercised at scale.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +22,8 @@ import pyarrow.csv as pacsv
 _SERVICES: list[tuple[str, str, float, str, str, str]] = [
     ("Amazon Elastic Compute Cloud", "Compute", 0.40, "GPU", "Instance", "i-"),
     ("Amazon Elastic Compute Cloud", "Compute", 0.20, "CPU", "Instance", "i-"),
-    ("Amazon SageMaker", "AI and Machine Learning", 0.10, "4.6100", "Endpoint", "arn:aws:sagemaker"),
+    ("Amazon SageMaker", "AI and Machine Learning", 0.10, "4.6100", "Endpoint",
+     "arn:aws:sagemaker"),
     ("Amazon Bedrock", "AI and Machine Learning", 0.05, "0.0150", "Model", "arn:aws:bedrock"),
     ("Amazon Simple Storage Service", "Storage", 0.10, "0.0230", "Bucket", "arn:aws:s3"),
     ("Amazon Elastic Kubernetes Service", "Compute", 0.05, "0.1000", "Cluster", "arn:aws:eks"),
@@ -98,7 +100,8 @@ def synthetic_focus_table(n: int, seed: int = 7, bad_fraction: float = 0.001,
     hourly = np.array([_price_units(s[3]) if s[3][0].isdigit() else 0 for s in _SERVICES])[svc]
     hourly = np.where(is_gpu, np.array([_price_units(p) for _, p in _GPU_TYPES])[gpu], hourly)
     hourly = np.where(is_cpu, np.array([_price_units(p) for _, p in _CPU_TYPES])[cpu], hourly)
-    quantity_milli = np.where(is_gpu | is_cpu, 1000, rng.integers(1, 50_000, n))
+    hourly_billed = is_gpu | is_cpu | (svc == 2) | (svc == 5)  # instances, endpoints, clusters
+    quantity_milli = np.where(hourly_billed, 1000, rng.integers(1, 50_000, n))
     billed = hourly * quantity_milli // 1000
     covered = rng.random(n) < 0.25
     effective = np.where(covered, billed * 72 // 100, billed)
@@ -123,20 +126,26 @@ def synthetic_focus_table(n: int, seed: int = 7, bad_fraction: float = 0.001,
                 if t == len(_TEAMS):
                     tag_pool.append(f'{{"env": "{env}", "cost-center": "cc-{e}"}}')
                 else:
-                    tag_pool.append(f'{{"{key}": "{_TEAMS[t]}", "env": "{env}", "project": "p{t}{e}"}}')
+                    tag_pool.append(
+                        f'{{"{key}": "{_TEAMS[t]}", "env": "{env}", "project": "p{t}{e}"}}'
+                    )
     tag_idx = team_idx * len(_ENVS) * 2 + (res_idx // 7 % len(_ENVS)) * 2 + (res_idx % 13 == 0)
     tags = _pick(rng, tag_pool, tag_idx)
     tags = pc.if_else(pa.array(res_idx % 10 == 9), pa.scalar(None, pa.string()), tags)
     region = rng.integers(0, len(_REGIONS), n)
     region_id = _pick(rng, [r for r, _ in _REGIONS], region)
     null = pa.nulls(n, pa.string())
+    missing = pa.scalar(None, pa.string())
+    zone = pa.array(np.array(["a", "b", "c"])[res_idx % 3])
+    savings_plan = "arn:aws:savingsplans::123456789012:savingsplan/sp-1"
+    train_name = pc.binary_join_element_wise("train-", _pick(rng, hexes, res_idx), "")
 
     def const(value: str) -> pa.Array:
         return pa.repeat(pa.scalar(value, pa.string()), n)
 
     service_names = [s[0] for s in _SERVICES]
     cols: dict[str, pa.Array] = {
-        "AvailabilityZone": pc.binary_join_element_wise(region_id, pa.array(np.array(["a", "b", "c"])[res_idx % 3]), ""),
+        "AvailabilityZone": pc.binary_join_element_wise(region_id, zone, ""),
         "BilledCost": _fixed(billed),
         "BillingAccountId": const("123456789012"),
         "BillingAccountName": const("Acme ML"),
@@ -150,11 +159,11 @@ def synthetic_focus_table(n: int, seed: int = 7, bad_fraction: float = 0.001,
         "ChargeFrequency": const("Usage-Based"),
         "ChargePeriodEnd": pc.strftime(end_ts, fmt),
         "ChargePeriodStart": pc.strftime(start_ts, fmt),
-        "CommitmentDiscountCategory": pc.if_else(pa.array(covered), "Spend", pa.scalar(None, pa.string())),
-        "CommitmentDiscountId": pc.if_else(pa.array(covered), "arn:aws:savingsplans::123456789012:savingsplan/sp-1", pa.scalar(None, pa.string())),
+        "CommitmentDiscountCategory": pc.if_else(pa.array(covered), "Spend", missing),
+        "CommitmentDiscountId": pc.if_else(pa.array(covered), savings_plan, missing),
         "CommitmentDiscountName": null,
-        "CommitmentDiscountStatus": pc.if_else(pa.array(covered), "Used", pa.scalar(None, pa.string())),
-        "CommitmentDiscountType": pc.if_else(pa.array(covered), "Savings Plan", pa.scalar(None, pa.string())),
+        "CommitmentDiscountStatus": pc.if_else(pa.array(covered), "Used", missing),
+        "CommitmentDiscountType": pc.if_else(pa.array(covered), "Savings Plan", missing),
         "ConsumedQuantity": _fixed(quantity_milli, 3),
         "ConsumedUnit": const("Hours"),
         "ContractedCost": _fixed(billed),
@@ -171,7 +180,7 @@ def synthetic_focus_table(n: int, seed: int = 7, bad_fraction: float = 0.001,
         "RegionId": region_id,
         "RegionName": _pick(rng, [r for _, r in _REGIONS], region),
         "ResourceId": resource_id,
-        "ResourceName": pc.if_else(pa.array(res_idx % 4 == 0), pc.binary_join_element_wise("train-", _pick(rng, hexes, res_idx), ""), pa.scalar(None, pa.string())),
+        "ResourceName": pc.if_else(pa.array(res_idx % 4 == 0), train_name, missing),
         "ResourceType": _pick(rng, [s[4] for s in _SERVICES], svc),
         "ServiceCategory": _pick(rng, [s[1] for s in _SERVICES], svc),
         "ServiceName": _pick(rng, service_names, svc),
@@ -203,14 +212,21 @@ def _plant_bad_rows(table: pa.Table, rng: np.random.Generator, fraction: float) 
     return table
 
 
-def write_synthetic_csv(path: Path, n: int, seed: int = 7, chunk: int = 250_000) -> int:
-    """Write ``n`` rows as a FOCUS CSV: every value quoted, nulls as empty fields."""
+def write_synthetic_csv(path: Path, n: int, seed: int = 7, chunk: int = 250_000,
+                        progress: Callable[[int], None] | None = None) -> int:
+    """Write ``n`` rows as a FOCUS CSV: every value quoted, nulls as empty fields.
+
+    Built and written in chunks so memory stays flat whatever ``n`` is.
+    """
     written = 0
     options = pacsv.WriteOptions(quoting_style="needed")
-    with pacsv.CSVWriter(path, pa.schema([(c, pa.string()) for c in COLUMNS]), write_options=options) as out:
+    schema = pa.schema([(c, pa.string()) for c in COLUMNS])
+    with pacsv.CSVWriter(path, schema, write_options=options) as out:
         while written < n:
             size = min(chunk, n - written)
             table = synthetic_focus_table(size, seed=seed + written)
             out.write_table(table)
             written += size
+            if progress is not None:
+                progress(written)
     return written

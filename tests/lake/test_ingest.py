@@ -12,11 +12,11 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from tests.lake.conftest import csv_column_sum, lake_files
 
 from spendpilot.errors import IngestError
 from spendpilot.lake import CostLake, ingest_file, ingest_path
 from spendpilot.lake.schema import REQUIRED_COLUMNS
-from tests.lake.conftest import csv_column_sum, lake_files
 
 
 def stored(lake_dir: Path) -> list[dict]:
@@ -192,7 +192,8 @@ def test_a_failure_mid_ingest_leaves_the_lake_as_it_was(planted: Path, lake_dir:
 
 def test_parquet_input_with_typed_columns_matches_the_csv(focus_sample: Path, tmp_path: Path,
                                                            lake_dir: Path):
-    """A typed FOCUS Parquet export (decimals, timestamps, Tags as a map) ingests to the same rows."""
+    """A typed FOCUS Parquet export (decimals, doubles, timestamps, Tags as a map) ingests to the
+    same rows as the CSV it came from."""
     parquet = tmp_path / "focus_sample.parquet"
     con = duckdb.connect()
     con.execute(

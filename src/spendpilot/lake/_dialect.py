@@ -45,7 +45,9 @@ def arrow_table(relation: duckdb.DuckDBPyRelation) -> pa.Table:
     return relation.arrow()
 
 
-def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+def rows(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
     """Run a query to completion and return plain Python rows.
 
     Goes through Arrow so that timestamps come back as aware UTC datetimes without pytz, and

@@ -28,6 +28,9 @@ QUARANTINE_DIR = "quarantine"
 SOURCE_HASH_KEY = b"spendpilot.source_sha256"
 SOURCE_FILE_KEY = b"spendpilot.source_file"
 PARQUET_COMPRESSION = "zstd"
+ROW_GROUP_ROWS = 122_880
+MAX_PENDING_ROWS = 4 * ROW_GROUP_ROWS
+"""Bound on rows held for all partitions together (an input spanning many months)."""
 
 
 def content_sha256(path: Path) -> str:
@@ -69,6 +72,7 @@ class StagedWrite:
         self._digest = digest
         self._staging = lake_dir / STAGING_DIR / uuid.uuid4().hex
         self._writers: dict[str, tuple[Path, pq.ParquetWriter]] = {}
+        self._pending: dict[str, list[pa.Table]] = {}
         self._quarantine: tuple[Path, pq.ParquetWriter] | None = None
 
     def _open(self, schema: pa.Schema) -> tuple[Path, pq.ParquetWriter]:
@@ -83,11 +87,28 @@ class StagedWrite:
         return staged, writer
 
     def write(self, partition: str, table: pa.Table) -> None:
+        """Append rows to a partition's file.
+
+        Rows are held until a partition has ``ROW_GROUP_ROWS`` of them, so files get a few large
+        row groups (good compression, cheap footers) however small the reader's batches are.
+        """
         if table.num_rows == 0:
             return
         if partition not in self._writers:
             self._writers[partition] = self._open(table.schema)
-        self._writers[partition][1].write_table(table)
+        pending = self._pending.setdefault(partition, [])
+        pending.append(table)
+        if sum(t.num_rows for t in pending) >= ROW_GROUP_ROWS:
+            self._flush(partition)
+        elif sum(t.num_rows for p in self._pending.values() for t in p) >= MAX_PENDING_ROWS:
+            for name in list(self._pending):
+                self._flush(name)
+
+    def _flush(self, partition: str) -> None:
+        pending = self._pending.pop(partition, [])
+        if pending:
+            rows = pa.concat_tables(pending)
+            self._writers[partition][1].write_table(rows, row_group_size=rows.num_rows)
 
     def write_quarantine(self, table: pa.Table) -> None:
         if table.num_rows == 0:
@@ -123,6 +144,8 @@ class StagedWrite:
         moment is this source missing from the lake; an older copy under another stem is
         removed right after.
         """
+        for partition in list(self._pending):
+            self._flush(partition)
         digest = self._digest.result()
         name = f"{source_stem(self.source)}-{digest[:8]}.parquet"
         placed: set[Path] = set()
@@ -147,6 +170,7 @@ class StagedWrite:
 
     def abort(self) -> None:
         """Forget everything staged (idempotent)."""
+        self._pending.clear()
         for _, writer in self._writers.values():
             writer.close()
         if self._quarantine is not None:
@@ -175,3 +199,4 @@ def earlier_copies(lake_dir: Path, area: str, digest: str) -> list[Path]:
         if metadata.get(SOURCE_HASH_KEY) == digest.encode():
             found.append(path)
     return found
+

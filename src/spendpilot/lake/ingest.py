@@ -130,7 +130,8 @@ def _merge_skipped(source_file: str, present: Sequence[str], skipped: list[tuple
         if current is None:
             return extra
         fixed = renumber(current.column("_row").to_numpy(), [row for row, _ in skipped])
-        current = current.set_column(current.schema.get_field_index("_row"), "_row", pa.array(fixed))
+        position = current.schema.get_field_index("_row")
+        current = current.set_column(position, "_row", pa.array(fixed))
         merged = pa.concat_tables([current.cast(schema), extra])
         return merged.sort_by("_row")
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from spendpilot.domain.reports import DailySpend, SpendLine
 from spendpilot.lake import _dialect
@@ -79,7 +78,7 @@ class CostLake:
             relation = _dialect.parquet_relation(self._files_pattern())
             con.execute(f"CREATE VIEW focus AS SELECT * FROM {relation}").fetchall()
         else:
-            con.register("focus", pa.table({f.name: pa.array([], f.type) for f in focus_arrow_schema()}))
+            con.register("focus", focus_arrow_schema().empty_table())
         return con
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -149,7 +148,9 @@ class CostLake:
             "GROUP BY k, currency ORDER BY cost DESC, k LIMIT ?",
             [*key_params, self._missing_label(by), *params, int(limit)],
         )
-        return [SpendLine(key=r["k"], cost=Decimal(r["cost"]), currency=r["currency"]) for r in rows]
+        return [
+            SpendLine(key=r["k"], cost=Decimal(r["cost"]), currency=r["currency"]) for r in rows
+        ]
 
     def daily_spend(self, days: int = 30, until: datetime | None = None) -> list[DailySpend]:
         """Effective cost per UTC day (by charge start) for the ``days`` days ending at ``until``.
