@@ -15,7 +15,11 @@ from spendpilot._failpoints import failpoint
 from spendpilot.adapters.aws.client import AwsAdapter
 from spendpilot.agent.copilot import CopilotTools, answer_offline, answer_with_model
 from spendpilot.agent.llm import load_chat_model
-from spendpilot.agent.remediation import RemediationThreads, build_remediation_graph, open_checkpointer
+from spendpilot.agent.remediation import (
+    RemediationThreads,
+    build_remediation_graph,
+    open_checkpointer,
+)
 from spendpilot.agent.sweep import SweepDeps, run_sweep
 from spendpilot.config import Settings
 from spendpilot.domain import Approval, AuditEvent, Decision, Proposal, ProposalStatus

@@ -5,11 +5,20 @@ from __future__ import annotations
 from decimal import Decimal
 
 from langchain_core.messages import AIMessage, ToolMessage
+from tests.agent.scripted import ScriptedChatModel
 
 from spendpilot.agent.copilot import CopilotTools, answer_offline, answer_with_model
-from spendpilot.domain import ActionPlan, Estimate, Evidence, Money, Proposal, ProposalStatus, ResourceRef, Risk
+from spendpilot.domain import (
+    ActionPlan,
+    Estimate,
+    Evidence,
+    Money,
+    Proposal,
+    ProposalStatus,
+    ResourceRef,
+    Risk,
+)
 from spendpilot.domain.reports import SpendLine
-from tests.agent.scripted import ScriptedChatModel
 
 
 def _proposal(pid: str, expected: str, status: ProposalStatus = ProposalStatus.PENDING) -> Proposal:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from langchain_core.messages import AIMessage
+from tests.agent.scripted import ScriptedChatModel
 
 from spendpilot.agent.llm import load_chat_model
 from spendpilot.config import LlmSettings, Settings
 from spendpilot.errors import ConfigError
-from tests.agent.scripted import ScriptedChatModel
 
 
 def scripted_factory() -> ScriptedChatModel:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.conftest import run_cli
+from tests.e2e.conftest import DemoOrg
 
 from spendpilot.domain import ProposalStatus
 from spendpilot.runtime import build_services
 from spendpilot.tui import SpendpilotApp
-from tests.conftest import run_cli
-from tests.e2e.conftest import DemoOrg
 
 
 def _by_target(proposals: list[dict]) -> dict[str, dict]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+from tests.conftest import run_cli
+from tests.e2e.conftest import DemoOrg
+
 from spendpilot._failpoints import CRASH_EXIT_CODE
 from spendpilot.domain import ProposalStatus
 from spendpilot.runtime import build_services
-from tests.conftest import run_cli
-from tests.e2e.conftest import DemoOrg
 
 
 def _proposal_for(demo_org: DemoOrg, name: str) -> dict:

@@ -9,7 +9,6 @@ from spendpilot.domain.money import DAYS_PER_MONTH
 from spendpilot.savings.pricebook import PriceBook
 from spendpilot.savings.registry import register_estimator
 
-
 RESTART_ALLOWANCE = Decimal("0.2")
 """Share of the month a stopped instance may be started again by its owner (the low end)."""
 

@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from spendpilot.domain import LlmUsage
-from spendpilot.scenarios.model import LlmUsageSpec, MetricProfile, Scenario
 from spendpilot.savings.pricebook import PriceBook
+from spendpilot.scenarios.model import LlmUsageSpec, MetricProfile, Scenario
 
 FOCUS_COLUMNS = [
     "BilledCost", "BillingAccountId", "BillingAccountName", "BillingCurrency",
