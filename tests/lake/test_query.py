@@ -112,3 +112,19 @@ def test_untagged_spend(planted_lake: CostLake):
     # Missing either key: no tags (1.00), team only (-2.00), env only (7.77).
     assert planted_lake.untagged_spend(["team", "env"]) == D("6.77")
     assert planted_lake.untagged_spend([]) == D("1")
+
+
+def test_tag_lookup_tolerates_repeated_keys_and_non_string_values(planted: Path, tmp_path: Path,
+                                                                   lake_dir: Path):
+    header, first = planted.read_text().splitlines()[:2]
+    odd = [
+        first.replace('"{""team"": ""ml-platform"", ""env"": ""prod""}"',
+                      '"{""team"": ""a"", ""team"": ""b""}"'),
+        first.replace('"{""team"": ""ml-platform"", ""env"": ""prod""}"', '"{""team"": 7}"')
+        .replace("2024-09-10 00:00:00", "2024-09-10 02:00:00"),
+    ]
+    path = tmp_path / "odd_tags.csv"
+    path.write_text("\n".join([header, *odd]) + "\n")
+    assert ingest_file(path, lake_dir).rows_stored == 2
+    lines = CostLake(lake_dir).top_spend("tag:team")
+    assert sorted((x.key, x.cost) for x in lines) == [("7", D("10.5")), ("a", D("10.5"))]

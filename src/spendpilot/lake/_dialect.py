@@ -129,14 +129,15 @@ def parquet_relation(pattern: str) -> str:
 
 
 def tag_value_sql(tags_column: str, key_param: str) -> str:
-    """The value of the tag whose key, trimmed, equals the bound parameter ``key_param``.
+    """The value (as text) of the tag whose key, trimmed, equals the bound parameter ``key_param``.
 
-    Exports carry keys with stray spaces (``" org"``), so a lookup cannot use a JSON path.
-    Unpacks the object as a string map and returns the first entry whose trimmed key matches;
-    NULL when no key matches or Tags is NULL.
+    Exports carry keys with stray spaces (``" org"``), so a lookup cannot use a fixed JSON path:
+    find the first key that matches once trimmed, then extract it by JSON pointer (``~`` and
+    ``/`` escaped). Tolerates repeated keys and non-string values; NULL when nothing matches.
     """
-    entries = f"map_entries(CAST(json({tags_column}) AS MAP(VARCHAR, VARCHAR)))"
-    return f"list_filter({entries}, lambda e: trim(e.key) = {key_param})[1].value"
+    key = f"list_filter(json_keys({tags_column}), lambda k: trim(k) = {key_param})[1]"
+    pointer = f"'/' || replace(replace({key}, '~', '~0'), '/', '~1')"
+    return f"json_extract_string({tags_column}, {pointer})"
 
 
 def day_sql(timestamp_column: str) -> str:
