@@ -326,6 +326,7 @@ def daemon(
     """Run sweeps on the cron in [schedule] sweep_cron (persistent job store; never two at once)."""
     from spendpilot.scheduler import run_daemon
 
+    logging.getLogger("spendpilot").setLevel(logging.INFO)  # a daemon reports each sweep
     settings = _settings(config, home)
     settings.ensure_home()
     outcomes = _services(settings).resume_pending()

@@ -24,7 +24,7 @@ from spendpilot.agent.sweep import SweepDeps, run_sweep
 from spendpilot.config import Settings
 from spendpilot.domain import Approval, AuditEvent, Decision, Proposal, ProposalStatus
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
-from spendpilot.errors import InvalidTransition, PlanHashMismatch
+from spendpilot.errors import AdapterError, InvalidTransition, PlanHashMismatch, SpendpilotError
 from spendpilot.execution import Executor
 from spendpilot.lake import CostLake
 from spendpilot.memory.decisions import DecisionMemory
@@ -164,7 +164,12 @@ class LocalServices:
         tools = self.copilot_tools()
         if self.model is None:
             return answer_offline(tools, message, selected_proposal_id)
-        return answer_with_model(self.model, tools, message, selected_proposal_id)
+        try:
+            return answer_with_model(self.model, tools, message, selected_proposal_id)
+        except SpendpilotError:
+            raise
+        except Exception as exc:  # provider outages, auth errors: the UI shows them, keeps running
+            raise AdapterError(f"the chat model failed ({type(exc).__name__}: {exc})") from exc
 
 
 def build_services(settings: Settings, model: BaseChatModel | None = None) -> LocalServices:

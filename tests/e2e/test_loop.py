@@ -128,3 +128,11 @@ def test_offline_chat_answers_from_data(demo_org: DemoOrg, config_model: None) -
     assert biggest.estimate.formula in why and str(biggest.estimate.expected) in why
     saved = services.chat("what did we save?")
     assert "Executed 0 proposal(s)" in saved
+
+
+def test_daemon_once_sweeps_through_the_scheduler_path(demo_org: DemoOrg) -> None:
+    proc = run_cli("daemon", "--once", env=demo_org.env())
+    assert proc.returncode == 0, proc.stderr
+    assert "scheduled sweep" in proc.stderr and "4 new" in proc.stderr
+    listed = json.loads(run_cli("proposals", "--json", env=demo_org.env(), check=True).stdout)
+    assert len(listed) == len(demo_org.scenario.expected.must_propose)
