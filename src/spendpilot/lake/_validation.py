@@ -69,12 +69,17 @@ class Problem:
 @dataclass
 class ValidatedBatch:
     rows: int
-    good: pa.Table
-    """Typed rows that passed, in the output schema, plus ``_partition`` when one was asked for."""
+    parts: list[tuple[str, pa.Table]]
+    """Typed rows that passed, in the output schema, grouped by partition value (``""`` when the
+    validator has no partition expression)."""
     bad: pa.Table | None
     """Failed rows as text (the present columns) plus ``QUARANTINE_COLUMNS``; None when none."""
     reasons: dict[str, int]
     """``Problem.label`` → number of bad rows in this batch."""
+
+    @property
+    def good_rows(self) -> int:
+        return sum(table.num_rows for _, table in self.parts)
 
 
 class Validator:
@@ -104,9 +109,7 @@ class Validator:
         self._sql = self._build(known, row_checks, partition_sql)
         self._fields = pa.array([p.field for p in self.problems], pa.string())
         self._reasons = pa.array([p.reason for p in self.problems], pa.string())
-        self._good_schema = pa.schema(
-            list(output) + ([pa.field("_partition", pa.string())] if partition_sql else [])
-        )
+        self._partitioned = partition_sql is not None
 
     def _problem(self, field: str | None, reason: str) -> int:
         self.problems.append(Problem(field, reason))
@@ -180,14 +183,31 @@ class Validator:
             yield self._split(pa.Table.from_batches([batch]), seen)
             seen += batch.num_rows
 
+    def _parts(self, result: pa.Table, ok: pa.Array | None) -> list[tuple[str, pa.Table]]:
+        """Good rows grouped by partition with a single copy (none when nothing needs moving)."""
+        good = _conform(result.select(self.output.names), self.output)
+        if not self._partitioned:
+            return [("", good if ok is None else good.filter(ok))]
+        keys = result.column("_partition")
+        values = pc.unique(keys if ok is None else keys.filter(ok)).to_pylist()
+        if ok is None and len(values) == 1:
+            return [(values[0], good)]
+        groups = []
+        for value in values:
+            member = pc.equal(keys, value)
+            groups.append(pc.indices_nonzero(member if ok is None else pc.and_(member, ok)))
+        taken = good.take(pa.chunked_array(groups).combine_chunks())
+        parts, offset = [], 0
+        for value, indices in zip(values, groups, strict=True):
+            parts.append((value, taken.slice(offset, len(indices))))
+            offset += len(indices)
+        return parts
+
     def _split(self, result: pa.Table, first: int) -> ValidatedBatch:
         error = result.column("_error")
-        good_columns = self._good_schema.names
         if error.null_count == len(error):
-            good = result.select(good_columns)
-            return ValidatedBatch(result.num_rows, _conform(good, self._good_schema), None, {})
+            return ValidatedBatch(result.num_rows, self._parts(result, None), None, {})
         ok = pc.is_null(error)
-        good = result.select(good_columns).filter(ok)
         bad_rows = result.filter(pc.invert(ok))
         positions = pc.indices_nonzero(pc.invert(ok)).to_numpy()
         codes = bad_rows.column("_error")
@@ -205,9 +225,7 @@ class Validator:
             self.problems[code.as_py()].label: count.as_py()
             for code, count in zip(*pc.value_counts(codes).flatten(), strict=True)
         }
-        return ValidatedBatch(
-            result.num_rows, _conform(good, self._good_schema), pa.table(text), reasons
-        )
+        return ValidatedBatch(result.num_rows, self._parts(result, ok), pa.table(text), reasons)
 
 
 def quarantine_schema(present: Sequence[str]) -> pa.Schema:

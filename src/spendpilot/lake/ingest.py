@@ -11,14 +11,13 @@ is what keeps a million rows to a few seconds.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
 from spendpilot.errors import IngestError
@@ -138,15 +137,10 @@ def _merge_skipped(source_file: str, present: Sequence[str], skipped: list[tuple
     return amend
 
 
-def _split_partitions(good: pa.Table) -> Iterator[tuple[str, pa.Table]]:
-    """(hive path, rows) for each provider and billing month present in a batch."""
-    keys = good.column("_partition")
-    rows = good.drop_columns(["_partition"])
-    values = pc.unique(keys).to_pylist()
-    for value in values:
-        provider, _, period = value.partition(_PARTITION_SEPARATOR)
-        path = f"{partition_dir('provider', provider)}/{partition_dir('billing_period', period)}"
-        yield path, rows if len(values) == 1 else rows.filter(pc.equal(keys, value))
+def _partition_path(value: str) -> str:
+    """``"AWS\x1f2024-09"`` → ``provider=AWS/billing_period=2024-09``."""
+    provider, _, period = value.partition(_PARTITION_SEPARATOR)
+    return f"{partition_dir('provider', provider)}/{partition_dir('billing_period', period)}"
 
 
 def run_ingest(
@@ -185,16 +179,13 @@ def run_ingest(
                 partition_sql=FOCUS_PARTITION_SQL if partitioned else None,
             )
             for batch in validator.stream(source_sql):
-                if partitioned:
-                    for partition, rows in _split_partitions(batch.good):
-                        staged.write(partition, rows)
-                else:
-                    staged.write("", batch.good)
+                for value, rows in batch.parts:
+                    staged.write(_partition_path(value) if partitioned else "", rows)
                 if batch.bad is not None:
                     staged.write_quarantine(batch.bad)
                     reasons.update(batch.reasons)
                 report.rows_read += batch.rows
-                report.rows_stored += batch.good.num_rows
+                report.rows_stored += batch.good_rows
                 if progress is not None:
                     progress(report.rows_read)
             lost = skipped(con) if skipped is not None else []
