@@ -13,7 +13,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -209,7 +208,7 @@ class Validator:
             return ValidatedBatch(result.num_rows, self._parts(result, None), None, {})
         ok = pc.is_null(error)
         bad_rows = result.filter(pc.invert(ok))
-        positions = pc.indices_nonzero(pc.invert(ok)).to_numpy()
+        positions = pc.cast(pc.indices_nonzero(pc.invert(ok)), pa.int64())
         codes = bad_rows.column("_error")
         text = {}
         for name in self.present:
@@ -217,7 +216,7 @@ class Validator:
             text[name] = pc.cast(bad_rows.column(raw if raw else name), pa.string())
         n = bad_rows.num_rows
         text["_source_file"] = pa.repeat(pa.scalar(self._source_file), n)
-        text["_row"] = pa.array(positions.astype(np.int64) + first + 1)
+        text["_row"] = pc.add(positions, first + 1)
         text["_field"] = pc.take(self._fields, codes)
         text["_reason"] = pc.take(self._reasons, codes)
         text["_raw_text"] = pa.nulls(n, pa.string())

@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
 from spendpilot.errors import IngestError
@@ -100,15 +100,17 @@ def require_columns(path: Path, names: Sequence[str], required: Sequence[str], w
         )
 
 
-def renumber(rows: np.ndarray, skipped: Sequence[int]) -> np.ndarray:
+def renumber(rows: pa.Array | pa.ChunkedArray, skipped: Sequence[int]) -> pa.Array:
     """Row numbers counted over the rows the reader returned → numbers in the input file.
 
     The reader skips malformed lines but reports where they were; every row at or after a
     skipped line moves down by one.
     """
-    fixed = rows.astype(np.int64).copy()
+    fixed = pc.cast(rows, pa.int64())
     for line in sorted(skipped):
-        fixed[fixed >= line] += 1
+        fixed = pc.add(fixed, pc.cast(pc.greater_equal(fixed, line), pa.int64()))
+    if isinstance(fixed, pa.ChunkedArray):
+        return fixed.combine_chunks()
     return fixed
 
 
@@ -128,9 +130,9 @@ def _merge_skipped(source_file: str, present: Sequence[str], skipped: list[tuple
         extra = pa.table(lines, schema=schema)
         if current is None:
             return extra
-        fixed = renumber(current.column("_row").to_numpy(), [row for row, _ in skipped])
+        fixed = renumber(current.column("_row"), [row for row, _ in skipped])
         position = current.schema.get_field_index("_row")
-        current = current.set_column(position, "_row", pa.array(fixed))
+        current = current.set_column(position, "_row", fixed)
         merged = pa.concat_tables([current.cast(schema), extra])
         return merged.sort_by("_row")
 
