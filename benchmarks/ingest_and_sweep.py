@@ -6,8 +6,9 @@ Each phase runs in its own child process, so the peak resident memory reported f
 that phase's alone (the child reads its own high-water mark, ``ru_maxrss``, before exiting).
 Prints figures; never passes or fails on time.
 
-The sweep phase is ``sweep_phase(lake_dir)``: today the lake queries a sweep makes; extend it to
-call the full sweep once the sweep graph exists.
+The sweep phase times the lake queries a sweep makes one by one, then the full sweep graph
+(collect -> detect -> estimate -> propose -> dedupe -> narrate -> persist) over the same lake,
+with the AWS source disabled so only the lake is measured.
 """
 
 from __future__ import annotations
@@ -107,12 +108,26 @@ def sweep_phase(lake_dir: Path) -> dict[str, Any]:
     timed("top_spend_tag_team", lambda: lake.top_spend("tag:team", days=30))
     daily = timed("daily_spend_30d", lambda: lake.daily_spend(days=30))
     seconds = sum(timings.values())
+    report = timed("full_sweep_graph", lambda: _full_sweep(lake_dir))
     return {
         "rows": rows,
         "seconds": seconds,
-        "note": f"{len(costs):,} resources, {len(top)} services, {len(daily)} days",
+        "note": f"{len(costs):,} resources, {len(top)} services, {len(daily)} days; "
+                f"full sweep graph {timings['full_sweep_graph']:.2f}s, {report.findings} findings",
         "timings": timings,
     }
+
+
+def _full_sweep(lake_dir: Path) -> Any:
+    """The real sweep over this lake: the stores live beside it, AWS is not read."""
+    from spendpilot.config import Settings
+    from spendpilot.runtime import build_services
+
+    home = lake_dir.parent / "sweep-home"
+    home.mkdir(exist_ok=True)
+    (home / "lake").unlink(missing_ok=True)
+    (home / "lake").symlink_to(lake_dir.resolve(), target_is_directory=True)
+    return build_services(Settings(home=home, aws={"enabled": False})).sweep()
 
 
 def _child(argv: list[str]) -> None:
