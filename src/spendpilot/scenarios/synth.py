@@ -27,6 +27,9 @@ FOCUS_COLUMNS = [
 ]  # fmt: skip
 
 
+_PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic", "bedrock": "AWS"}
+
+
 def hourly_points(
     profile: MetricProfile, *, end: datetime, hours: int, rng: random.Random
 ) -> list[tuple[datetime, float]]:
@@ -175,7 +178,7 @@ def focus_rows(
             scenario,
             day=rec.day,
             cost=rec.cost,
-            service=f"{rec.provider.title()} API",
+            service=f"{_PROVIDER_NAMES.get(rec.provider, rec.provider.title())} API",
             category="AI and Machine Learning",
             description=f"{rec.model} tokens ({rec.requests} requests)",
             resource_id=f"{rec.project_id or rec.feature}/{rec.model}",
@@ -184,7 +187,7 @@ def focus_rows(
             tags={"feature": rec.feature},
             quantity=Decimal(rec.input_tokens + rec.output_tokens),
             unit="Tokens",
-            provider="OpenAI" if rec.provider == "openai" else rec.provider.title(),
+            provider=_PROVIDER_NAMES.get(rec.provider, rec.provider.title()),
             account_id=f"org-{scenario.account_name or scenario.name}",
             account_name=scenario.account_name or scenario.name,
             sku=rec.model,
