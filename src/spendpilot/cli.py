@@ -24,7 +24,7 @@ from rich.text import Text
 from spendpilot import __version__
 from spendpilot.config import Settings, load_settings
 from spendpilot.domain import ProposalStatus
-from spendpilot.errors import ExitCode, SpendpilotError
+from spendpilot.errors import ExitCode, IngestError, SpendpilotError
 
 app = typer.Typer(
     name="spendpilot",
@@ -106,7 +106,7 @@ def ingest(
     settings = _settings(config, home)
     settings.ensure_home()
     if not path.exists():
-        raise _fail(_input_error(f"{path}: no such file or folder"))
+        raise _fail(IngestError(f"{path}: no such file or folder"))
     try:
         if llm_usage:
             reports = [ingest_llm_usage_file(path, settings.lake_dir)]
@@ -127,12 +127,6 @@ def ingest(
             console.print(Text(f"    {count:,} × {reason}", style="yellow"))
         if r.quarantine_file:
             console.print(Text(f"    quarantined rows: {r.quarantine_file}", style="dim"))
-
-
-def _input_error(message: str) -> SpendpilotError:
-    from spendpilot.errors import IngestError
-
-    return IngestError(message)
 
 
 @app.command()

@@ -58,16 +58,6 @@ class PlanHashMismatch(SpendpilotError):
     exit_code = ExitCode.CONFLICT
 
 
-class DriftDetected(SpendpilotError):
-    """The resource no longer matches the pre-state the plan was approved against."""
-
-    exit_code = ExitCode.DRIFT
-
-    def __init__(self, message: str, differences: dict[str, tuple[object, object]]):
-        super().__init__(message)
-        self.differences = differences
-
-
 class SweepInProgress(SpendpilotError):
     exit_code = ExitCode.CONFLICT
 

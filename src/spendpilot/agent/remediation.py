@@ -15,7 +15,6 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
 from spendpilot.domain import Proposal
-from spendpilot.execution import Executor
 
 
 class RemediationState(TypedDict, total=False):
@@ -91,4 +90,4 @@ class RemediationThreads:
         return self.graph.get_state(config).values.get("outcome")
 
 
-__all__ = ["RemediationThreads", "build_remediation_graph", "open_checkpointer", "Executor"]
+__all__ = ["RemediationThreads", "build_remediation_graph", "open_checkpointer"]
