@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
-from spendpilot.errors import DriftDetected, SweepInProgress
+from spendpilot.errors import InvalidTransition, SweepInProgress
 from spendpilot.tui.screens import ConfirmApproveScreen, RejectReasonScreen
 from spendpilot.tui.widgets import ChatPane, ProposalDetail, ProposalQueue
 
@@ -189,12 +189,12 @@ async def test_a_service_error_is_notified_and_the_app_keeps_running(
 async def test_a_failed_approval_is_notified_and_can_be_retried(
     app: RecordingApp, services: FakeServices
 ) -> None:
-    services.failures["approve"] = DriftDetected("instance type changed", {"type": ("a", "b")})
+    services.failures["approve"] = InvalidTransition("proposal p-big is already rejected")
     async with app.run_test(size=APP_SIZE) as pilot:
         await settle(pilot)
         await pilot.press("a", "y")
         await settle(pilot)
-        assert app.notices_of("error") == ["Approving p-big failed: instance type changed"]
+        assert app.notices_of("error") == ["Approving p-big failed: proposal p-big is already rejected"]
         await pilot.press("a")
         assert isinstance(app.screen, ConfirmApproveScreen)
 
