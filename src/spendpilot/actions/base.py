@@ -36,6 +36,16 @@ class Action(ABC):
     def is_applied(self, state: dict[str, Any] | None, plan: ActionPlan) -> bool:
         """Whether ``state`` already shows the change: the basis of verify and of crash recovery."""
 
+    def evidence_differences(self, aws: AwsAdapter, plan: ActionPlan) -> dict[str, tuple[Any, Any]]:
+        """Field -> (what the plan assumed, what is measured now) for evidence that no longer holds.
+
+        An approval can arrive days after the sweep. The pre-state catches configuration
+        changes; this catches a resource whose *behaviour* changed (an idle GPU that is busy
+        again). The default re-checks nothing: only actions whose case rests on a measurement
+        override it.
+        """
+        return {}
+
 
 _ACTIONS: dict[str, Action] = {}
 

@@ -66,6 +66,8 @@ class Executor:
             self.store.audit(ACTOR, "recovered_already_applied", proposal_id, {"idempotency_key": key})
         else:
             differences = pre_state_differences(plan.expected_pre_state, state)
+            if not differences:
+                differences = action.evidence_differences(self.aws, plan)
             if differences:
                 return self._abort_for_drift(proposal, key, differences, claimed=resumed)
             if not resumed and not self.store.claim_execution(key, proposal_id, ACTOR):
@@ -112,7 +114,7 @@ class Executor:
         self, proposal: Proposal, key: str, differences: dict[str, tuple[object, object]], claimed: bool
     ) -> ExecutionOutcome:
         described = "; ".join(f"{k}: expected {a!r}, now {b!r}" for k, (a, b) in differences.items())
-        note = f"not executed: the resource changed since the sweep ({described}); re-queued"
+        note = f"not executed: the resource or its evidence changed since the sweep ({described}); re-queued"
         if not claimed:
             self.store.claim_execution(key, proposal.id, ACTOR)
         self.store.mark_execution(
