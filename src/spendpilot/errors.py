@@ -34,6 +34,12 @@ class IngestError(SpendpilotError):
     exit_code = ExitCode.BAD_INPUT
 
 
+class BadArgument(SpendpilotError):
+    """A command's argument is unusable as given (an empty reason, a too-short plan hash)."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
 class ScenarioError(SpendpilotError):
     exit_code = ExitCode.BAD_INPUT
 
@@ -52,6 +58,10 @@ class ApprovalRequired(SpendpilotError):
     """Execution was attempted without a recorded approval of exactly this plan."""
 
     exit_code = ExitCode.CONFLICT
+
+
+class ApprovalExpired(ApprovalRequired):
+    """The approval is older than the policy allows; the proposal goes back to the queue."""
 
 
 class PlanHashMismatch(SpendpilotError):

@@ -24,7 +24,13 @@ from spendpilot.agent.sweep import SweepDeps, run_sweep
 from spendpilot.config import Settings
 from spendpilot.domain import Approval, AuditEvent, Decision, Proposal, ProposalStatus
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
-from spendpilot.errors import AdapterError, InvalidTransition, PlanHashMismatch, SpendpilotError
+from spendpilot.errors import (
+    AdapterError,
+    BadArgument,
+    InvalidTransition,
+    PlanHashMismatch,
+    SpendpilotError,
+)
 from spendpilot.execution import Executor
 from spendpilot.lake import CostLake
 from spendpilot.memory.decisions import DecisionMemory
@@ -33,6 +39,12 @@ from spendpilot.scheduler import sweep_lock
 from spendpilot.state import StateStore
 
 log = logging.getLogger(__name__)
+
+
+def _identity(by: str) -> str:
+    if not by or not by.strip():
+        raise BadArgument("say who is deciding: --by NAME (it is recorded in the audit log)")
+    return by.strip()
 
 
 class LocalServices:
@@ -91,10 +103,16 @@ class LocalServices:
         return self.store.get_proposal(proposal_id)
 
     def approve(self, proposal_id: str, by: str, plan_hash: str | None = None) -> ExecutionOutcome:
+        by = _identity(by)
         proposal = self.store.get_proposal(proposal_id)
         if proposal.status is not ProposalStatus.PENDING:
             raise InvalidTransition(f"{proposal_id} is {proposal.status.value}; only pending proposals can be approved")
-        if plan_hash is not None and (len(plan_hash) < 8 or not proposal.plan_hash.startswith(plan_hash)):
+        if plan_hash is not None and len(plan_hash.strip()) < 8:
+            raise BadArgument(
+                f"--plan-hash {plan_hash!r} is too short to identify a plan; give at least 8 characters "
+                f"(`spendpilot show {proposal_id}` prints it)"
+            )
+        if plan_hash is not None and not proposal.plan_hash.startswith(plan_hash.strip()):
             raise PlanHashMismatch(
                 f"you approved plan {plan_hash[:12]}, but {proposal_id}'s plan is {proposal.plan_hash[:12]}; "
                 "review the current plan and approve again"
@@ -106,8 +124,10 @@ class LocalServices:
         return self._run_thread(proposal, {"decision": "approve", "by": by})
 
     def reject(self, proposal_id: str, by: str, reason: str) -> Proposal:
+        by = _identity(by)
         if not reason.strip():
-            raise InvalidTransition("a rejection needs a reason; it is what stops the agent re-proposing it")
+            raise BadArgument("a rejection needs a reason; it is what stops the agent re-proposing it")
+        reason = reason.strip()
         proposal = self.store.get_proposal(proposal_id)
         if proposal.status is not ProposalStatus.PENDING:
             raise InvalidTransition(f"{proposal_id} is {proposal.status.value}; only pending proposals can be rejected")
@@ -120,18 +140,43 @@ class LocalServices:
         return proposal
 
     def resume_pending(self) -> list[ExecutionOutcome]:
-        """Finish approvals a crash interrupted. Safe to run any number of times."""
-        return [
-            self._run_thread(p, {"decision": "approve", "by": "resume"})
-            for p in self.store.list_proposals([ProposalStatus.APPROVED])
-        ]
+        """Finish approvals a crash interrupted. Safe to run any number of times.
+
+        One proposal's trouble (an unreachable API, a refused approval) is reported as its
+        outcome and does not stop the others from being resumed.
+        """
+        outcomes = []
+        for proposal in self.store.list_proposals([ProposalStatus.APPROVED]):
+            try:
+                outcomes.append(self._run_thread(proposal, {"decision": "approve", "by": "resume"}))
+            except SpendpilotError as exc:
+                log.warning("resuming %s failed: %s", proposal.id, exc)
+                outcomes.append(
+                    ExecutionOutcome(
+                        proposal_id=proposal.id, status=proposal.status,
+                        message=f"{proposal.id}: could not resume: {exc}", error=type(exc).__name__,
+                    )
+                )
+        return outcomes
 
     def _run_thread(self, proposal: Proposal, decision: dict[str, Any]) -> ExecutionOutcome:
+        """Deliver the decision to the proposal's thread; the store, not the thread, has the last word.
+
+        A thread can have finished earlier (its approval expired, the crash came after it,
+        another process held the execution): its stored outcome is then stale, and a proposal
+        still approved is handed to the executor, whose ledger makes that safe.
+        """
         outcome = self.threads.resume(proposal, decision)
-        if outcome and outcome.get("status") not in (None, "rejected"):
+        current = self.store.get_proposal(proposal.id)
+        if current.status is ProposalStatus.APPROVED:
+            return Executor(self.store, self.aws).execute(proposal.id)
+        if outcome and outcome.get("status") == current.status.value:
             return ExecutionOutcome.model_validate(outcome)
-        # The thread had already finished earlier (e.g. the crash came after it); ask the executor.
-        return Executor(self.store, self.aws).execute(proposal.id)
+        done = current.status is ProposalStatus.EXECUTED
+        return ExecutionOutcome(
+            proposal_id=proposal.id, status=current.status, applied=done, verified=done,
+            message=f"{proposal.id} is {current.status.value}" + (f": {current.note}" if current.note else ""),
+        )
 
     def _remember(self, proposal: Proposal, decision: str, by: str, reason: str) -> None:
         try:

@@ -77,6 +77,11 @@ def test_bad_check_config_names_the_section() -> None:
         run_checks(_snap(), PRICES, {"no_such_check": {}})
 
 
+def test_a_misspelt_threshold_is_refused_not_silently_defaulted() -> None:
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\) gpu_p95_max_pct; known: .*gpu_p95_max_percent"):
+        run_checks(_snap(), PRICES, {"idle_gpu_instance": {"gpu_p95_max_pct": 0.0001}})
+
+
 def _group(name: str, workload: str, od_pct: int = 100, desired: int = 4) -> Resource:
     return Resource(
         ref=ResourceRef(provider="aws", kind="autoscaling_group", id=name, region="us-east-1", name=name),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from tests.conftest import run_cli
 from tests.e2e.conftest import DemoOrg
 
 from spendpilot.domain import ProposalStatus
+from spendpilot.memory.decisions import reason_to_reconsider
 from spendpilot.runtime import build_services
 from spendpilot.tui import SpendpilotApp
 
@@ -114,6 +116,46 @@ def test_rejection_is_remembered_and_not_reproposed(demo_org: DemoOrg) -> None:
     assert notebook.id not in second.new_proposals + second.unchanged_proposals
     assert any("notebook-g5-idle" in s and "researcher back Monday" in s for s in second.suppressed)
     assert len(second.unchanged_proposals) == len(first.new_proposals) - 1
+
+
+def test_waste_that_comes_back_after_execution_is_proposed_again(demo_org: DemoOrg) -> None:
+    services = build_services(demo_org.settings)
+    services.sweep()
+    p4d = next(p for p in services.list_proposals([ProposalStatus.PENDING]) if p.target.name == "train-idle-p4d")
+    assert services.approve(p4d.id, by="alice").status is ProposalStatus.EXECUTED
+
+    # Its owner starts it again and leaves it idle: the same waste, a new proposal.
+    demo_org.client("ec2").start_instances(InstanceIds=[p4d.target.id])
+    again = build_services(demo_org.settings).sweep()
+    back = next(p for p in services.list_proposals([ProposalStatus.PENDING]) if p.target.name == "train-idle-p4d")
+    assert back.id != p4d.id and back.id in again.new_proposals
+    assert back.plan_hash == p4d.plan_hash
+    assert services.get_proposal(p4d.id).status is ProposalStatus.EXECUTED, "history is kept"
+    assert again.total_expected_monthly.amount >= back.estimate.expected.amount
+
+    # A further sweep finds the same open proposal, not a third one.
+    third = build_services(demo_org.settings).sweep()
+    assert back.id in third.unchanged_proposals and not third.new_proposals
+
+
+def test_a_growing_saving_brings_a_rejection_back_and_says_why(demo_org: DemoOrg) -> None:
+    services = build_services(demo_org.settings)
+    services.sweep()
+    notebook = next(
+        p for p in services.list_proposals([ProposalStatus.PENDING]) if p.target.name == "notebook-g5-idle"
+    )
+    services.reject(notebook.id, by="bob", reason="researcher back Monday")
+    # Same plan, but the saving is now shown 25% larger than what bob rejected.
+    bigger = notebook.model_copy(
+        update={"estimate": notebook.estimate.model_copy(
+            update={"expected": notebook.estimate.expected * Decimal("1.25")}
+        )}
+    )
+    assert services.memory.should_suppress(notebook) is not None
+    assert services.memory.should_suppress(bigger) is None
+    assert reason_to_reconsider(services.memory.rejection_for(notebook.fingerprint), bigger).startswith(
+        "the expected saving grew"
+    )
 
 
 @pytest.mark.parametrize("config_model", [None])

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+from datetime import timedelta
 
+from sqlalchemy import update
 from tests.conftest import run_cli
 from tests.e2e.conftest import DemoOrg
 
 from spendpilot._failpoints import CRASH_EXIT_CODE
-from spendpilot.domain import ProposalStatus
+from spendpilot.domain import ProposalStatus, utcnow
 from spendpilot.runtime import build_services
+from spendpilot.state.schema import decisions, executions
 
 
 def _proposal_for(demo_org: DemoOrg, name: str) -> dict:
@@ -84,3 +91,102 @@ def test_stale_plan_hash_is_refused(demo_org: DemoOrg) -> None:
     result = run_cli("approve", p["id"], "--by", "alice", "--plan-hash", "deadbeefdeadbeef", env=demo_org.env())
     assert result.returncode == 5
     assert demo_org.instance_state("train-idle-p4d") == "running"
+
+
+def _route_version(demo_org: DemoOrg, feature: str) -> tuple[str, int]:
+    param = demo_org.client("ssm").get_parameter(Name=f"/spendpilot/features/{feature}/model")["Parameter"]
+    return param["Value"], param["Version"]
+
+
+def test_resumes_racing_for_a_dead_processs_execution_apply_it_once(demo_org: DemoOrg) -> None:
+    env = demo_org.env()
+    p = _proposal_for(demo_org, "ticket-classifier")
+    crashed = run_cli("approve", p["id"], "--by", "alice", env={**env, "SPENDPILOT_FAILPOINTS": "before_apply"})
+    assert crashed.returncode == CRASH_EXIT_CODE
+    value, version = _route_version(demo_org, "ticket-classifier")
+    assert value == "gpt-4.1"  # claimed, not applied
+
+    # Three operators (or a daemon restart and two humans) resume at the same moment.
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "spendpilot.cli", "resume"], env={**os.environ, **env},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for _ in range(3)
+    ]
+    results = [(r.wait(timeout=180), r.stdout.read() if r.stdout else "") for r in racers]
+    assert _route_version(demo_org, "ticket-classifier") == ("gpt-4.1-mini", version + 1), results
+    store = build_services(demo_org.settings).store
+    assert store.count_audit("execution_applied", p["id"]) == 1
+    assert store.count_audit("execution_taken_over", p["id"]) == 1
+    assert store.get_proposal(p["id"]).status is ProposalStatus.EXECUTED
+    assert {code for code, _ in results} <= {0, 5}
+
+
+def test_an_execution_held_by_a_live_process_is_left_to_it(demo_org: DemoOrg) -> None:
+    env = demo_org.env()
+    p = _proposal_for(demo_org, "ticket-classifier")
+    crashed = run_cli("approve", p["id"], "--by", "alice", env={**env, "SPENDPILOT_FAILPOINTS": "before_apply"})
+    assert crashed.returncode == CRASH_EXIT_CODE
+    store = build_services(demo_org.settings).store
+    key = f"{p['id']}:{p['plan_hash']}"
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        # Hand the ledger row to a process that is alive, as if an approval were still running.
+        live_owner = f"{socket.gethostname()}:{holder.pid}:feedface"
+        with store.engine.begin() as conn:
+            conn.execute(
+                update(executions).where(executions.c.idempotency_key == key)
+                .values(owner=live_owner, lease_until=utcnow() + timedelta(minutes=10))
+            )
+        held = run_cli("resume", env=env)
+        assert held.returncode == 5, held.stdout + held.stderr
+        assert "being executed by another process" in held.stdout
+        assert _route_version(demo_org, "ticket-classifier")[0] == "gpt-4.1"
+    finally:
+        holder.kill()
+        holder.wait()
+    # Once that process is gone, resume takes over and finishes the change.
+    done = run_cli("resume", env=env, check=True)
+    assert p["id"] in done.stdout
+    assert _route_version(demo_org, "ticket-classifier")[0] == "gpt-4.1-mini"
+
+
+def test_an_expired_approval_goes_back_to_the_queue_and_does_not_block_others(demo_org: DemoOrg) -> None:
+    env = demo_org.env()
+    stale = _proposal_for(demo_org, "ticket-classifier")
+    fresh = _proposal_for(demo_org, "train-idle-p4d")
+    for p in (stale, fresh):
+        crashed = run_cli("approve", p["id"], "--by", "alice", env={**env, "SPENDPILOT_FAILPOINTS": "after_approval_recorded"})
+        assert crashed.returncode == CRASH_EXIT_CODE
+    store = build_services(demo_org.settings).store
+    with store.engine.begin() as conn:  # the first approval was given four days ago
+        conn.execute(
+            update(decisions).where(decisions.c.proposal_id == stale["id"]).values(at=utcnow() - timedelta(days=4))
+        )
+
+    resumed = run_cli("resume", env=env)
+    assert resumed.returncode == 1, resumed.stdout + resumed.stderr
+    assert "expired" in resumed.stdout
+    assert _route_version(demo_org, "ticket-classifier")[0] == "gpt-4.1", "an expired approval must not act"
+    assert demo_org.instance_state("train-idle-p4d") in ("stopping", "stopped"), "the valid approval still runs"
+    assert store.get_proposal(stale["id"]).status is ProposalStatus.PENDING
+    assert store.count_audit("approval_expired", stale["id"]) == 1
+
+    # A fresh approval of the same plan then executes it.
+    run_cli("approve", stale["id"], "--by", "bob", env=env, check=True)
+    assert _route_version(demo_org, "ticket-classifier")[0] == "gpt-4.1-mini"
+
+
+def test_unusable_arguments_are_bad_input(demo_org: DemoOrg) -> None:
+    env = demo_org.env()
+    p = _proposal_for(demo_org, "train-idle-p4d")
+    blank = run_cli("reject", p["id"], "--by", "alice", "--reason", "   ", env=env)
+    assert blank.returncode == 2 and "needs a reason" in blank.stderr
+    short = run_cli("approve", p["id"], "--by", "alice", "--plan-hash", "1234", env=env)
+    assert short.returncode == 2 and "too short" in short.stderr
+    nobody = run_cli("approve", p["id"], "--by", " ", env=env)
+    assert nobody.returncode == 2 and "--by NAME" in nobody.stderr
+    assert demo_org.instance_state("train-idle-p4d") == "running"
+    store = build_services(demo_org.settings).store
+    assert store.get_proposal(p["id"]).status is ProposalStatus.PENDING

@@ -97,6 +97,8 @@ def _proposal(
     name: str = "ml-train-07",
     summary: str = "GPU instance ml-train-07 (g5.12xlarge) idle for 14 days",
     evidence: list[tuple[str, str]] | None = None,
+    expected: str = "4000",
+    pre_state: dict[str, str] | None = None,
 ) -> Proposal:
     target = ResourceRef(
         provider="aws", kind="ec2_instance", id=resource_id, region="us-east-1", name=name
@@ -106,12 +108,12 @@ def _proposal(
         action=action,
         target=target,
         change={"state": "stopped"},
-        expected_pre_state={"state": "running"},
+        expected_pre_state=pre_state or {"state": "running"},
         rollback={"state": "running"},
         rollback_description="start the instance again",
         description=f"{action} {target.label()}",
     )
-    saving = Money.usd(Decimal("4000"))
+    saving = Money.usd(Decimal(expected))
     return Proposal(
         id=id,
         rule=rule,

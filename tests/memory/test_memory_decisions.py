@@ -24,21 +24,26 @@ def test_rejection_suppresses_only_the_same_finding_on_the_same_evidence(
     proposal = make_proposal()
     memory.remember(proposal, "reject", by="alice", reason="reserved for the Q4 training run")
 
-    past = memory.should_suppress(proposal.fingerprint, proposal.evidence_digest)
+    past = memory.should_suppress(proposal)
     assert past is not None
     assert (past.decision, past.by, past.proposal_id) == (Decision.REJECT, "alice", "p-1")
     assert past.reason == "reserved for the Q4 training run"
     assert "ml-train-07" in past.document and "stop_instance" in past.document
 
-    assert memory.should_suppress(proposal.fingerprint, "digest-2") is None
-    assert memory.should_suppress("fp-something-else", proposal.evidence_digest) is None
+    # Noise in the saving, or a smaller saving, does not reopen the question...
+    assert memory.should_suppress(make_proposal(expected="4399.99")) is not None
+    assert memory.should_suppress(make_proposal(expected="845.01")) is not None
+    # ...a saving more than 10% larger, or a different plan, does.
+    assert memory.should_suppress(make_proposal(expected="4400.01")) is None
+    assert memory.should_suppress(make_proposal(pre_state={"state": "running", "type": "p5.48xlarge"})) is None
+    assert memory.should_suppress(make_proposal(fingerprint="fp-something-else")) is None
 
 
 def test_approvals_never_suppress(tmp_path: Path, make_proposal: MakeProposal) -> None:
     memory = DecisionMemory(tmp_path / "chroma")
     proposal = make_proposal()
     memory.remember(proposal, "approve", by="bob", reason="")
-    assert memory.should_suppress(proposal.fingerprint, proposal.evidence_digest) is None
+    assert memory.should_suppress(proposal) is None
     assert memory.rejection_for(proposal.fingerprint) is None
 
 
@@ -59,7 +64,7 @@ def test_rejection_for_returns_the_latest(tmp_path: Path, make_proposal: MakePro
 def test_decisions_survive_a_new_instance(tmp_path: Path, make_proposal: MakeProposal) -> None:
     DecisionMemory(tmp_path / "chroma").remember(make_proposal(), "reject", "alice", "no")
     reopened = DecisionMemory(tmp_path / "chroma")
-    assert reopened.should_suppress("fp-idle-gpu-i-0abc", "digest-1") is not None
+    assert reopened.should_suppress(make_proposal()) is not None
 
 
 def test_another_process_sees_writes_both_ways(tmp_path: Path, make_proposal: MakeProposal) -> None:
@@ -86,7 +91,7 @@ def test_another_process_sees_writes_both_ways(tmp_path: Path, make_proposal: Ma
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
 
-    assert here.should_suppress("fp-there", "digest-1") is not None
+    assert here.rejection_for("fp-there") is not None
     nearest = here.similar("scale batch-etl deployment to zero", k=1)
     assert [d.proposal_id for d in nearest] == ["p-there"]
 

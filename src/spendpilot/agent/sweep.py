@@ -18,6 +18,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 
 from spendpilot.actions import make_proposal
+from spendpilot.actions.proposal import SAVING_GROWTH_TO_REPROPOSE, proposal_id
 from spendpilot.adapters.aws.client import AwsAdapter
 from spendpilot.agent.collect import collect_snapshot
 from spendpilot.agent.definitions import load_agent
@@ -25,7 +26,7 @@ from spendpilot.checks import run_checks
 from spendpilot.config import Settings
 from spendpilot.domain import Finding, Money, Proposal, ProposalStatus, Snapshot, utcnow
 from spendpilot.domain.reports import SweepReport
-from spendpilot.memory.decisions import DecisionMemory
+from spendpilot.memory.decisions import DecisionMemory, reason_to_reconsider
 from spendpilot.savings.pricebook import PriceBook
 from spendpilot.savings.registry import estimate
 from spendpilot.state import StateStore
@@ -79,7 +80,8 @@ def build_sweep_graph(deps: SweepDeps) -> Any:
         suppressed: list[str] = []
         for p in state["proposals"]:
             past = deps.memory.rejection_for(p.fingerprint) if deps.memory else None
-            if past is not None and past.evidence_digest == p.evidence_digest:
+            change = reason_to_reconsider(past, p) if past is not None else None
+            if past is not None and change is None:
                 suppressed.append(
                     f"{p.action} on {p.target.label()}: rejected by {past.by} ({past.reason}); "
                     "evidence unchanged"
@@ -88,8 +90,8 @@ def build_sweep_graph(deps: SweepDeps) -> Any:
             if past is not None:
                 p = p.model_copy(
                     update={
-                        "note": f"Previously rejected by {past.by} ({past.reason}); the evidence has "
-                        "changed since, so it is proposed again."
+                        "note": f"Previously rejected by {past.by} ({past.reason}); proposed again "
+                        f"because {change}."
                     }
                 )
             kept.append(p)
@@ -105,22 +107,20 @@ def build_sweep_graph(deps: SweepDeps) -> Any:
             sources=state["snapshot"].sources + [f"warning: {w}" for w in state.get("warnings", [])],
             suppressed=state.get("suppressed", []),
         )
-        found_fingerprints = {p.fingerprint: p.id for p in state["proposals"]}
-        for old in deps.store.list_proposals([ProposalStatus.PENDING]):
-            if found_fingerprints.get(old.fingerprint, old.id) != old.id:
-                deps.store.set_status(
-                    old.id, ProposalStatus.SUPERSEDED, actor="sweep",
-                    note=f"superseded by {found_fingerprints[old.fingerprint]} (evidence changed)",
-                )
         total = Money.usd(Decimal(0))
+        open_now = {
+            p.fingerprint: p for p in deps.store.list_proposals([ProposalStatus.PENDING, ProposalStatus.APPROVED])
+        }
         for p in state["proposals"]:
-            if deps.store.upsert_proposal(p):
-                report.new_proposals.append(p.id)
-                deps.start_remediation(p)
+            stored = _persist_one(deps.store, p, open_now.get(p.fingerprint))
+            if stored is None:
+                report.unchanged_proposals.append(open_now[p.fingerprint].id)
+                stored = deps.store.get_proposal(open_now[p.fingerprint].id)
             else:
-                report.unchanged_proposals.append(p.id)
-            if deps.store.get_proposal(p.id).status is ProposalStatus.PENDING:
-                total = total + p.estimate.expected
+                report.new_proposals.append(stored.id)
+                deps.start_remediation(stored)
+            if stored.status is ProposalStatus.PENDING:
+                total = total + stored.estimate.expected
         report.total_expected_monthly = total.rounded()
         deps.store.record_sweep(state["sweep_id"], state["started_at"], report.model_dump(mode="json"))
         return {"report": report}
@@ -139,6 +139,34 @@ def build_sweep_graph(deps: SweepDeps) -> Any:
     graph.add_edge("narrate", "persist")
     graph.add_edge("persist", END)
     return graph.compile()
+
+
+def _persist_one(store: StateStore, found: Proposal, open_one: Proposal | None) -> Proposal | None:
+    """Queue ``found`` unless an open proposal already covers it; None means it was covered.
+
+    One finding has at most one open proposal. The same plan keeps its id (and any approval in
+    flight), with its estimate refreshed when the saving moved materially; a changed plan
+    supersedes a pending proposal. A finding whose earlier proposal ended (executed, failed,
+    drifted, superseded, or rejected on evidence that has since changed) is the waste coming
+    back: it gets a new id, the next generation, so the history of the old one stays intact.
+    """
+    if open_one is not None and open_one.plan_hash == found.plan_hash:
+        old = open_one.estimate.expected.amount
+        moved = abs(found.estimate.expected.amount - old) > abs(old) * SAVING_GROWTH_TO_REPROPOSE
+        if open_one.status is ProposalStatus.PENDING and moved:
+            store.refresh_estimate(open_one.id, found.estimate, found.evidence, found.sweep_id)
+        return None
+    if open_one is not None and open_one.status is ProposalStatus.APPROVED:
+        return None  # approved and executing under the old plan; the executor's drift check decides
+    if open_one is not None:
+        store.set_status(
+            open_one.id, ProposalStatus.SUPERSEDED, actor="sweep",
+            note="superseded: the plan changed (the resource changed since that sweep)",
+        )
+    generation = store.count_proposals(found.fingerprint, found.plan_hash)
+    fresh = found.model_copy(update={"id": proposal_id(found.fingerprint, found.plan_hash, generation)})
+    store.upsert_proposal(fresh)
+    return fresh
 
 
 def run_sweep(deps: SweepDeps, now: datetime | None = None) -> SweepReport:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pydantic import BaseModel, Field
 
 from spendpilot.domain import ActionPlan, Approval, Decision, utcnow
-from spendpilot.errors import ApprovalRequired, PlanHashMismatch
+from spendpilot.errors import ApprovalExpired, ApprovalRequired, PlanHashMismatch
 
 
 class ApprovalPolicy(BaseModel):
@@ -30,7 +30,7 @@ def check_approval(approval: Approval | None, plan: ActionPlan, policy: Approval
             f"but the plan is now {plan.plan_hash()[:12]}; approve the current plan"
         )
     if utcnow() - approval.at > policy.max_age:
-        raise ApprovalRequired(
+        raise ApprovalExpired(
             f"the approval by {approval.by} at {approval.at:%Y-%m-%d %H:%M} UTC has expired "
-            f"(older than {policy.max_age}); approve again"
+            f"(older than {policy.max_age}); it is back in the queue for a fresh approval"
         )

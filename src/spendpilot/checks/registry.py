@@ -31,6 +31,10 @@ class CheckSpec(Generic[S]):
     func: CheckFunc
 
     def settings(self, overrides: dict[str, Any] | None = None) -> S:
+        unknown = sorted(set(overrides or {}) - set(self.settings_model.model_fields))
+        if unknown:  # a misspelt threshold would otherwise be ignored and the default used silently
+            known = ", ".join(sorted(self.settings_model.model_fields))
+            raise ConfigError(f"[checks.{self.rule}] in spendpilot.toml: unknown setting(s) {', '.join(unknown)}; known: {known}")
         try:
             return self.settings_model(**(overrides or {}))
         except ValidationError as exc:

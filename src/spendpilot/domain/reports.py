@@ -42,4 +42,5 @@ class ExecutionOutcome(BaseModel):
     message: str
     applied: bool = False
     verified: bool = False
+    error: str | None = None  # the error class when the attempt itself failed (e.g. AdapterError)
     realized_hint: Decimal | None = None

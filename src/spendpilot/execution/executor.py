@@ -6,20 +6,26 @@ Order of operations, each step recorded in the ledger and the audit log:
 3. the resource is re-read; any drift from the expected pre-state aborts and re-queues;
 4. the change is applied once; 5. the resource is re-read to verify.
 
-Crash recovery: a ledger row left at "started" or "applied" is resumed by re-reading the
-resource. If the change is already visible it is not applied again.
+Crash recovery: a ledger row left at "started" or "applied" is taken over only once its owner
+has stopped (``lease.py``), then resumed by re-reading the resource. If the change is already
+visible it is not applied again. An approval that expired before anything was applied sends
+the proposal back to the queue instead of acting on it.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from spendpilot._failpoints import failpoint
 from spendpilot.actions import get_action, pre_state_differences
+from spendpilot.actions.base import Action
 from spendpilot.adapters.aws.client import AwsAdapter
 from spendpilot.approval import ApprovalPolicy, check_approval
-from spendpilot.domain import ExecutionStatus, Proposal, ProposalStatus
+from spendpilot.domain import ExecutionStatus, Proposal, ProposalStatus, utcnow
 from spendpilot.domain.reports import ExecutionOutcome
+from spendpilot.errors import ApprovalExpired
+from spendpilot.execution.lease import LEASE, current_owner, is_stale
 from spendpilot.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -35,6 +41,7 @@ class Executor:
         self.store = store
         self.aws = aws
         self.policy = policy or ApprovalPolicy()
+        self.owner = current_owner()
 
     def execute(self, proposal_id: str) -> ExecutionOutcome:
         proposal = self.store.get_proposal(proposal_id)
@@ -43,38 +50,68 @@ class Executor:
                 proposal_id=proposal_id, status=proposal.status, applied=True, verified=True,
                 message=f"{proposal_id} was already executed; nothing to do",
             )
-        check_approval(self.store.latest_decision(proposal_id), proposal.plan, self.policy)
-        action = get_action(proposal.action)
+        if proposal.status is not ProposalStatus.APPROVED:
+            return ExecutionOutcome(
+                proposal_id=proposal_id, status=proposal.status,
+                message=f"{proposal_id} is {proposal.status.value}, not approved; nothing was executed",
+            )
         plan = proposal.plan
+        expired: ApprovalExpired | None = None
+        try:
+            check_approval(self.store.latest_decision(proposal_id), plan, self.policy)
+        except ApprovalExpired as exc:  # still lets a crash-interrupted change be recognised below
+            expired = exc
+        action = get_action(proposal.action)
         key = idempotency_key(proposal)
         ledger = self.store.get_execution(key)
-        state = action.read_state(self.aws, plan.target)
 
         if ledger is not None and ledger.status is ExecutionStatus.VERIFIED:
             return ExecutionOutcome(
                 proposal_id=proposal_id, status=ProposalStatus.EXECUTED, applied=True, verified=True,
                 message=f"{proposal_id} already applied and verified",
             )
-        if ledger is not None and ledger.status is ExecutionStatus.ABORTED_DRIFT:
+        if ledger is not None and ledger.status in (ExecutionStatus.ABORTED_DRIFT, ExecutionStatus.FAILED):
+            status = ProposalStatus.DRIFTED if ledger.status is ExecutionStatus.ABORTED_DRIFT else ProposalStatus.FAILED
             return ExecutionOutcome(
-                proposal_id=proposal_id, status=ProposalStatus.DRIFTED,
-                message=f"{proposal_id} was aborted for drift earlier; a new sweep re-proposes it",
+                proposal_id=proposal_id, status=status,
+                message=f"{proposal_id} ended as {status.value} earlier; a new sweep re-proposes it if it still holds",
             )
 
-        resumed = ledger is not None  # started/applied by a process that died
+        resumed = ledger is not None  # started or applied by another process, perhaps a dead one
+        lease_until = utcnow() + LEASE
+        if resumed and not self.store.take_over_execution(
+            key, ACTOR, owner=self.owner, lease_until=lease_until, is_stale=is_stale
+        ):
+            return self._in_progress(proposal_id)
+        try:
+            return self._run(proposal, action, key, resumed=resumed, expired=expired, lease_until=lease_until)
+        except BaseException:
+            if self.store.get_execution(key) is not None:
+                self.store.release_execution(key, self.owner)
+            raise
+
+    def _run(
+        self, proposal: Proposal, action: Action, key: str, *, resumed: bool,
+        expired: ApprovalExpired | None, lease_until: datetime,
+    ) -> ExecutionOutcome:
+        plan = proposal.plan
+        state = action.read_state(self.aws, plan.target)
         if resumed and action.is_applied(state, plan):
-            self.store.audit(ACTOR, "recovered_already_applied", proposal_id, {"idempotency_key": key})
+            # Applied under a then-valid approval before the crash: finish it, even if that
+            # approval has expired since.
+            self.store.audit(ACTOR, "recovered_already_applied", proposal.id, {"idempotency_key": key})
         else:
+            if expired is not None:
+                return self._requeue_expired(proposal, key, expired, claimed=resumed)
             differences = pre_state_differences(plan.expected_pre_state, state)
             if not differences:
                 differences = action.evidence_differences(self.aws, plan)
             if differences:
                 return self._abort_for_drift(proposal, key, differences, claimed=resumed)
-            if not resumed and not self.store.claim_execution(key, proposal_id, ACTOR):
-                return ExecutionOutcome(
-                    proposal_id=proposal_id, status=ProposalStatus.APPROVED,
-                    message=f"{proposal_id} is being executed by another process",
-                )
+            if not resumed and not self.store.claim_execution(
+                key, proposal.id, ACTOR, owner=self.owner, lease_until=lease_until
+            ):
+                return self._in_progress(proposal.id)
             failpoint("before_apply")
             try:
                 result = action.apply(self.aws, plan)
@@ -84,8 +121,8 @@ class Executor:
                     proposal_status=ProposalStatus.FAILED, note=f"apply failed: {exc}",
                 )
                 return ExecutionOutcome(
-                    proposal_id=proposal_id, status=ProposalStatus.FAILED,
-                    message=f"{proposal_id}: applying failed: {exc}",
+                    proposal_id=proposal.id, status=ProposalStatus.FAILED,
+                    message=f"{proposal.id}: applying failed: {exc}",
                 )
             failpoint("after_apply")
             self.store.mark_execution(key, ExecutionStatus.APPLIED, actor=ACTOR, detail=result)
@@ -98,17 +135,34 @@ class Executor:
                 note="applied and verified" + (" (recovered after a crash)" if resumed else ""),
             )
             return ExecutionOutcome(
-                proposal_id=proposal_id, status=ProposalStatus.EXECUTED, applied=True, verified=True,
-                message=f"{proposal_id}: {plan.description} Done and verified.",
+                proposal_id=proposal.id, status=ProposalStatus.EXECUTED, applied=True, verified=True,
+                message=f"{proposal.id}: {plan.description} Done and verified.",
             )
         self.store.mark_execution(
             key, ExecutionStatus.FAILED, actor=ACTOR, detail={"state": after},
             proposal_status=ProposalStatus.FAILED, note="applied, but verification did not see the change",
         )
         return ExecutionOutcome(
-            proposal_id=proposal_id, status=ProposalStatus.FAILED, applied=True,
-            message=f"{proposal_id}: applied, but verification did not see the change: {after}",
+            proposal_id=proposal.id, status=ProposalStatus.FAILED, applied=True,
+            message=f"{proposal.id}: applied, but verification did not see the change: {after}",
         )
+
+    @staticmethod
+    def _in_progress(proposal_id: str) -> ExecutionOutcome:
+        return ExecutionOutcome(
+            proposal_id=proposal_id, status=ProposalStatus.APPROVED,
+            message=f"{proposal_id} is being executed by another process; nothing done here",
+        )
+
+    def _requeue_expired(
+        self, proposal: Proposal, key: str, expired: ApprovalExpired, claimed: bool
+    ) -> ExecutionOutcome:
+        """Nothing was applied and the approval is stale: ask a human again instead of acting."""
+        if claimed:
+            self.store.release_execution(key, self.owner)
+        note = f"not executed: {expired}"
+        self.store.set_status(proposal.id, ProposalStatus.PENDING, actor=ACTOR, note=note, event="approval_expired")
+        return ExecutionOutcome(proposal_id=proposal.id, status=ProposalStatus.PENDING, message=f"{proposal.id}: {note}")
 
     def _abort_for_drift(
         self, proposal: Proposal, key: str, differences: dict[str, tuple[object, object]], claimed: bool
@@ -116,7 +170,7 @@ class Executor:
         described = "; ".join(f"{k}: expected {a!r}, now {b!r}" for k, (a, b) in differences.items())
         note = f"not executed: the resource or its evidence changed since the sweep ({described}); re-queued"
         if not claimed:
-            self.store.claim_execution(key, proposal.id, ACTOR)
+            self.store.claim_execution(key, proposal.id, ACTOR, owner=self.owner, lease_until=utcnow() + LEASE)
         self.store.mark_execution(
             key, ExecutionStatus.ABORTED_DRIFT, actor=ACTOR,
             detail={"differences": {k: [str(a), str(b)] for k, (a, b) in differences.items()}},

@@ -1,10 +1,9 @@
 """What humans decided about past proposals, so the agent neither nags nor forgets why.
 
 A sweep asks :meth:`DecisionMemory.should_suppress` before queueing a proposal: if a human
-already rejected the same finding (same fingerprint) looking at the same evidence (same
-digest), proposing it again is noise. When the evidence changes (the instance got busier, the
-price moved) the digest changes and the proposal comes back, with the old rejection available
-to the narrator. The chat uses :meth:`DecisionMemory.similar` for "have we rejected something
+already rejected the same finding (same fingerprint) and neither the plan nor the size of the
+prize has moved since (saving within +10%), proposing it again is noise. When the evidence
+changes the proposal comes back, saying what changed and quoting the old rejection. The chat uses :meth:`DecisionMemory.similar` for "have we rejected something
 like this before, and why?".
 
 Exact questions (suppression, latest rejection) are answered from metadata filters, never
@@ -20,6 +19,7 @@ from __future__ import annotations
 import unicodedata
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Documents, EmbeddingFunction
 from pydantic import BaseModel
 
+from spendpilot.actions.proposal import evidence_change
 from spendpilot.domain.plans import Decision, Proposal
 from spendpilot.memory._store import open_collection
 from spendpilot.memory.embedding import HashingEmbeddingFunction
@@ -50,6 +51,8 @@ class PastDecision(BaseModel):
     action: str = ""
     rule: str = ""
     target: str = ""
+    plan_hash: str = ""
+    expected_monthly: Decimal | None = None  # the expected saving the human was shown
     distance: float | None = None
 
 
@@ -91,8 +94,17 @@ def _from_record(document: str | None, meta: Any, distance: float | None = None)
         action=str(meta.get("action", "")),
         rule=str(meta.get("rule", "")),
         target=str(meta.get("target", "")),
+        plan_hash=str(meta.get("plan_hash", "")),
+        expected_monthly=Decimal(str(meta["expected_monthly"])) if meta.get("expected_monthly") else None,
         distance=distance,
     )
+
+
+def reason_to_reconsider(past: PastDecision, proposal: Proposal) -> str | None:
+    """Why a proposal rejected as ``past`` deserves a new look now; None if the rejection stands."""
+    if past.expected_monthly is None:  # remembered before amounts were kept: compare labels
+        return None if past.evidence_digest == proposal.evidence_digest else "the evidence changed"
+    return evidence_change(proposal, past.plan_hash, past.expected_monthly)
 
 
 class DecisionMemory:
@@ -137,6 +149,8 @@ class DecisionMemory:
             "action": _as_data(proposal.action, 200),
             "rule": _as_data(proposal.rule, 200),
             "target": _as_data(proposal.target.label()),
+            "plan_hash": proposal.plan_hash,
+            "expected_monthly": str(proposal.estimate.expected.amount),
         }
         with self._collection() as collection:
             collection.upsert(
@@ -160,21 +174,16 @@ class DecisionMemory:
             {"$and": [{"fingerprint": fingerprint}, {"decision": Decision.REJECT.value}]}
         )
 
-    def should_suppress(self, fingerprint: str, evidence_digest: str) -> PastDecision | None:
-        """The rejection that makes re-proposing pointless, if any.
+    def should_suppress(self, proposal: Proposal) -> PastDecision | None:
+        """The rejection that still stands for ``proposal``, if any.
 
-        Returns the latest rejection of this fingerprint made on exactly this evidence; None if
-        there is none or the evidence has changed since (then the proposal deserves a new look).
+        A rejection stands until the plan changes or the expected saving grows by more than
+        ``SAVING_GROWTH_TO_REPROPOSE`` (see ``reason_to_reconsider``).
         """
-        return self._latest(
-            {
-                "$and": [
-                    {"fingerprint": fingerprint},
-                    {"evidence_digest": evidence_digest},
-                    {"decision": Decision.REJECT.value},
-                ]
-            }
-        )
+        past = self.rejection_for(proposal.fingerprint)
+        if past is None or reason_to_reconsider(past, proposal) is not None:
+            return None
+        return past
 
     def similar(self, text: str, k: int = 3, *, decision: str | None = None) -> list[PastDecision]:
         """Up to ``k`` past decisions whose description is closest to ``text``, nearest first.

@@ -42,6 +42,9 @@ executions = Table(
     Column("detail", Text, nullable=False, default="{}"),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
+    # Who is applying it now, and until when that claim holds (see execution/lease.py).
+    Column("owner", String(200)),
+    Column("lease_until", DateTime(timezone=True)),
 )
 
 audit_log = Table(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,16 +18,19 @@ from spendpilot.domain import (
     Approval,
     AuditEvent,
     Decision,
+    Estimate,
+    Evidence,
     Execution,
     ExecutionStatus,
     Proposal,
     ProposalStatus,
     utcnow,
 )
-from spendpilot.errors import ProposalNotFound
+from spendpilot.errors import InvalidTransition, PlanHashMismatch, ProposalNotFound
 from spendpilot.state.schema import audit_log, decisions, executions, metadata, proposals, sweeps
 
 GENESIS = "0" * 64
+_DECISION_EVENTS = {Decision.APPROVE: "approved", Decision.REJECT: "rejected"}
 
 
 def _aware(dt: datetime | None) -> datetime | None:
@@ -139,6 +143,39 @@ class StateStore:
             )
             return True
 
+    def count_proposals(self, fingerprint: str, plan_hash: str) -> int:
+        """How many proposals this finding has had with this plan (the next generation's number)."""
+        q = select(func.count()).select_from(proposals).where(
+            proposals.c.fingerprint == fingerprint, proposals.c.plan_hash == plan_hash
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar() or 0)
+
+    def refresh_estimate(
+        self, proposal_id: str, estimate: Estimate, evidence: list[Evidence], sweep_id: str | None
+    ) -> None:
+        """A pending proposal's saving moved: show the reviewer today's figures, and audit it.
+
+        The plan (what an approval binds to) does not change here; only what it is worth.
+        """
+        with self.engine.begin() as conn:
+            body = conn.execute(select(proposals.c.body).where(proposals.c.id == proposal_id)).scalar()
+            if body is None:
+                raise ProposalNotFound(f"no proposal with id {proposal_id!r}")
+            old = Proposal.model_validate_json(body)
+            new = old.model_copy(
+                update={"estimate": estimate, "evidence": evidence, "sweep_id": sweep_id, "updated_at": utcnow()}
+            )
+            conn.execute(
+                update(proposals).where(proposals.c.id == proposal_id).values(
+                    body=new.model_dump_json(), sweep_id=sweep_id, updated_at=new.updated_at
+                )
+            )
+            self._append_audit(
+                conn, "sweep", "estimate_refreshed", proposal_id,
+                {"from": str(old.estimate.expected.amount), "to": str(estimate.expected.amount), "sweep_id": sweep_id},
+            )
+
     def get_proposal(self, proposal_id: str) -> Proposal:
         with self.engine.connect() as conn:
             row = conn.execute(select(proposals.c.body).where(proposals.c.id == proposal_id)).scalar()
@@ -183,7 +220,27 @@ class StateStore:
 
     # --- decisions -------------------------------------------------------------------------
     def record_decision(self, approval: Approval, new_status: ProposalStatus, note: str = "") -> Proposal:
+        """Record a human decision on a pending proposal, atomically with its status change.
+
+        The pending check runs inside the write transaction, so of two people deciding at the
+        same moment the second is refused instead of both being recorded.
+        """
         with self.engine.begin() as conn:
+            current = conn.execute(
+                select(proposals.c.status, proposals.c.plan_hash).where(proposals.c.id == approval.proposal_id)
+            ).first()
+            if current is None:
+                raise ProposalNotFound(f"no proposal with id {approval.proposal_id!r} (see `spendpilot proposals`)")
+            if current.status != ProposalStatus.PENDING.value:
+                verb = "approved" if approval.decision is Decision.APPROVE else "rejected"
+                raise InvalidTransition(
+                    f"{approval.proposal_id} is {current.status}; only pending proposals can be {verb}"
+                )
+            if current.plan_hash != approval.plan_hash:
+                raise PlanHashMismatch(
+                    f"{approval.proposal_id}'s plan changed to {current.plan_hash[:12]} while you were deciding; "
+                    "review it and decide again"
+                )
             conn.execute(
                 insert(decisions).values(
                     proposal_id=approval.proposal_id, plan_hash=approval.plan_hash,
@@ -193,7 +250,7 @@ class StateStore:
             )
             return self._set_status(
                 conn, approval.proposal_id, new_status, actor=approval.by, note=note,
-                event=f"{approval.decision.value}d",
+                event=_DECISION_EVENTS[approval.decision],
                 payload={"plan_hash": approval.plan_hash, "reason": approval.reason},
             )
 
@@ -223,7 +280,9 @@ class StateStore:
             finished_at=_aware(r["finished_at"]),
         )
 
-    def claim_execution(self, key: str, proposal_id: str, actor: str) -> bool:
+    def claim_execution(
+        self, key: str, proposal_id: str, actor: str, *, owner: str, lease_until: datetime
+    ) -> bool:
         """Insert the ledger row; False if another process already claimed this key."""
         try:
             with self.engine.begin() as conn:
@@ -231,12 +290,56 @@ class StateStore:
                     insert(executions).values(
                         idempotency_key=key, proposal_id=proposal_id,
                         status=ExecutionStatus.STARTED.value, detail="{}", started_at=utcnow(),
+                        owner=owner, lease_until=lease_until,
                     )
                 )
-                self._append_audit(conn, actor, "execution_started", proposal_id, {"idempotency_key": key})
+                self._append_audit(
+                    conn, actor, "execution_started", proposal_id, {"idempotency_key": key, "owner": owner}
+                )
             return True
         except IntegrityError:
             return False
+
+    def take_over_execution(
+        self, key: str, actor: str, *, owner: str, lease_until: datetime,
+        is_stale: Callable[[str | None, datetime | None, datetime], bool],
+    ) -> bool:
+        """Move an unfinished ledger row to ``owner`` if its holder has stopped; False otherwise.
+
+        The update is conditional on the previous owner, so of two processes taking over the
+        same dead owner's row exactly one succeeds, on SQLite and on Postgres alike.
+        """
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(executions.c.owner, executions.c.lease_until, executions.c.status, executions.c.proposal_id)
+                .where(executions.c.idempotency_key == key)
+            ).mappings().first()
+            unfinished = (ExecutionStatus.STARTED.value, ExecutionStatus.APPLIED.value)
+            if row is None or row["status"] not in unfinished:
+                return False
+            if row["owner"] != owner and not is_stale(row["owner"], _aware(row["lease_until"]), utcnow()):
+                return False
+            previous = executions.c.owner.is_(None) if row["owner"] is None else executions.c.owner == row["owner"]
+            taken = conn.execute(
+                update(executions)
+                .where(executions.c.idempotency_key == key, previous, executions.c.status.in_(unfinished))
+                .values(owner=owner, lease_until=lease_until)
+            ).rowcount
+            if taken == 1 and row["owner"] != owner:
+                self._append_audit(
+                    conn, actor, "execution_taken_over", row["proposal_id"],
+                    {"idempotency_key": key, "previous_owner": row["owner"], "owner": owner},
+                )
+            return taken == 1
+
+    def release_execution(self, key: str, owner: str) -> None:
+        """Give up the lease (the holder stopped without finishing) so a resume need not wait."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(executions)
+                .where(executions.c.idempotency_key == key, executions.c.owner == owner)
+                .values(lease_until=utcnow())
+            )
 
     def mark_execution(
         self, key: str, status: ExecutionStatus, *, actor: str, detail: dict[str, Any] | None = None,
