@@ -8,8 +8,6 @@ from spendpilot.actions.base import Action, register_action
 from spendpilot.adapters.aws.client import AwsAdapter
 from spendpilot.domain import ActionPlan, Finding, ResourceRef, Risk
 
-_FIELDS = ("on_demand_percentage_above_base", "on_demand_base_capacity")
-
 
 @register_action
 class SwitchToSpot(Action):
@@ -30,6 +28,8 @@ class SwitchToSpot(Action):
         res, facts = finding.resource, finding.facts
         target_pct = int(facts["target_on_demand_percentage"])
         base = int(facts["on_demand_base_capacity"])
+        # None: the group has no mixed-instances policy yet, or leaves the strategy to AWS's default.
+        strategy_before = res.attributes.get("spot_allocation_strategy")
         return ActionPlan(
             action=self.kind,
             target=res.ref,
@@ -43,15 +43,18 @@ class SwitchToSpot(Action):
                 "on_demand_base_capacity": base,
                 "instance_type": facts["instance_type"],
                 "launch_template": res.attributes.get("launch_template"),
+                "spot_allocation_strategy": strategy_before,
             },
             rollback={
                 "action": "switch_to_spot",
                 "on_demand_percentage_above_base": int(facts["on_demand_percentage_above_base"]),
                 "on_demand_base_capacity": base,
+                "spot_allocation_strategy": strategy_before,
             },
             rollback_description=(
                 f"Set the group's on-demand share back to "
-                f"{facts['on_demand_percentage_above_base']}% above a base of {base}; "
+                f"{facts['on_demand_percentage_above_base']}% above a base of {base} and its spot "
+                f"allocation strategy back to {strategy_before or 'unset (the AWS default)'}; "
                 "the group replaces spot instances with on-demand ones as it scales."
             ),
             description=(
@@ -85,4 +88,5 @@ class SwitchToSpot(Action):
         return {"updated": plan.target.id}
 
     def is_applied(self, state: dict[str, Any] | None, plan: ActionPlan) -> bool:
-        return state is not None and all(state.get(f) == plan.change[f] for f in _FIELDS)
+        """Every field the change sets (the split and the spot allocation strategy) shows."""
+        return state is not None and all(state.get(f) == v for f, v in plan.change.items())

@@ -39,6 +39,12 @@ class ActionPlan(BaseModel):
     rollback_description: str
     description: str
     permissions: list[str] = Field(default_factory=list)
+    preconditions: dict[str, Any] = Field(default_factory=dict)
+    """Measured evidence the change rests on (e.g. "GPU p95 below 5% until <time>"), re-checked
+    by ``Action.evidence_differences`` just before applying. Deliberately outside the plan hash:
+    the measured values move with every sweep, and hashing them would give each sweep a new
+    proposal id (superseding pending ones, defeating "rejected, evidence unchanged"). They can
+    only stop an execution, never widen what was approved."""
 
     def plan_hash(self) -> str:
         body = {

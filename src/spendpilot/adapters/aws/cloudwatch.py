@@ -13,6 +13,7 @@ from spendpilot.domain import MetricPoint, MetricSeries
 
 CPU = ("AWS/EC2", "CPUUtilization")
 GPU = ("CWAgent", "nvidia_smi_utilization_gpu")
+HOURLY = 3600
 _MAX_QUERIES_PER_CALL = 500
 
 
@@ -25,12 +26,18 @@ class CloudWatchApi:
         instance_ids: list[str],
         *,
         end: datetime,
-        days: int,
-        period_seconds: int = 3600,
+        days: int | None = None,
+        start: datetime | None = None,
+        period_seconds: int = HOURLY,
         include_gpu: set[str] | None = None,
     ) -> dict[str, list[MetricSeries]]:
-        """Hourly averages of CPU (all instances) and GPU (instances in ``include_gpu``)."""
-        start = end - timedelta(days=days)
+        """Hourly averages of CPU (all instances) and GPU (instances in ``include_gpu``).
+
+        The window ends at ``end`` (exclusive) and starts ``days`` before it, or at ``start``.
+        """
+        if (days is None) == (start is None):
+            raise ValueError("give exactly one of days= or start=")
+        start = start if start is not None else end - timedelta(days=days or 0)
         queries: list[tuple[str, str, str, str]] = []  # (query id, instance, namespace, metric)
         for n, iid in enumerate(instance_ids):
             queries.append((f"cpu{n}", iid, *CPU))
