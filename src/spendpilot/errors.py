@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     DRIFT = 3
     NOT_FOUND = 4
     CONFLICT = 5
+    UNAVAILABLE = 6  # a cloud or provider API refused or could not be reached: fix access, retry
 
 
 class SpendpilotError(Exception):
@@ -74,3 +75,5 @@ class SweepInProgress(SpendpilotError):
 
 class AdapterError(SpendpilotError):
     """A source or target system refused or failed a call."""
+
+    exit_code = ExitCode.UNAVAILABLE

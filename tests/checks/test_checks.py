@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from spendpilot.actions import get_action
 from spendpilot.checks import run_checks
 from spendpilot.domain import LlmUsage, MetricPoint, MetricSeries, Resource, ResourceRef, Snapshot
 from spendpilot.errors import ConfigError
@@ -67,7 +68,11 @@ def test_ignore_tag_and_threshold_override() -> None:
     assert run_checks(snap, PRICES) == []
     busyish = _snap(_instance("i-2", "g5.2xlarge"), metrics=_gpu_metrics("i-2", 12.0, 2.0))
     assert run_checks(busyish, PRICES) == []
-    assert len(run_checks(busyish, PRICES, {"idle_gpu_instance": {"gpu_p95_max_percent": 15}})) == 1
+    [finding] = run_checks(busyish, PRICES, {"idle_gpu_instance": {"gpu_p95_max_percent": 15}})
+    # The executor re-checks against the threshold the finding was made with, not the default.
+    plan = get_action("stop_instance").build_plan(finding)
+    [gpu] = [m for m in next(iter(plan.preconditions.values()))["metrics"] if "gpu" in m["metric"]]
+    assert (gpu["below_percent"], gpu["threshold_source"]) == (15, "finding")
 
 
 def test_bad_check_config_names_the_section() -> None:

@@ -103,6 +103,10 @@ def find_idle_gpu_instances(
                     "cpu_p95": round(cpu_p95, 2) if cpu_p95 is not None else None,
                     "idle_share": round(idle_share, 3),
                     "hours": gpu.hours_covered(),
+                    # The thresholds the executor re-checks before stopping it (actions/stop_instance.py);
+                    # the re-check window starts when the plan is built, i.e. at this sweep.
+                    "gpu_p95_max_percent": settings.gpu_p95_max_percent,
+                    "cpu_p95_max_percent": settings.cpu_p95_max_percent,
                     "cost_30d": str(cost_30d) if cost_30d is not None else None,
                 },
                 evidence=evidence,

@@ -24,7 +24,7 @@ from spendpilot.adapters.aws.client import AwsAdapter
 from spendpilot.approval import ApprovalPolicy, check_approval
 from spendpilot.domain import ExecutionStatus, Proposal, ProposalStatus, utcnow
 from spendpilot.domain.reports import ExecutionOutcome
-from spendpilot.errors import ApprovalExpired
+from spendpilot.errors import AdapterError, ApprovalExpired
 from spendpilot.execution.lease import LEASE, current_owner, is_stale
 from spendpilot.state import StateStore
 
@@ -115,6 +115,15 @@ class Executor:
             failpoint("before_apply")
             try:
                 result = action.apply(self.aws, plan)
+            except AdapterError as exc:
+                # AWS refused or could not be reached: the change may or may not have landed.
+                # Keep the approval; `spendpilot resume` re-reads the resource, then finishes it.
+                self.store.release_execution(key, self.owner)
+                self.store.audit(ACTOR, "execution_interrupted", proposal.id, {"idempotency_key": key, "error": str(exc)})
+                return ExecutionOutcome(
+                    proposal_id=proposal.id, status=ProposalStatus.APPROVED, error=type(exc).__name__,
+                    message=f"{proposal.id}: not finished, still approved: {exc}. Run `spendpilot resume` once fixed.",
+                )
             except Exception as exc:
                 self.store.mark_execution(
                     key, ExecutionStatus.FAILED, actor=ACTOR, detail={"error": str(exc)},
