@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -49,3 +53,25 @@ def csv_column_sum(path: Path, column: str) -> Decimal:
 def lake_files(lake_dir: Path) -> list[Path]:
     """Every file in the lake (staging included), to prove that nothing was written."""
     return sorted(p for p in lake_dir.rglob("*") if p.is_file()) if lake_dir.exists() else []
+
+
+def rewrite_csv(source: Path, target: Path, edit: Callable[[list[dict[str, str]]], list[dict[str, str]]]
+                ) -> Path:
+    """Write ``edit(rows)`` of a CSV to ``target`` with the same header (``NULL`` stays ``NULL``)."""
+    with open(source, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header = list(reader.fieldnames or [])
+        rows = edit(list(reader))
+    with open(target, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, header)
+        writer.writeheader()
+        writer.writerows(rows)
+    return target
+
+
+def run_spendpilot(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real command in a fresh process, as a user (or a script piping it) runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "spendpilot.cli", *args],
+        capture_output=True, text=True, timeout=180, env={**os.environ, "COLUMNS": "80"},
+    )

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from tests.lake.conftest import FIXTURES, lake_files
 
 from spendpilot.domain import LlmUsage
 from spendpilot.errors import IngestError
 from spendpilot.lake import ingest_llm_usage_file, read_llm_usage
+
+from .conftest import FIXTURES, lake_files
 
 
 def test_csv_usage_is_stored_and_bad_rows_quarantined(lake_dir: Path):

@@ -12,6 +12,8 @@ import pytest
 
 from spendpilot.lake import CostLake, ingest_file
 
+from .conftest import rewrite_csv
+
 D = Decimal
 
 
@@ -81,18 +83,37 @@ def test_windows_count_back_from_until(planted_lake: CostLake):
 def test_resource_costs_by_id_and_by_name(planted_lake: CostLake):
     costs = planted_lake.resource_costs(datetime(2024, 9, 1, tzinfo=UTC))
     assert costs == {
-        "i-0a1": D("8.5"),
-        "trainer-a": D("8.5"),
-        "i-0b2": D("4.25"),
-        "arn:aws:s3:::datasets": D("1"),
-        "datasets": D("1"),
-        "/subscriptions/s1/vm/gpu-box": D("3.33333333333"),
-        "gpu-box": D("3.33333333333"),
-        "arn:aws:sagemaker:endpoint/chat": D("7.77"),
-        "chat": D("7.77"),
+        "i-0a1": {"USD": D("8.5")},
+        "trainer-a": {"USD": D("8.5")},
+        "i-0b2": {"USD": D("4.25")},
+        "arn:aws:s3:::datasets": {"USD": D("1")},
+        "datasets": {"USD": D("1")},
+        "/subscriptions/s1/vm/gpu-box": {"USD": D("3.33333333333")},
+        "gpu-box": {"USD": D("3.33333333333")},
+        "arn:aws:sagemaker:endpoint/chat": {"USD": D("7.77")},
+        "chat": {"USD": D("7.77")},
     }
     later = planted_lake.resource_costs(datetime(2024, 9, 20), until=datetime(2024, 9, 29))
-    assert later == {"i-0a1": D("-2"), "trainer-a": D("-2")}
+    assert later == {"i-0a1": {"USD": D("-2")}, "trainer-a": {"USD": D("-2")}}
+
+
+def test_resource_costs_never_add_up_across_currencies(planted: Path, tmp_path: Path,
+                                                       lake_dir: Path):
+    """One resource billed in USD and in EUR (a second account) keeps two amounts."""
+
+    def second_account_in_eur(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+        extra = {**rows[0], "BillingAccountId": "eu-1", "BillingCurrency": "EUR",
+                 "EffectiveCost": "100.00000000000", "Id": "12"}
+        return [*rows, extra]
+
+    ingest_file(rewrite_csv(planted, tmp_path / "two_currencies.csv", second_account_in_eur),
+                lake_dir)
+
+    costs = CostLake(lake_dir).resource_costs(datetime(2024, 9, 1, tzinfo=UTC))
+
+    assert costs["i-0a1"] == {"USD": D("8.5"), "EUR": D("100")}
+    assert costs["trainer-a"] == {"USD": D("8.5"), "EUR": D("100")}
+    assert costs["i-0b2"] == {"USD": D("4.25")}
 
 
 def test_daily_spend_has_every_day_of_the_window(planted_lake: CostLake):

@@ -5,6 +5,10 @@ Layout under ``lake_dir``::
     focus/provider=<ProviderName>/billing_period=<YYYY-MM>/<source-stem>-<hash8>.parquet
     llm_usage/<source-stem>-<hash8>.parquet
     quarantine/<source-stem>-<hash8>.parquet      rows that failed validation, with reasons
+    .staging/<run>/                               one ingest run's files until its commit
+
+A newer export for the same (ProviderName, BillingAccountId, BillingPeriodStart) replaces the
+stored rows for that key (restated billing); see ``_storage.LakeTransaction``.
 
 Plain Parquet on purpose: a distributed engine can read the same files when one machine is
 not enough.

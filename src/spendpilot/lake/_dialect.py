@@ -16,6 +16,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from spendpilot.lake._sources import SkippedLine
+
 
 def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory session in which a zone-less timestamp means UTC, as FOCUS says."""
@@ -60,39 +62,60 @@ def rows(
 
 REJECTS_TABLE = "csv_rejects"
 
+UNPARSEABLE_LINE = "unparseable CSV line"
+_REJECT_KINDS = {
+    "UNQUOTED VALUE": "unterminated or stray quote",
+    "MISSING COLUMNS": "too few fields",
+    "TOO MANY COLUMNS": "too many fields",
+    "INVALID ENCODING": "not UTF-8",
+    "LINE SIZE OVER MAXIMUM": "line too long",
+}
+"""The reader's error types → the words a quarantine reason uses (a fixed set, so they count)."""
+_FIELD_KINDS = ("UNQUOTED VALUE", "INVALID ENCODING")
+"""Error types that point at one field (the others are about the line as a whole)."""
+
 
 def csv_text_source(path: Path, names: Sequence[str]) -> str:
     """A FROM-clause item reading every CSV field as text.
 
-    ``NULL`` and empty fields are nulls; the header's names are replaced by ``names`` (the
-    spec's spellings). Lines the parser cannot split into the right number of fields, or that
-    are not UTF-8, are skipped and recorded in ``REJECTS_TABLE`` with their line number, so the
-    caller can quarantine them rather than fail the file.
+    The dialect is fixed (comma, double quote, header line) and the columns are given, so the
+    reader never sniffs: a sniffer that meets a broken line gives up on the whole file, where
+    this reader skips that line. ``NULL`` and empty fields are nulls; the header's names are
+    replaced by ``names`` (the spec's spellings). Lines that cannot be split into the right
+    number of fields, carry a stray quote, or are not UTF-8 are recorded in ``REJECTS_TABLE``
+    with their row number, so the caller can quarantine them rather than fail the file. A quote
+    that is never closed swallows the rest of the file into that one rejected line.
     """
-    name_list = ", ".join(literal(n) for n in names)
+    columns = ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names)
     return (
-        f"read_csv({literal(str(path))}, header = true, names = [{name_list}], "
-        "all_varchar = true, nullstr = ['NULL', ''], delim = ',', quote = '\"', escape = '\"', "
-        f"ignore_errors = true, store_rejects = true, rejects_table = '{REJECTS_TABLE}', "
-        "rejects_scan = 'csv_reject_scans', parallel = true)"
+        f"read_csv({literal(str(path))}, auto_detect = false, header = true, "
+        f"columns = {{{columns}}}, nullstr = ['NULL', ''], delim = ',', quote = '\"', "
+        f"escape = '\"', ignore_errors = true, store_rejects = true, "
+        f"rejects_table = '{REJECTS_TABLE}', rejects_scan = 'csv_reject_scans', parallel = true)"
     )
 
 
-def csv_rejects(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
-    """(data row number, description) of every line ``csv_text_source`` skipped.
+def csv_rejects(con: duckdb.DuckDBPyConnection) -> list[SkippedLine]:
+    """Every line ``csv_text_source`` skipped, with the field it broke at when there is one.
 
-    The reader may log several errors for one line (one per missing field); a line counts once,
-    described by its first error.
+    The reader may log several errors for one line (a stray quote, then the fields it hid); a
+    line counts once, described by its first error. Rows are counted as records after the
+    header, the same way as the rows the reader returns.
     """
     try:
         found = con.sql(
             "SELECT line, arg_min(error_type, column_idx) AS kind, "
-            "arg_min(error_message, column_idx) AS message, any_value(csv_line) AS text "
+            "arg_min(column_name, column_idx) AS field, any_value(csv_line) AS text "
             f"FROM {REJECTS_TABLE} GROUP BY line ORDER BY line"
         ).fetchall()
     except duckdb.CatalogException:
         return []
-    return [(int(line) - 1, f"{kind}: {message}: {text}") for line, kind, message, text in found]
+    out = []
+    for line, kind, field, text in found:
+        reason = f"{UNPARSEABLE_LINE} ({_REJECT_KINDS.get(kind, str(kind).lower())})"
+        field = field if kind in _FIELD_KINDS else None
+        out.append(SkippedLine(int(line) - 1, reason, text, field))
+    return out
 
 
 def parquet_text_source(path: Path, schema: pa.Schema, names: Sequence[str]) -> str:
@@ -126,6 +149,21 @@ def parquet_relation(pattern: str) -> str:
     return (
         f"read_parquet({literal(pattern)}, hive_partitioning = true, union_by_name = true)"
     )
+
+
+def full_match_sql(expression: str, pattern: str) -> str:
+    """True when the whole text of ``expression`` matches the regular expression ``pattern``."""
+    return f"regexp_full_match({expression}, {literal(pattern)})"
+
+
+def first_line(error: BaseException) -> str:
+    """The engine's message for a whole-file failure, cut to its first line.
+
+    DuckDB appends many lines of advice to some errors; a user needs the one that says what
+    went wrong.
+    """
+    lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
+    return lines[0] if lines else type(error).__name__
 
 
 def tag_value_sql(tags_column: str, key_param: str) -> str:

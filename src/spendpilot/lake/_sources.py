@@ -25,15 +25,22 @@ NULL_TOKENS = ("NULL", "")
 """Both spellings of a missing value in FOCUS CSV exports (the FOCUS sample writes ``NULL``)."""
 
 
-def file_format(path: Path) -> str:
+SUFFIXES: dict[str, tuple[str, ...]] = {
+    "csv": (".csv", ".csv.gz"),
+    "parquet": (".parquet",),
+    "jsonl": (".jsonl", ".jsonl.gz", ".ndjson"),
+}
+
+
+def file_format(path: Path, accepted: tuple[str, ...] = tuple(SUFFIXES)) -> str:
+    """``csv``, ``parquet`` or ``jsonl`` by the file name; the error lists only ``accepted``."""
     name = path.name.lower()
-    if name.endswith((".csv", ".csv.gz")):
-        return "csv"
-    if name.endswith(".parquet"):
-        return "parquet"
-    if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
-        return "jsonl"
-    raise IngestError(f"{path}: unsupported file type (expected .csv, .csv.gz, .parquet or .jsonl)")
+    for fmt in accepted:
+        if name.endswith(SUFFIXES[fmt]):
+            return fmt
+    suffixes = [s for fmt in accepted for s in SUFFIXES[fmt]]
+    expected = ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}" if len(suffixes) > 1 else suffixes[0]
+    raise IngestError(f"{path}: unsupported file type (expected {expected})")
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -62,13 +69,33 @@ def parquet_schema(path: Path) -> pa.Schema:
         raise IngestError(f"{path}: not a readable Parquet file ({exc})") from exc
 
 
+@dataclass(frozen=True)
+class SkippedLine:
+    """A line the reader could not turn into a row, so it never reached validation.
+
+    ``row`` counts records after the header, as the rows the reader returns are counted.
+    """
+
+    row: int
+    reason: str
+    raw_text: str
+    field: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.field}: {self.reason}" if self.field else self.reason
+
+
+MALFORMED_ROW = "malformed row"
+
+
 @dataclass
 class JsonLines:
     """A JSON Lines file as one all-text table, plus the lines that were not JSON objects."""
 
     table: pa.Table
-    malformed: list[tuple[int, str]] = field(default_factory=list)
-    """(data row number, description) of each line that could not be read."""
+    malformed: list[SkippedLine] = field(default_factory=list)
+    """Each line that could not be read."""
     keys: set[str] = field(default_factory=set)
     """Every key seen, to tell a usage export from some other JSON."""
 
@@ -91,7 +118,7 @@ def read_jsonl(path: Path, wanted: list[str]) -> JsonLines:
     day, model and feature, so a Python pass over lines is cheap here.
     """
     columns: dict[str, list[str | None]] = {k: [] for k in wanted}
-    malformed: list[tuple[int, str]] = []
+    malformed: list[SkippedLine] = []
     keys: set[str] = set()
     row = 0
     try:
@@ -105,7 +132,8 @@ def read_jsonl(path: Path, wanted: list[str]) -> JsonLines:
                 except json.JSONDecodeError:
                     record = None
                 if not isinstance(record, dict):
-                    malformed.append((row, f"not a JSON object: {line.strip()[:500]}"))
+                    text = f"not a JSON object: {line.strip()[:500]}"
+                    malformed.append(SkippedLine(row, MALFORMED_ROW, text))
                     continue
                 keys.update(record)
                 for key in wanted:

@@ -1,36 +1,60 @@
-"""Lake files: content hashes, staged writes, and the publish step that makes them visible.
+"""Lake files: content hashes, staged writes, restatement, and the commit that makes them visible.
 
-Every ingest writes into a private staging directory inside the lake (same filesystem, so a
-rename is atomic). Only when the whole input has been read does ``publish`` rename the staged
-files into place; a crash or an error before that leaves nothing a query can see. Files carry
-the full SHA-256 of their source in their Parquet metadata, so re-ingesting the same bytes
-(under any file name) replaces the earlier files instead of adding to them.
+One ingest run (a file, or every file of a folder) is one ``LakeTransaction``. Each source is
+written into a private staging directory inside the lake (same filesystem, so a rename is
+atomic); nothing a query can see changes until ``commit``. The commit, under the lake's lock:
+
+1. finishes any earlier commit a crash interrupted (``recover``);
+2. plans every change: place the new files; drop earlier copies of the same bytes (files carry
+   the full SHA-256 of their source in their Parquet metadata, so a copy under another name is
+   found too); and, for an area with a restatement key, remove from older files the rows whose
+   key the run brings again (see ``LakeTransaction``);
+3. writes that plan as a journal (``commit.json``, written to a temporary name and renamed, so
+   it exists whole or not at all), then carries it out and deletes it.
+
+A crash before the journal exists leaves the lake as it was; a crash after it leaves a journal
+that the next ingest, or the next query through ``CostLake``, carries out to the end. Every
+step is idempotent (a rename whose staged file is gone was done; a delete of a missing file was
+done), so replaying a journal twice is harmless. Either way no key is left with both its old
+and new rows, or with neither.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote as url_quote
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from spendpilot.errors import IngestError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; one ingest at a time is then up to the user
+    fcntl = None  # type: ignore[assignment]
 
 STAGING_DIR = ".staging"
 QUARANTINE_DIR = "quarantine"
+JOURNAL = "commit.json"
 SOURCE_HASH_KEY = b"spendpilot.source_sha256"
 SOURCE_FILE_KEY = b"spendpilot.source_file"
 PARQUET_COMPRESSION = "zstd"
 ROW_GROUP_ROWS = 122_880
 MAX_PENDING_ROWS = 4 * ROW_GROUP_ROWS
 """Bound on rows held for all partitions together (an input spanning many months)."""
+_KEY_SEPARATOR = "\x1f"
 
 
 def content_sha256(path: Path) -> str:
@@ -57,30 +81,67 @@ def partition_dir(key: str, value: str) -> str:
     return f"{key}={url_quote(value, safe='')}"
 
 
-class StagedWrite:
-    """All files one ingest produces, staged until ``publish``.
+def key_strings(table: pa.Table, columns: Sequence[str]) -> pa.Array:
+    """One text per row naming its restatement key (timestamps as integer microseconds)."""
+    parts = []
+    for name in columns:
+        column = table.column(name)
+        if pa.types.is_timestamp(column.type):
+            column = pc.cast(pc.cast(column, pa.timestamp("us", tz="UTC")), pa.int64())
+        parts.append(pc.cast(column, pa.string()))
+    joined = pc.binary_join_element_wise(*parts, _KEY_SEPARATOR)
+    return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
 
-    ``area`` is the lake sub-directory (``focus``, ``llm_usage``); each distinct ``partition``
-    (a relative path such as ``provider=AWS/billing_period=2024-09``, or ``""``) gets one
-    Parquet file, streamed to as batches arrive.
+
+@dataclass
+class StagedSource:
+    """What one source became in staging, ready for the commit."""
+
+    source: Path
+    digest: str
+    files: dict[str, Path]
+    """Partition (``""`` when unpartitioned) → staged Parquet file."""
+    quarantine: Path | None
+    keys: dict[str, pa.Array] = field(default_factory=dict)
+    """Partition → the distinct restatement keys of the rows stored there."""
+
+    @property
+    def name(self) -> str:
+        """The file name every lake file of this source gets: ``<stem>-<hash8>.parquet``."""
+        return f"{source_stem(self.source)}-{self.digest[:8]}.parquet"
+
+
+@dataclass
+class Committed:
+    """What a commit did, per source (by its position in the run)."""
+
+    partitions: dict[int, list[str]] = field(default_factory=dict)
+    quarantine: dict[int, Path] = field(default_factory=dict)
+    rows_replaced: dict[int, int] = field(default_factory=dict)
+    """Rows of earlier sources removed because this source restates their key."""
+
+
+class StagedWrite:
+    """All files one source produces, staged in its run's directory until the commit.
+
+    Each distinct ``partition`` (a relative path such as ``provider=AWS/billing_period=2024-09``,
+    or ``""``) gets one Parquet file, streamed to as batches arrive.
     """
 
-    def __init__(self, lake_dir: Path, area: str, source: Path, digest: Future[str]) -> None:
-        self.lake_dir = lake_dir
-        self.area = area
+    def __init__(self, run: LakeTransaction, source: Path, digest: Future[str]) -> None:
+        self._run = run
         self.source = source
         self._digest = digest
-        self._staging = lake_dir / STAGING_DIR / uuid.uuid4().hex
         self._writers: dict[str, tuple[Path, pq.ParquetWriter]] = {}
         self._pending: dict[str, list[pa.Table]] = {}
         self._quarantine: tuple[Path, pq.ParquetWriter] | None = None
+        self._keys: dict[str, list[pa.Array]] = {}
 
     def _open(self, schema: pa.Schema) -> tuple[Path, pq.ParquetWriter]:
-        self._staging.mkdir(parents=True, exist_ok=True)
         metadata = dict(schema.metadata or {})
         metadata[SOURCE_HASH_KEY] = self._digest.result().encode()
         metadata[SOURCE_FILE_KEY] = str(self.source).encode()
-        staged = self._staging / f"{uuid.uuid4().hex}.parquet"
+        staged = self._run.staging_file()
         writer = pq.ParquetWriter(
             staged, schema.with_metadata(metadata), compression=PARQUET_COMPRESSION
         )
@@ -96,6 +157,10 @@ class StagedWrite:
             return
         if partition not in self._writers:
             self._writers[partition] = self._open(table.schema)
+        key = self._run.restatement_key
+        if key:
+            distinct = table.select(list(key)).group_by(list(key)).aggregate([])
+            self._keys.setdefault(partition, []).append(key_strings(distinct, key))
         pending = self._pending.setdefault(partition, [])
         pending.append(table)
         if sum(t.num_rows for t in pending) >= ROW_GROUP_ROWS:
@@ -137,47 +202,253 @@ class StagedWrite:
         """Partitions written; an unpartitioned area (``""``) lists none."""
         return sorted(p for p in self._writers if p)
 
-    def publish(self) -> tuple[list[str], Path | None]:
-        """Close the staged files, rename them into the lake, then drop older copies.
-
-        Returns the partitions written and the quarantine file. The renames go first, so at no
-        moment is this source missing from the lake; an older copy under another stem is
-        removed right after.
-        """
+    def finish(self) -> StagedSource:
+        """Close the staged files and hand them to the run for its commit."""
         for partition in list(self._pending):
             self._flush(partition)
-        digest = self._digest.result()
-        name = f"{source_stem(self.source)}-{digest[:8]}.parquet"
-        placed: set[Path] = set()
-        staged: list[tuple[Path, Path]] = []
+        files = {}
         for partition, (path, writer) in self._writers.items():
             writer.close()
-            staged.append((path, self.lake_dir / self.area / partition / name))
-        quarantine_path: Path | None = None
+            files[partition] = path
+        quarantine = None
         if self._quarantine is not None:
             self._quarantine[1].close()
-            quarantine_path = self.lake_dir / QUARANTINE_DIR / name
-            staged.append((self._quarantine[0], quarantine_path))
-        for source, target in staged:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(source, target)
-            placed.add(target)
-        for old in earlier_copies(self.lake_dir, self.area, digest):
-            if old not in placed:
-                old.unlink(missing_ok=True)
-        self.abort()
-        return self.partitions, quarantine_path
+            quarantine = self._quarantine[0]
+        keys = {p: pc.unique(pa.concat_arrays(arrays)) for p, arrays in self._keys.items()}
+        staged = StagedSource(self.source, self._digest.result(), files, quarantine, keys)
+        self._run.sources.append(staged)
+        return staged
 
-    def abort(self) -> None:
-        """Forget everything staged (idempotent)."""
+    def close(self) -> None:
+        """Close open writers (their files go with the run's staging directory)."""
         self._pending.clear()
         for _, writer in self._writers.values():
             writer.close()
         if self._quarantine is not None:
             self._quarantine[1].close()
+
+
+
+class LakeTransaction:
+    """One ingest run into ``area``: every source staged, then one atomic commit.
+
+    **Restatement.** With a ``restatement_key`` (FOCUS: ProviderName, BillingAccountId,
+    BillingPeriodStart), the run is the newest export for every key its stored rows carry: rows
+    with those keys in files from earlier runs are removed (a file left empty is deleted), and
+    their other rows stay. Billing exports are re-delivered, restated, until the month closes;
+    without this, each delivery would add the month again. "Newer" means ingested later: FOCUS
+    rows carry no export timestamp and file times do not survive a download, so the order of
+    ingestion is the one order the user controls. Files of the same run never replace each
+    other, so a delivery split into parts must be ingested as one run (a folder). Keys are taken
+    from stored rows only: a key whose every new row was quarantined keeps its older rows.
+    """
+
+    def __init__(self, lake_dir: Path, area: str, restatement_key: Sequence[str] = ()) -> None:
+        self.lake_dir = lake_dir
+        self.area = area
+        self.restatement_key = tuple(restatement_key)
+        self.sources: list[StagedSource] = []
+        self._staging = lake_dir / STAGING_DIR / uuid.uuid4().hex
+        self._created: Path | None = None
+        self._writes: list[StagedWrite] = []
+
+    def staging_file(self) -> Path:
+        """A fresh file name in this run's staging directory (created on first use)."""
+        if not self._staging.is_dir():
+            missing = self._staging
+            while not missing.parent.exists():
+                missing = missing.parent
+            self._staging.mkdir(parents=True, exist_ok=True)
+            if self._created is None:
+                self._created = missing
+        return self._staging / f"{uuid.uuid4().hex}.parquet"
+
+    def stage(self, source: Path, digest: Future[str]) -> StagedWrite:
+        write = StagedWrite(self, source, digest)
+        self._writes.append(write)
+        return write
+
+    def commit(self) -> Committed:
+        """Make every staged source visible at once (see the module docstring)."""
+        done = Committed()
+        if not self.sources:
+            self.abort()
+            return done
+        with lake_lock(self.lake_dir):
+            recover(self.lake_dir)
+            ops = self._plan(done)
+            journal = self._staging / JOURNAL
+            temporary = journal.with_suffix(".tmp")
+            with open(temporary, "w", encoding="utf-8") as handle:
+                json.dump(ops, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, journal)
+            _apply(self.lake_dir, ops)
+            journal.unlink()
+        self.abort()
+        return done
+
+    def _plan(self, done: Committed) -> list[list[str]]:
+        """The journal: ``["place", staged, target]`` and ``["remove", path]``, lake-relative."""
+        last = {s.digest: i for i, s in enumerate(self.sources)}
+        live = [i for i, s in enumerate(self.sources) if last[s.digest] == i]
+        places: list[tuple[Path, Path]] = []
+        for i in live:
+            source = self.sources[i]
+            for partition, staged in source.files.items():
+                places.append((staged, self.lake_dir / self.area / partition / source.name))
+            if source.quarantine is not None:
+                target = self.lake_dir / QUARANTINE_DIR / source.name
+                places.append((source.quarantine, target))
+                done.quarantine[i] = target
+            done.partitions[i] = sorted(p for p in source.files if p)
+        placed = {target for _, target in places}
+        removals = [
+            old
+            for digest in last
+            for old in earlier_copies(self.lake_dir, self.area, digest)
+            if old not in placed
+        ]
+        if self.restatement_key:
+            rewrites, emptied = self._restate(live, skip=placed | set(removals), done=done)
+            places += rewrites
+            removals += emptied
+        rel = self._relative
+        return [["place", rel(s), rel(t)] for s, t in places] + [["remove", rel(p)] for p in removals]
+
+    def _restate(self, live: list[int], skip: set[Path], done: Committed
+                 ) -> tuple[list[tuple[Path, Path]], list[Path]]:
+        """Rewrites (staged copy → old path) and deletions that drop restated rows."""
+        rewrites: list[tuple[Path, Path]] = []
+        emptied: list[Path] = []
+        partitions = sorted({p for i in live for p in self.sources[i].keys})
+        for partition in partitions:
+            owner: dict[str, int] = {}
+            for i in live:
+                keys = self.sources[i].keys.get(partition)
+                for key in keys.to_pylist() if keys is not None else []:
+                    owner.setdefault(key, i)
+            new_keys = pa.array(list(owner), pa.string())
+            for old in sorted((self.lake_dir / self.area / partition).glob("*.parquet")):
+                if old in skip:
+                    continue
+                try:
+                    stored = pq.read_table(old, columns=list(self.restatement_key))
+                except (pa.ArrowException, OSError) as exc:
+                    raise IngestError(
+                        f"{old}: lake file unreadable ({exc}); move it out of the lake and "
+                        "ingest again"
+                    ) from exc
+                keys = key_strings(stored, self.restatement_key)
+                hit = pc.fill_null(pc.is_in(keys, value_set=new_keys), False)
+                replaced = pc.sum(hit).as_py() or 0
+                if not replaced:
+                    continue
+                counts = pc.value_counts(keys.filter(hit)).flatten()
+                for key, count in zip(counts[0].to_pylist(), counts[1].to_pylist(), strict=True):
+                    i = owner[key]
+                    done.rows_replaced[i] = done.rows_replaced.get(i, 0) + count
+                if replaced == len(keys):
+                    emptied.append(old)
+                else:
+                    rewrites.append((self._without(old, new_keys), old))
+        return rewrites, emptied
+
+    def _without(self, old: Path, keys: pa.Array) -> Path:
+        """A staged copy of ``old`` (metadata kept) without the rows whose key is in ``keys``."""
+        reader = pq.ParquetFile(old)
+        staged = self.staging_file()
+        with pq.ParquetWriter(staged, reader.schema_arrow, compression=PARQUET_COMPRESSION) as out:
+            for batch in reader.iter_batches(batch_size=ROW_GROUP_ROWS):
+                table = pa.Table.from_batches([batch])
+                hit = pc.fill_null(
+                    pc.is_in(key_strings(table, self.restatement_key), value_set=keys), False
+                )
+                kept = table.filter(pc.invert(hit))
+                if kept.num_rows:
+                    out.write_table(kept, row_group_size=kept.num_rows)
+        return staged
+
+    def _relative(self, path: Path) -> str:
+        return path.relative_to(self.lake_dir).as_posix()
+
+    def abort(self) -> None:
+        """Forget everything staged (idempotent), and any folder the run created for it."""
+        for write in self._writes:
+            write.close()
         shutil.rmtree(self._staging, ignore_errors=True)
         with contextlib.suppress(OSError):
             self._staging.parent.rmdir()
+        created = self._created
+        folder = self._staging.parent.parent
+        while created is not None and (folder == created or created in folder.parents):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent
+
+
+def _apply(lake_dir: Path, ops: list[list[str]]) -> None:
+    """Carry out a journal; every step may already have been done."""
+    for op in ops:
+        if op[0] == "place":
+            staged, target = lake_dir / op[1], lake_dir / op[2]
+            if staged.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged, target)
+        elif op[0] == "remove":
+            (lake_dir / op[1]).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def lake_lock(lake_dir: Path) -> Iterator[None]:
+    """Exclusive hold on the lake while a commit plans and applies its changes.
+
+    An advisory lock on the lake directory itself, so the lake holds no lock file; the OS
+    releases it when a holder dies.
+    """
+    lake_dir.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(lake_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _journals(lake_dir: Path) -> list[Path]:
+    return sorted((lake_dir / STAGING_DIR).glob(f"*/{JOURNAL}"))
+
+
+def recover(lake_dir: Path) -> int:
+    """Finish every commit a crash interrupted (call with the lock held); returns how many."""
+    journals = _journals(lake_dir)
+    for journal in journals:
+        try:
+            ops = json.loads(journal.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        _apply(lake_dir, ops)
+        journal.unlink(missing_ok=True)
+        shutil.rmtree(journal.parent, ignore_errors=True)
+    return len(journals)
+
+
+def recover_if_needed(lake_dir: Path) -> None:
+    """For readers: finish an interrupted commit before reading, so no query sees half of one.
+
+    Costs one directory listing when there is nothing to do. A lake the process cannot write
+    to is read as it is.
+    """
+    if not _journals(lake_dir):
+        return
+    with contextlib.suppress(OSError), lake_lock(lake_dir):
+        recover(lake_dir)
 
 
 def earlier_copies(lake_dir: Path, area: str, digest: str) -> list[Path]:
@@ -199,4 +470,3 @@ def earlier_copies(lake_dir: Path, area: str, digest: str) -> list[Path]:
         if metadata.get(SOURCE_HASH_KEY) == digest.encode():
             found.append(path)
     return found
-

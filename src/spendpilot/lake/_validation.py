@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spendpilot.lake._dialect import arrow_reader
+from spendpilot.lake._dialect import arrow_reader, full_match_sql, literal
 from spendpilot.lake.schema import DECIMAL_PRECISION, Column, ColumnType
 
 MISSING = "missing value"
@@ -25,7 +25,7 @@ NOT_TIMESTAMP = "not a timestamp"
 NOT_DATE = "not a date"
 NOT_INTEGER = "not an integer"
 NOT_JSON_OBJECT = "not a JSON object"
-MALFORMED_ROW = "malformed row"
+NOT_ALLOWED = "not one of the allowed values"
 
 _PARSE_FAILURE = {
     ColumnType.DECIMAL: NOT_DECIMAL,
@@ -105,7 +105,7 @@ class Validator:
         self.present = list(present)
         self.output = output
         self.problems: list[Problem] = []
-        self._sql = self._build(known, row_checks, partition_sql)
+        self._sql_before, self._sql_after = self._build(known, row_checks, partition_sql)
         self._fields = pa.array([p.field for p in self.problems], pa.string())
         self._reasons = pa.array([p.reason for p in self.problems], pa.string())
         self._partitioned = partition_sql is not None
@@ -115,7 +115,8 @@ class Validator:
         return len(self.problems) - 1
 
     def _build(self, known: Sequence[Column], row_checks: Sequence[RowCheck],
-               partition_sql: str | None) -> str:
+               partition_sql: str | None) -> tuple[str, str]:
+        """The query as the text before and after the source's FROM-clause item."""
         known_by_name = {c.name: c for c in known}
         present_set = set(self.present)
         # Innermost: each raw text as _r<i>, each typed value under the column's own name, so
@@ -139,6 +140,16 @@ class Validator:
             if column.type in _PARSE_FAILURE:
                 failure = self._problem(name, _PARSE_FAILURE[column.type])
                 cases.append(f"WHEN {raw} IS NOT NULL AND {quote(name)} IS NULL THEN {failure}")
+            if column.allowed:
+                values = ", ".join(literal(v) for v in column.allowed)
+                failure = self._problem(name, f"{NOT_ALLOWED} ({', '.join(column.allowed)})")
+                cases.append(
+                    f"WHEN {raw} IS NOT NULL AND {quote(name)} NOT IN ({values}) THEN {failure}"
+                )
+            if column.pattern:
+                matches = full_match_sql(quote(name), column.pattern)
+                failure = self._problem(name, column.pattern_reason)
+                cases.append(f"WHEN {raw} IS NOT NULL AND NOT {matches} THEN {failure}")
             if column.type is ColumnType.JSON:
                 is_object = f"coalesce(json_type(TRY_CAST({raw} AS JSON)) = 'OBJECT', false)"
                 failure = self._problem(name, NOT_JSON_OBJECT)
@@ -171,12 +182,14 @@ class Validator:
         outer.append("_error")
         return (
             f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(middle)} FROM "
-            f"(SELECT {', '.join(inner)} FROM {{source}}))"
+            f"(SELECT {', '.join(inner)} FROM ",
+            "))",
         )
 
     def stream(self, source_sql: str, batch_rows: int = 122_880) -> Iterator[ValidatedBatch]:
         """Validate every row of ``source_sql`` (a FROM-clause item yielding text columns)."""
-        reader = arrow_reader(self._con.sql(self._sql.format(source=source_sql)), batch_rows)
+        sql = self._sql_before + source_sql + self._sql_after
+        reader = arrow_reader(self._con.sql(sql), batch_rows)
         seen = 0
         for batch in reader:
             yield self._split(pa.Table.from_batches([batch]), seen)

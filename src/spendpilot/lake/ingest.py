@@ -3,9 +3,12 @@
 Per file: a thread hashes the bytes while DuckDB reads the file as text and runs one validation
 query over it (``_validation``), streaming Arrow batches in input order. Good rows are appended to
 one staged Parquet file per ``provider=/billing_period=`` partition, bad rows to a staged
-quarantine file with their raw text and the reason; when the whole input has been read the staged
-files are renamed into place together (``_storage``). No step visits single rows in Python, which
-is what keeps a million rows to a few seconds.
+quarantine file with their raw text and the reason. When every file of the run has been read,
+one commit makes them visible together and drops the rows they restate (``_storage``). No step
+visits single rows in Python, which is what keeps a million rows to a few seconds.
+
+Rows are numbered as data records: row 1 is the first record after the header, so in a CSV
+file row N is on line N + 1 unless an earlier quoted field spans several lines.
 """
 
 from __future__ import annotations
@@ -13,22 +16,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
 
 from spendpilot.errors import IngestError
 from spendpilot.lake import _dialect, _sources
-from spendpilot.lake._storage import StagedWrite, content_sha256, partition_dir
-from spendpilot.lake._validation import (
-    MALFORMED_ROW,
-    RowCheck,
-    Validator,
-    quarantine_schema,
-)
+from spendpilot.lake._sources import SkippedLine
+from spendpilot.lake._storage import LakeTransaction, content_sha256, partition_dir
+from spendpilot.lake._validation import RowCheck, Validator, quarantine_schema
 from spendpilot.lake.schema import (
     FOCUS_BY_NAME,
     FOCUS_COLUMNS,
@@ -39,7 +40,11 @@ from spendpilot.lake.schema import (
 )
 
 FOCUS_AREA = "focus"
-INGESTIBLE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+FOCUS_FORMATS = ("csv", "parquet")
+INGESTIBLE_SUFFIXES = tuple(s for fmt in FOCUS_FORMATS for s in _sources.SUFFIXES[fmt])
+RESTATEMENT_KEY = ("ProviderName", "BillingAccountId", "BillingPeriodStart")
+"""A newer export's rows for one such key replace the stored ones (see ``LakeTransaction``)."""
+MAX_EXAMPLES = 5
 
 FOCUS_ROW_CHECKS = (
     RowCheck(
@@ -63,6 +68,16 @@ FOCUS_PARTITION_SQL = "\"ProviderName\" || chr(31) || strftime(\"BillingPeriodSt
 Progress = Callable[[int], None]
 
 
+class QuarantinedRow(BaseModel):
+    """One quarantined row, as the ingest summary shows it."""
+
+    file: str
+    row: int
+    """Data row: 1 is the first record after the header (see the module docstring)."""
+    field: str | None
+    reason: str
+
+
 class IngestReport(BaseModel):
     """What one input file became. ``rows_read == rows_stored + rows_quarantined`` always."""
 
@@ -70,12 +85,36 @@ class IngestReport(BaseModel):
     rows_read: int = 0
     rows_stored: int = 0
     rows_quarantined: int = 0
+    rows_replaced: int = 0
+    """Previously stored rows (from earlier ingests) this file's rows replaced by restatement."""
     quarantine_file: Path | None = None
     reasons: dict[str, int] = Field(default_factory=dict)
     """``"<column>: <problem>"`` (or just the problem, for a whole-row defect) → rows."""
+    examples: list[QuarantinedRow] = Field(default_factory=list)
+    """The first few quarantined rows, in row order."""
     partitions: list[str] = Field(default_factory=list)
     """Partitions written, relative to the area, e.g. ``provider=AWS/billing_period=2024-09``."""
     content_sha256: str = ""
+
+
+@dataclass
+class SourcePlan:
+    """How to read one input: a FROM-clause item yielding the ``present`` columns as text.
+
+    ``source_sql`` may name Arrow ``tables`` registered on the session; ``skipped`` returns,
+    after the read, the lines the reader could not parse.
+    """
+
+    path: Path
+    fmt: str
+    source_sql: str
+    present: Sequence[str]
+    known: Sequence[Column]
+    output: pa.Schema
+    row_checks: Sequence[RowCheck] = ()
+    partitioned: bool = False
+    skipped: Callable[[duckdb.DuckDBPyConnection], list[SkippedLine]] | None = None
+    tables: Mapping[str, pa.Table] = field(default_factory=dict)
 
 
 def canonical_columns(
@@ -114,7 +153,7 @@ def renumber(rows: pa.Array | pa.ChunkedArray, skipped: Sequence[int]) -> pa.Arr
     return fixed
 
 
-def _merge_skipped(source_file: str, present: Sequence[str], skipped: list[tuple[int, str]]
+def _merge_skipped(source_file: str, present: Sequence[str], skipped: list[SkippedLine]
                    ) -> Callable[[pa.Table | None], pa.Table]:
     """Quarantine amendment: fix row numbers of bad rows, add the skipped lines, sort by row."""
     schema = quarantine_schema(present)
@@ -123,14 +162,14 @@ def _merge_skipped(source_file: str, present: Sequence[str], skipped: list[tuple
         n = len(skipped)
         lines = {name: pa.nulls(n, pa.string()) for name in present}
         lines["_source_file"] = pa.repeat(pa.scalar(source_file), n)
-        lines["_row"] = pa.array([row for row, _ in skipped], pa.int64())
-        lines["_field"] = pa.nulls(n, pa.string())
-        lines["_reason"] = pa.repeat(pa.scalar(MALFORMED_ROW), n)
-        lines["_raw_text"] = pa.array([text for _, text in skipped], pa.string())
+        lines["_row"] = pa.array([s.row for s in skipped], pa.int64())
+        lines["_field"] = pa.array([s.field for s in skipped], pa.string())
+        lines["_reason"] = pa.array([s.reason for s in skipped], pa.string())
+        lines["_raw_text"] = pa.array([s.raw_text for s in skipped], pa.string())
         extra = pa.table(lines, schema=schema)
         if current is None:
             return extra
-        fixed = renumber(current.column("_row"), [row for row, _ in skipped])
+        fixed = renumber(current.column("_row"), [s.row for s in skipped])
         position = current.schema.get_field_index("_row")
         current = current.set_column(position, "_row", fixed)
         merged = pa.concat_tables([current.cast(schema), extra])
@@ -145,44 +184,29 @@ def _partition_path(value: str) -> str:
     return f"{partition_dir('provider', provider)}/{partition_dir('billing_period', period)}"
 
 
-def run_ingest(
-    path: Path,
-    lake_dir: Path,
-    *,
-    area: str,
-    source_sql: str,
-    present: Sequence[str],
-    known: Sequence[Column],
-    output: pa.Schema,
-    row_checks: Sequence[RowCheck] = (),
-    partitioned: bool = False,
-    skipped: Callable[[duckdb.DuckDBPyConnection], list[tuple[int, str]]] | None = None,
-    tables: Mapping[str, pa.Table] | None = None,
-    progress: Progress | None = None,
-) -> IngestReport:
-    """The shared validate → stage → publish loop behind every kind of input.
+def stage_source(run: LakeTransaction, plan: SourcePlan, progress: Progress | None = None
+                 ) -> IngestReport:
+    """Validate one input into the run's staging area; nothing is visible until the commit.
 
-    ``source_sql`` is a FROM-clause item yielding the ``present`` columns as text (it may name
-    Arrow ``tables`` registered on the session); ``skipped`` returns, after the read, the
-    (row, description) of lines the reader could not parse. Any exception leaves the lake
-    untouched.
+    The engine's own read errors become a one-line ``IngestError`` naming the file.
     """
+    path = plan.path
     con = _dialect.connect()
-    for name, table in (tables or {}).items():
+    for name, table in plan.tables.items():
         con.register(name, table)
     report = IngestReport(file=path)
     reasons: Counter[str] = Counter()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spendpilot-hash") as pool:
         digest = pool.submit(content_sha256, path)
-        staged = StagedWrite(lake_dir, area, path, digest)
+        staged = run.stage(path, digest)
         try:
             validator = Validator(
-                con, str(path), present, known, output, row_checks,
-                partition_sql=FOCUS_PARTITION_SQL if partitioned else None,
+                con, str(path), plan.present, plan.known, plan.output, plan.row_checks,
+                partition_sql=FOCUS_PARTITION_SQL if plan.partitioned else None,
             )
-            for batch in validator.stream(source_sql):
+            for batch in validator.stream(plan.source_sql):
                 for value, rows in batch.parts:
-                    staged.write(_partition_path(value) if partitioned else "", rows)
+                    staged.write(_partition_path(value) if plan.partitioned else "", rows)
                 if batch.bad is not None:
                     staged.write_quarantine(batch.bad)
                     reasons.update(batch.reasons)
@@ -190,15 +214,19 @@ def run_ingest(
                 report.rows_stored += batch.good_rows
                 if progress is not None:
                     progress(report.rows_read)
-            lost = skipped(con) if skipped is not None else []
+            lost = plan.skipped(con) if plan.skipped is not None else []
             if lost:
-                staged.amend_quarantine(_merge_skipped(str(path), present, lost))
-                reasons[MALFORMED_ROW] += len(lost)
+                staged.amend_quarantine(_merge_skipped(str(path), plan.present, lost))
+                reasons.update(s.label for s in lost)
                 report.rows_read += len(lost)
-            report.partitions, report.quarantine_file = staged.publish()
-        except BaseException:
-            staged.abort()
+            report.partitions = staged.partitions
+            staged.finish()
+        except IngestError:
             raise
+        except Exception as exc:  # the engine's own read errors: the file as a whole
+            raise IngestError(
+                f"{path}: could not be read as {plan.fmt.upper()} ({_dialect.first_line(exc)})"
+            ) from exc
         finally:
             con.close()
     report.rows_quarantined = report.rows_read - report.rows_stored
@@ -207,49 +235,113 @@ def run_ingest(
     return report
 
 
-def ingest_file(path: Path, lake_dir: Path, *, progress: Progress | None = None) -> IngestReport:
-    """Validate one FOCUS CSV / CSV.gz / Parquet file and add it to the lake.
+def commit_run(run: LakeTransaction, reports: Sequence[IngestReport]) -> None:
+    """Commit the run and complete each report with what the commit did."""
+    done = run.commit()
+    for i, report in enumerate(reports):
+        report.partitions = done.partitions.get(i, [])
+        report.quarantine_file = done.quarantine.get(i)
+        report.rows_replaced = done.rows_replaced.get(i, 0)
+        if report.quarantine_file is not None:
+            report.examples = quarantine_examples(report.quarantine_file)
 
-    Raises ``IngestError``, writing nothing, when the file is not FOCUS or cannot be read. Rows
-    that fail validation are quarantined, never dropped. Re-ingesting the same bytes (under any
-    name) replaces the earlier copy. ``progress`` receives the running total of rows read.
+
+def quarantine_examples(path: Path, limit: int = MAX_EXAMPLES) -> list[QuarantinedRow]:
+    """The first ``limit`` rows of a quarantine file (they are stored in row order)."""
+    columns = ["_source_file", "_row", "_field", "_reason"]
+    batches = pq.ParquetFile(path).iter_batches(batch_size=limit, columns=columns)
+    first = next(batches, None)
+    if first is None:
+        return []
+    return [
+        QuarantinedRow(file=r["_source_file"], row=r["_row"], field=r["_field"],
+                       reason=r["_reason"])
+        for r in first.to_pylist()[:limit]
+    ]
+
+
+def run_ingest(plan: SourcePlan, lake_dir: Path, *, area: str,
+               progress: Progress | None = None) -> IngestReport:
+    """Ingest one input as a run of its own (no restatement): stage, then commit."""
+    run = LakeTransaction(lake_dir, area)
+    try:
+        report = stage_source(run, plan, progress)
+        commit_run(run, [report])
+    except BaseException:
+        run.abort()
+        raise
+    return report
+
+
+def focus_plan(path: Path) -> SourcePlan:
+    """Check that ``path`` is a FOCUS CSV / CSV.gz / Parquet file and say how to read it.
+
+    Reads only the header or schema; raises ``IngestError`` for anything that is not FOCUS.
     """
     path = Path(path)
-    lake_dir = Path(lake_dir)
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
-    fmt = _sources.file_format(path)
+    fmt = _sources.file_format(path, FOCUS_FORMATS)
     if fmt == "csv":
         header = _sources.csv_header(path)
-    elif fmt == "parquet":
+    else:
         schema = _sources.parquet_schema(path)
         header = schema.names
-    else:
-        raise IngestError(f"{path}: FOCUS input must be .csv, .csv.gz or .parquet")
     names = canonical_columns(path, header)
     require_columns(path, names, REQUIRED_COLUMNS, "a FOCUS")
     if fmt == "csv":
         source = _dialect.csv_text_source(path, names)
     else:
         source = _dialect.parquet_text_source(path, schema, names)
+    return SourcePlan(
+        path=path,
+        fmt=fmt,
+        source_sql=source,
+        present=names,
+        known=FOCUS_COLUMNS,
+        output=focus_arrow_schema([n for n in names if n not in FOCUS_BY_NAME]),
+        row_checks=FOCUS_ROW_CHECKS,
+        partitioned=True,
+        skipped=_dialect.csv_rejects if fmt == "csv" else None,
+    )
+
+
+def ingest_files(files: Sequence[Path], lake_dir: Path, progress: Progress | None = None
+                 ) -> list[IngestReport]:
+    """Validate FOCUS files and add them to the lake as one run, atomically.
+
+    Every header is checked before any row is read. Raises ``IngestError``, writing nothing,
+    when a file is not FOCUS or cannot be read. Rows that fail validation are quarantined,
+    never dropped. The run's rows replace stored rows with the same ProviderName,
+    BillingAccountId and BillingPeriodStart from earlier runs (restated exports; see
+    ``LakeTransaction``); the same bytes ingested again (under any name) replace their earlier
+    copy. ``progress`` receives the running total of rows read.
+    """
+    plans = [focus_plan(Path(f)) for f in files]
+    run = LakeTransaction(Path(lake_dir), FOCUS_AREA, restatement_key=RESTATEMENT_KEY)
+    reports: list[IngestReport] = []
+    done = 0
     try:
-        return run_ingest(
-            path,
-            lake_dir,
-            area=FOCUS_AREA,
-            source_sql=source,
-            present=names,
-            known=FOCUS_COLUMNS,
-            output=focus_arrow_schema([n for n in names if n not in FOCUS_BY_NAME]),
-            row_checks=FOCUS_ROW_CHECKS,
-            partitioned=True,
-            skipped=_dialect.csv_rejects if fmt == "csv" else None,
-            progress=progress,
-        )
-    except IngestError:
+        for plan in plans:
+
+            def file_progress(rows: int, offset: int = done) -> None:
+                if progress is not None:
+                    progress(offset + rows)
+
+            report = stage_source(run, plan, file_progress)
+            done += report.rows_read
+            reports.append(report)
+        commit_run(run, reports)
+    except BaseException:
+        run.abort()
         raise
-    except Exception as exc:  # the engine's own read errors: the file as a whole is unusable
-        raise IngestError(f"{path}: could not be read as {fmt.upper()} ({exc})") from exc
+    return reports
+
+
+def ingest_file(path: Path, lake_dir: Path, *, progress: Progress | None = None) -> IngestReport:
+    """Validate one FOCUS CSV / CSV.gz / Parquet file and add it to the lake (see
+    ``ingest_files``)."""
+    return ingest_files([Path(path)], lake_dir, progress=progress)[0]
 
 
 def ingestible_files(path: Path) -> list[Path]:
@@ -273,22 +365,12 @@ def ingestible_files(path: Path) -> list[Path]:
 def ingest_path(path: Path, lake_dir: Path, progress: Progress | None = None) -> list[IngestReport]:
     """Ingest a file, or every .csv / .csv.gz / .parquet file directly inside a directory.
 
-    Files go in name order, each atomically; an ``IngestError`` stops the run naming its file and
-    leaves earlier files ingested (re-running is safe: ingestion is idempotent). ``progress``
-    receives the running total of rows over all files.
+    A directory is one run: its files are committed together or not at all, and they never
+    replace each other's rows (a delivery split into parts stays whole). An ``IngestError``
+    names the file and leaves the lake as it was. ``progress`` receives the running total of
+    rows over all files.
     """
     files = ingestible_files(path)
     if not files:
         raise IngestError(f"{path}: no .csv, .csv.gz or .parquet files to ingest")
-    reports: list[IngestReport] = []
-    done = 0
-    for file in files:
-
-        def file_progress(rows: int, offset: int = done) -> None:
-            if progress is not None:
-                progress(offset + rows)
-
-        report = ingest_file(file, lake_dir, progress=file_progress)
-        done += report.rows_read
-        reports.append(report)
-    return reports
+    return ingest_files(files, lake_dir, progress=progress)

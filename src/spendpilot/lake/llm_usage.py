@@ -17,8 +17,16 @@ import pyarrow as pa
 from spendpilot.domain import LlmUsage
 from spendpilot.errors import IngestError
 from spendpilot.lake import _dialect, _sources
+from spendpilot.lake._sources import SkippedLine
+from spendpilot.lake._storage import recover_if_needed
 from spendpilot.lake._validation import RowCheck
-from spendpilot.lake.ingest import IngestReport, canonical_columns, require_columns, run_ingest
+from spendpilot.lake.ingest import (
+    IngestReport,
+    SourcePlan,
+    canonical_columns,
+    require_columns,
+    run_ingest,
+)
 from spendpilot.lake.schema import Column, ColumnType
 
 LLM_USAGE_AREA = "llm_usage"
@@ -72,14 +80,14 @@ def ingest_llm_usage_file(path: Path, lake_dir: Path) -> IngestReport:
     lake_dir = Path(lake_dir)
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
-    fmt = _sources.file_format(path)
+    fmt = _sources.file_format(path, ("csv", "jsonl"))
     tables: dict[str, pa.Table] = {}
-    skipped: list[tuple[int, str]] = []
+    skipped: list[SkippedLine] = []
     if fmt == "csv":
         names = canonical_columns(path, _sources.csv_header(path), _canonical)
         require_columns(path, names, LLM_USAGE_REQUIRED, "an LLM usage")
         source = _dialect.csv_text_source(path, names)
-    elif fmt == "jsonl":
+    else:
         lines = _sources.read_jsonl(path, [c.name for c in LLM_USAGE_COLUMNS])
         if lines.table.num_rows == 0 and lines.malformed:
             raise IngestError(f"{path}: not JSON Lines: no line is a JSON object")
@@ -90,29 +98,23 @@ def ingest_llm_usage_file(path: Path, lake_dir: Path) -> IngestReport:
         tables["_jsonl_rows"] = lines.table.select(names)
         skipped = lines.malformed
         source = "_jsonl_rows"
-    else:
-        raise IngestError(f"{path}: LLM usage must be .csv, .csv.gz or .jsonl")
-    try:
-        return run_ingest(
-            path,
-            lake_dir,
-            area=LLM_USAGE_AREA,
-            source_sql=source,
-            present=names,
-            known=LLM_USAGE_COLUMNS,
-            output=_output_schema([n for n in names if n not in _NAMES]),
-            row_checks=LLM_ROW_CHECKS,
-            skipped=_dialect.csv_rejects if fmt == "csv" else (lambda _con: skipped),
-            tables=tables,
-        )
-    except IngestError:
-        raise
-    except Exception as exc:  # the engine's own read errors: the file as a whole is unusable
-        raise IngestError(f"{path}: could not be read as {fmt.upper()} ({exc})") from exc
+    plan = SourcePlan(
+        path=path,
+        fmt=fmt,
+        source_sql=source,
+        present=names,
+        known=LLM_USAGE_COLUMNS,
+        output=_output_schema([n for n in names if n not in _NAMES]),
+        row_checks=LLM_ROW_CHECKS,
+        skipped=_dialect.csv_rejects if fmt == "csv" else (lambda _con: skipped),
+        tables=tables,
+    )
+    return run_ingest(plan, lake_dir, area=LLM_USAGE_AREA)
 
 
 def read_llm_usage(lake_dir: Path, since: date | None = None) -> list[LlmUsage]:
     """Every stored usage row (from ``since`` on), oldest first, with defaults applied."""
+    recover_if_needed(Path(lake_dir))
     files = Path(lake_dir) / LLM_USAGE_AREA
     if not any(files.glob("*.parquet")):
         return []

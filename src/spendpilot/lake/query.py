@@ -4,8 +4,8 @@ Costs are FOCUS ``EffectiveCost`` (amortized, after discounts): what a resource 
 which is what a saving is measured against. A row belongs to a window when its
 ``ChargePeriodStart`` is in ``[since, until)``; windows counted in days end at ``until`` or, by
 default, at the latest ``ChargePeriodEnd`` in the lake, so an old export still shows numbers.
-Lines are split by ``BillingCurrency`` and never summed across currencies, except in the two
-methods that return a bare ``Decimal`` (they are meant for single-currency bills).
+Lines are split by ``BillingCurrency`` and never summed across currencies, except in
+``untagged_spend``, which returns a bare ``Decimal`` (it is meant for single-currency bills).
 
 The SQL is plain (parameters, GROUP BY, named columns); the DuckDB-specific parts come from
 ``_dialect``.
@@ -23,6 +23,7 @@ import duckdb
 
 from spendpilot.domain.reports import DailySpend, SpendLine
 from spendpilot.lake import _dialect
+from spendpilot.lake._storage import recover_if_needed
 from spendpilot.lake.ingest import FOCUS_AREA
 from spendpilot.lake.schema import focus_arrow_schema
 
@@ -57,7 +58,9 @@ class CostLake:
 
     Each call opens its own in-memory DuckDB session, so one ``CostLake`` can serve the TUI's
     worker threads and the scheduler at once, and always sees files ingested since the last call.
-    An empty lake answers every question with an empty result rather than an error.
+    An empty lake answers every question with an empty result rather than an error. Before
+    reading, a session finishes any ingest commit a crash interrupted (``_storage``), so a
+    query never sees half of one.
     """
 
     def __init__(self, lake_dir: Path) -> None:
@@ -73,6 +76,7 @@ class CostLake:
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """A session with a ``focus`` relation: the lake's files, or an empty typed table."""
+        recover_if_needed(self.lake_dir)
         con = _dialect.connect()
         if self._has_files():
             relation = _dialect.parquet_relation(self._files_pattern())
@@ -105,27 +109,39 @@ class CostLake:
         found = self._rows('SELECT max("ChargePeriodEnd") AS latest FROM focus')[0]["latest"]
         return _utc(found) if found is not None else None
 
-    def resource_costs(self, since: datetime, until: datetime | None = None) -> dict[str, Decimal]:
-        """Effective cost per resource for charges starting in ``[since, until)``.
+    def resource_costs(self, since: datetime, until: datetime | None = None
+                       ) -> dict[str, dict[str, Decimal]]:
+        """Effective cost per resource for charges starting in ``[since, until)``, per currency.
 
-        Keyed by ``ResourceId``, and also by ``ResourceName`` where a row has one that differs,
-        because checks meet resources by whichever name their adapter reports. Where a name
-        equals some other resource's id, the id's total wins.
+        ``{resource: {BillingCurrency: cost}}``, almost always one currency per resource;
+        amounts in different currencies are never added. Keyed by ``ResourceId``, and also by
+        ``ResourceName`` where a row has one that differs, because checks meet resources by
+        whichever name their adapter reports. Where a name equals some other resource's id, the
+        id's totals win. (Decimals keyed by their currency rather than a ``Money`` each: a sweep
+        reads tens of thousands of resources, and building that many models costs more than the
+        query.)
         """
         where, params = self._between(since, until)
         by_id = self._rows(
-            f'SELECT "ResourceId" AS k, sum("{_COST}") AS cost FROM focus '
-            f'WHERE "ResourceId" IS NOT NULL AND {where} GROUP BY "ResourceId"',
+            f'SELECT "BillingCurrency" AS currency, "ResourceId" AS k, sum("{_COST}") AS cost '
+            f'FROM focus WHERE "ResourceId" IS NOT NULL AND {where} '
+            'GROUP BY "BillingCurrency", "ResourceId"',
             params,
         )
         by_name = self._rows(
-            f'SELECT "ResourceName" AS k, sum("{_COST}") AS cost FROM focus '
-            f'WHERE "ResourceName" IS NOT NULL AND ("ResourceId" IS NULL '
-            f'OR "ResourceName" <> "ResourceId") AND {where} GROUP BY "ResourceName"',
+            f'SELECT "BillingCurrency" AS currency, "ResourceName" AS k, sum("{_COST}") AS cost '
+            f'FROM focus WHERE "ResourceName" IS NOT NULL AND ("ResourceId" IS NULL '
+            f'OR "ResourceName" <> "ResourceId") AND {where} '
+            'GROUP BY "BillingCurrency", "ResourceName"',
             params,
         )
-        costs = {r["k"]: Decimal(r["cost"]) for r in by_name}
-        costs.update({r["k"]: Decimal(r["cost"]) for r in by_id})
+        costs: dict[str, dict[str, Decimal]] = {}
+        for r in by_name:
+            costs.setdefault(r["k"], {})[r["currency"]] = Decimal(r["cost"])
+        ids: dict[str, dict[str, Decimal]] = {}
+        for r in by_id:
+            ids.setdefault(r["k"], {})[r["currency"]] = Decimal(r["cost"])
+        costs.update(ids)
         return costs
 
     def top_spend(

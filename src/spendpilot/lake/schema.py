@@ -10,6 +10,12 @@ Three properties drive ingestion:
   absent.
 * ``nullable``: when False, a row with a null here is quarantined.
 * ``type``: how the text is parsed. Money and quantities are exact decimals, never floats.
+* ``allowed`` / ``pattern``: the spec's value constraints, checked only where the spec defines
+  them for a column the lake requires (``ChargeCategory``'s allowed values, ``BillingCurrency``'s
+  ISO 4217 code format). A row that breaks one is quarantined: a ``ChargeCategory`` of ``Foo``
+  or a currency of ``usd`` would otherwise become its own line in every report. Optional
+  enumerated columns (``ChargeClass``, ``ChargeFrequency``, ``ServiceCategory``, ...) are stored
+  as written, because rejecting a row for them would hide real spend.
 
 Columns that are not listed here (a sample's ``Id``, provider ``x_`` extensions) are stored as
 strings so nothing a provider sends is lost.
@@ -73,6 +79,12 @@ class Column:
     """The spec's own feature level (Mandatory / Recommended / Conditional), for reference."""
     scale: int = DECIMAL_SCALE
     """Digits after the point, for decimal columns."""
+    allowed: tuple[str, ...] = ()
+    """The spec's allowed values (case-sensitive); empty when the spec does not enumerate them."""
+    pattern: str | None = None
+    """A regular expression the whole value must match (the spec's value format)."""
+    pattern_reason: str = ""
+    """The quarantine reason when ``pattern`` does not match."""
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -95,9 +107,27 @@ def _quantity(name: str, focus_level: str = "Conditional") -> Column:
     return Column(name, _D, focus_level=focus_level, scale=QUANTITY_SCALE)
 
 
-def _core(name: str, type_: ColumnType) -> Column:
+def _core(
+    name: str,
+    type_: ColumnType,
+    *,
+    allowed: tuple[str, ...] = (),
+    pattern: str | None = None,
+    pattern_reason: str = "",
+) -> Column:
     """A column the lake cannot do without: must be present, must not be null."""
-    return Column(name, type_, required=True, nullable=False, focus_level="Mandatory")
+    return Column(
+        name, type_, required=True, nullable=False, focus_level="Mandatory",
+        allowed=allowed, pattern=pattern, pattern_reason=pattern_reason,
+    )
+
+
+CHARGE_CATEGORIES: tuple[str, ...] = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
+"""The FOCUS 1.0 ChargeCategory allowed values."""
+
+CURRENCY_CODE = "[A-Z]{3}"
+"""FOCUS Currency Format: an ISO 4217 alphabetic code such as ``USD`` or ``EUR``. The shape is
+checked, not membership of the ISO list, which changes over time."""
 
 
 def _mandatory(name: str, type_: ColumnType) -> Column:
@@ -111,10 +141,13 @@ FOCUS_COLUMNS: tuple[Column, ...] = (
     _core("BilledCost", _D),
     _core("BillingAccountId", _S),
     _mandatory("BillingAccountName", _S),
-    _core("BillingCurrency", _S),
+    _core(
+        "BillingCurrency", _S, pattern=CURRENCY_CODE,
+        pattern_reason="not an ISO 4217 currency code (three capital letters, e.g. USD)",
+    ),
     _core("BillingPeriodEnd", _T),
     _core("BillingPeriodStart", _T),
-    _core("ChargeCategory", _S),
+    _core("ChargeCategory", _S, allowed=CHARGE_CATEGORIES),
     _mandatory("ChargeClass", _S),
     _mandatory("ChargeDescription", _S),
     Column("ChargeFrequency", _S, focus_level="Recommended"),
