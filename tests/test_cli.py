@@ -57,3 +57,18 @@ def test_help_teaches_the_loop() -> None:
     proc = run_cli("--help", check=True)
     for command in ("demo", "ingest", "sweep", "proposals", "approve", "reject", "tui", "daemon"):
         assert command in proc.stdout
+
+
+def test_demo_refuses_to_wipe_a_folder_it_did_not_create(tmp_path: Path) -> None:
+    precious = tmp_path / "work"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("not the demo's")
+    proc = run_cli("demo", "--headless", "--home", str(precious))
+    assert proc.returncode == 2 and "not created by `spendpilot demo`" in proc.stderr
+    assert (precious / "notes.txt").read_text() == "not the demo's"
+
+
+def test_checks_lists_every_threshold_with_a_real_default() -> None:
+    proc = run_cli("checks", check=True)
+    assert "PydanticUndefined" not in proc.stdout
+    assert "interruptible_workloads = " in proc.stdout

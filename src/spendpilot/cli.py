@@ -2,7 +2,8 @@
 
 Exit codes mean something (see ``spendpilot.errors.ExitCode``): 0 ok, 1 failure, 2 bad input,
 3 drift (the resource changed; nothing was executed), 4 not found, 5 conflict (wrong state,
-plan hash mismatch, another sweep running).
+plan hash mismatch, another sweep running, execution held by another process), 6 a cloud API
+refused or could not be reached (fix access, then retry or `spendpilot resume`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from rich.text import Text
 from spendpilot import __version__
 from spendpilot.config import Settings, load_settings
 from spendpilot.domain import ProposalStatus
-from spendpilot.errors import ExitCode, IngestError, SpendpilotError
+from spendpilot.domain.reports import ExecutionOutcome
+from spendpilot.errors import ConfigError, ExitCode, IngestError, SpendpilotError
 
 app = typer.Typer(
     name="spendpilot",
@@ -33,7 +35,9 @@ app = typer.Typer(
         "monthly saving, and remove it safely once a human approves the exact change.\n\n"
         "Start with `spendpilot demo` (no AWS account needed). Typical loop on real data: "
         "`spendpilot ingest ./focus-export/` → `spendpilot sweep` → `spendpilot proposals` → "
-        "`spendpilot approve ID --by you` (or review everything in `spendpilot tui`)."
+        "`spendpilot approve ID --by you` (or review everything in `spendpilot tui`).\n\n"
+        "Exit codes: 0 ok · 1 failure · 2 bad input · 3 drift (nothing ran, re-queued) · "
+        "4 not found · 5 conflict · 6 cloud API unavailable or access denied."
     ),
     no_args_is_help=True,
     rich_markup_mode="markdown",
@@ -66,12 +70,37 @@ def _services(settings: Settings):  # -> LocalServices (imported lazily: heavy i
 
 
 def _fail(exc: SpendpilotError) -> typer.Exit:
-    err.print(Text(f"error: {exc}", style="red"))
+    err.print(Text(f"error: {exc}", style="red"), soft_wrap=True)
     return typer.Exit(int(exc.exit_code))
 
 
 def _who(by: str | None) -> str:
-    return by or os.environ.get("SPENDPILOT_USER") or getpass.getuser()
+    """The decider's name: --by, else $SPENDPILOT_USER, else the OS login (said out loud)."""
+    if by is not None:
+        return by
+    name = os.environ.get("SPENDPILOT_USER") or getpass.getuser()
+    source = "$SPENDPILOT_USER" if os.environ.get("SPENDPILOT_USER") else "your OS login"
+    err.print(Text(f"Recording the decision as {name!r} (from {source}; pass --by NAME to name someone else).", style="dim"))
+    return name
+
+
+_OUTCOME_STYLE = {"executed": "green", "drifted": "yellow", "pending": "yellow", "approved": "yellow"}
+
+
+def _outcome_exit(outcomes: list[ExecutionOutcome]) -> int:
+    """The worst outcome decides: failed 1, AWS unavailable 6, drift 3, held elsewhere 5."""
+    codes = {ExitCode.OK}
+    for o in outcomes:
+        if o.status is ProposalStatus.DRIFTED:
+            codes.add(ExitCode.DRIFT)
+        elif o.error == "AdapterError":
+            codes.add(ExitCode.UNAVAILABLE)
+        elif o.status is ProposalStatus.APPROVED and o.error is None:
+            codes.add(ExitCode.CONFLICT)
+        elif o.status is not ProposalStatus.EXECUTED:
+            codes.add(ExitCode.FAILURE)
+    order = [ExitCode.FAILURE, ExitCode.UNAVAILABLE, ExitCode.DRIFT, ExitCode.CONFLICT, ExitCode.OK]
+    return int(next(c for c in order if c in codes))
 
 
 @app.callback()
@@ -99,14 +128,22 @@ def ingest(
     """Validate billing data and store it in the local Parquet lake.
 
     Bad rows are quarantined with file, row, field and reason (never dropped); a file that is not
-    FOCUS at all is refused with exit code 2 and nothing is written.
+    FOCUS at all is refused with exit code 2 and nothing is written. A re-delivered (restated)
+    export replaces the stored rows of the same provider, billing account and billing period;
+    the files of one folder are one delivery and are stored together or not at all.
     """
+    import shlex
+
     from spendpilot.lake import ingest_llm_usage_file, ingest_path
 
+    def refuse(exc: SpendpilotError) -> typer.Exit:
+        # One line however long (a piped console would otherwise wrap it at 80 columns).
+        err.print(Text(f"error: {exc}", style="red"), soft_wrap=True)
+        return typer.Exit(int(exc.exit_code))
+
     settings = _settings(config, home)
-    settings.ensure_home()
     if not path.exists():
-        raise _fail(IngestError(f"{path}: no such file or folder"))
+        raise refuse(IngestError(f"{path}: no such file or folder"))
     try:
         if llm_usage:
             reports = [ingest_llm_usage_file(path, settings.lake_dir)]
@@ -114,19 +151,37 @@ def ingest(
             with Progress(
                 TextColumn("[progress.description]{task.description}"), BarColumn(),
                 TextColumn("{task.completed:,} rows"), TimeElapsedColumn(), console=err, transient=True,
+                disable=not err.is_terminal,
             ) as progress:
                 task = progress.add_task(f"Ingesting {path.name}", total=None)
                 reports = ingest_path(path, settings.lake_dir, progress=lambda n: progress.update(task, completed=n))
     except SpendpilotError as exc:
-        raise _fail(exc) from exc
+        raise refuse(exc) from exc
     for r in reports:
         console.print(
-            f"{r.file}: read {r.rows_read:,} · stored {r.rows_stored:,} · quarantined {r.rows_quarantined:,}"
+            Text(f"{r.file}: read {r.rows_read:,} · stored {r.rows_stored:,} · quarantined {r.rows_quarantined:,}"),
+            soft_wrap=True,
         )
+        if r.rows_replaced:
+            console.print(Text(
+                f"    replaced {r.rows_replaced:,} previously stored rows: this export restates their "
+                "provider, billing account and billing period", style="cyan",
+            ), soft_wrap=True)
         for reason, count in sorted(r.reasons.items(), key=lambda kv: -kv[1]):
-            console.print(Text(f"    {count:,} × {reason}", style="yellow"))
+            console.print(Text(f"    {count:,} × {reason}", style="yellow"), soft_wrap=True)
+        if r.examples:
+            console.print(Text(
+                "    first quarantined rows (file:row; row N is the Nth record after the header, "
+                "on line N + 1 unless a quoted field spans lines):", style="dim",
+            ), soft_wrap=True)
+            for q in r.examples:
+                where = f"{q.field}: " if q.field else ""
+                console.print(Text(f"      {q.file}:{q.row} {where}{q.reason}"), soft_wrap=True)
         if r.quarantine_file:
-            console.print(Text(f"    quarantined rows: {r.quarantine_file}", style="dim"))
+            where = r.quarantine_file.resolve()
+            read = f"import duckdb; duckdb.read_parquet({json.dumps(str(where))}).order(\"_row\").show()"
+            console.print(Text(f"    all quarantined rows (Parquet): {where}", style="dim"), soft_wrap=True)
+            console.print(Text(f"    read them with: {shlex.quote(sys.executable)} -c {shlex.quote(read)}", style="dim"), soft_wrap=True)
 
 
 @app.command()
@@ -221,12 +276,9 @@ def approve(
         outcome = services.approve(proposal_id, by=_who(by), plan_hash=plan_hash)
     except SpendpilotError as exc:
         raise _fail(exc) from exc
-    style = {"executed": "green", "drifted": "yellow"}.get(outcome.status.value, "red")
-    console.print(Text(outcome.message, style=style))
-    if outcome.status is ProposalStatus.DRIFTED:
-        raise typer.Exit(int(ExitCode.DRIFT))
-    if outcome.status is not ProposalStatus.EXECUTED:
-        raise typer.Exit(int(ExitCode.FAILURE))
+    console.print(Text(outcome.message, style=_OUTCOME_STYLE.get(outcome.status.value, "red")))
+    if code := _outcome_exit([outcome]):
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -248,13 +300,21 @@ def reject(
 
 @app.command()
 def resume(config: ConfigOpt = None, home: HomeOpt = None) -> None:
-    """Finish approved executions a crash interrupted (safe to run any number of times)."""
+    """Finish approved executions a crash interrupted (safe to run any number of times).
+
+    A change already visible on the resource is recorded, not applied again; one still held by
+    a live process is left to it; an approval that expired before anything ran goes back to the
+    queue. Exit code: 0 all done, 1 some failed, 6 AWS unreachable or denied, 3 some drifted,
+    5 some held by another process.
+    """
     services = _services(_settings(config, home))
     outcomes = services.resume_pending()
     if not outcomes:
         console.print("Nothing to resume.")
     for o in outcomes:
-        console.print(o.message)
+        console.print(Text(o.message, style=_OUTCOME_STYLE.get(o.status.value, "red")))
+    if code := _outcome_exit(outcomes):
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -278,14 +338,14 @@ def audit(
 
 @app.command()
 def checks() -> None:
-    """List the checks, the action each proposes, and their settings (override in [checks.<rule>])."""
+    """List the checks, the action each proposes, and their settings (override in `[checks.RULE]`)."""
     from spendpilot.checks import all_checks
 
     for rule, spec in all_checks().items():
         console.print(Text(f"{rule} → {spec.action_kind}", style="bold"))
         console.print(Text(f"  {spec.description}"))
         for name, field in spec.settings_model.model_fields.items():
-            console.print(Text(f"    {name} = {field.default!r}  {field.description or ''}", style="dim"))
+            console.print(Text(f"    {name} = {field.get_default(call_default_factory=True)!r}  {field.description or ''}", style="dim"))
 
 
 @app.command()
@@ -330,6 +390,24 @@ def daemon(
     run_daemon(settings, once=once)
 
 
+DEMO_MARKER = ".spendpilot-demo"
+
+
+def _reset_demo_home(home: Path) -> None:
+    """Empty the demo's folder, but only one the demo itself created: never the user's stores."""
+    if home.exists():
+        if not home.is_dir():
+            raise ConfigError(f"--home {home} is a file; the demo needs a folder of its own")
+        if any(home.iterdir()) and not (home / DEMO_MARKER).exists():
+            raise ConfigError(
+                f"--home {home} is not empty and was not created by `spendpilot demo`; "
+                "the demo wipes its folder on each run, so give it an empty or new one"
+            )
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    (home / DEMO_MARKER).write_text("Created by `spendpilot demo`; wiped and rebuilt on each demo run.\n")
+
+
 @app.command()
 def demo(
     headless: Annotated[
@@ -354,8 +432,10 @@ def demo(
         spec = load_scenario(locate_scenario(scenario))
     except SpendpilotError as exc:
         raise _fail(exc) from exc
-    if home.exists():
-        shutil.rmtree(home)
+    try:
+        _reset_demo_home(home)
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
     with local_emulator() as emulator:
         settings = Settings(home=home, aws={"region": spec.region, "endpoint_url": emulator.endpoint_url})
         settings.ensure_home()

@@ -46,7 +46,8 @@ def collect_snapshot(
     rows = lake.row_count()
     if rows:
         latest = lake.latest_charge_time() or now
-        snap.resource_costs_30d = lake.resource_costs(since=latest - timedelta(days=30), until=latest)
+        costs = lake.resource_costs(since=latest - timedelta(days=30), until=latest)
+        snap.resource_costs_30d = {k: c["USD"] for k, c in costs.items() if "USD" in c}
     usage = read_llm_usage(settings.lake_dir, since=(now - timedelta(days=90)).date())
     snap.llm_usage = usage
     snap.sources.append(f"lake: {rows:,} FOCUS rows, {len(usage):,} LLM usage rows")
