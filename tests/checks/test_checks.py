@@ -48,6 +48,19 @@ def test_idle_gpu_instance_is_found_with_evidence() -> None:
     assert any("GPU utilisation p95" in e.label and "0.5%" in e.value for e in finding.evidence)
 
 
+def test_stop_saving_is_the_run_rate_over_the_hours_actually_billed() -> None:
+    # Launched five days ago and billed $1.00/h after discounts: $120 in the 30-day window.
+    snap = _snap(_instance("i-1", "g5.2xlarge"), metrics=_gpu_metrics("i-1", 0.5, 2.0, hours=5 * 24))
+    snap.resource_costs_30d = {"i-1": Decimal("120")}
+    snap.resource_billed_hours_30d = {"i-1": 120.0}
+    [finding] = run_checks(snap, PRICES)
+    est = estimate(finding, PRICES)
+    # $1.00/h x 730 h; spread over 30 days it would have read $121.67 and hidden most of it.
+    assert est.expected.amount == Decimal("730")
+    assert est.high.amount == PRICES.on_demand("g5.2xlarge", "us-east-1").per_hour * 730
+    assert any("5.0 days it was billed" in i.source for i in est.inputs)
+
+
 @pytest.mark.parametrize(
     ("itype", "gpu", "cpu", "hours", "state", "why"),
     [

@@ -97,6 +97,16 @@ def test_resource_costs_by_id_and_by_name(planted_lake: CostLake):
     assert later == {"i-0a1": {"USD": D("-2")}, "trainer-a": {"USD": D("-2")}}
 
 
+def test_billed_hours_run_from_first_charge_to_last(planted_lake: CostLake):
+    hours = planted_lake.resource_billed_hours(datetime(2024, 9, 1, tzinfo=UTC))
+    # i-0a1 billed 09-10 00:00 -> 09-20 01:00; the S3 bucket one day; gpu-box 10:00Z -> 11:00Z.
+    assert hours["i-0a1"] == 10 * 24 + 1
+    assert hours["arn:aws:s3:::datasets"] == 24
+    assert hours["/subscriptions/s1/vm/gpu-box"] == 1
+    later = planted_lake.resource_billed_hours(datetime(2024, 9, 20, tzinfo=UTC), until=datetime(2024, 9, 29, tzinfo=UTC))
+    assert later == {"i-0a1": 1.0}
+
+
 def test_resource_costs_never_add_up_across_currencies(planted: Path, tmp_path: Path,
                                                        lake_dir: Path):
     """One resource billed in USD and in EUR (a second account) keeps two amounts."""

@@ -59,6 +59,7 @@ def find_idle_gpu_instances(
         first: datetime = gpu.points[0].at
         last: datetime = gpu.points[-1].at
         cost_30d = snapshot.resource_costs_30d.get(res.ref.id)
+        billed_hours = snapshot.resource_billed_hours_30d.get(res.ref.id)
         evidence = [
             Evidence(
                 label="GPU utilisation p95 (hourly average)",
@@ -83,7 +84,8 @@ def find_idle_gpu_instances(
             evidence.append(
                 Evidence(
                     label="Effective cost, last 30 days",
-                    value=f"${cost_30d:,.2f}",
+                    value=f"${cost_30d:,.2f}"
+                    + (f" over {billed_hours / 24:.1f} billed days" if billed_hours else ""),
                     source="FOCUS lake: sum(EffectiveCost) by ResourceId",
                 )
             )
@@ -108,6 +110,7 @@ def find_idle_gpu_instances(
                     "gpu_p95_max_percent": settings.gpu_p95_max_percent,
                     "cpu_p95_max_percent": settings.cpu_p95_max_percent,
                     "cost_30d": str(cost_30d) if cost_30d is not None else None,
+                    "billed_hours_30d": billed_hours,
                 },
                 evidence=evidence,
             )

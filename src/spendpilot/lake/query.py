@@ -144,6 +144,24 @@ class CostLake:
         costs.update(ids)
         return costs
 
+    def resource_billed_hours(self, since: datetime, until: datetime | None = None) -> dict[str, float]:
+        """Hours from each resource's first billed charge period to its last, within the window.
+
+        A run rate is cost over the time it was billed, not over the window: an instance
+        launched five days ago, or a provider whose export lags, would otherwise look cheap.
+        Keyed by ``ResourceId``.
+        """
+        where, params = self._between(since, until)
+        rows = self._rows(
+            'SELECT "ResourceId" AS k, min("ChargePeriodStart") AS first, max("ChargePeriodEnd") AS last '
+            f'FROM focus WHERE "ResourceId" IS NOT NULL AND {where} GROUP BY "ResourceId"',
+            params,
+        )
+        return {
+            r["k"]: max((_utc(r["last"]) - _utc(r["first"])).total_seconds() / 3600, 0.0)
+            for r in rows if r["first"] is not None and r["last"] is not None
+        }
+
     def top_spend(
         self, by: str = "service", days: int = 30, limit: int = 10, until: datetime | None = None
     ) -> list[SpendLine]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from spendpilot.domain import HOURS_PER_MONTH, Estimate, Evidence, Finding, Money
-from spendpilot.domain.money import DAYS_PER_MONTH
 from spendpilot.savings.pricebook import PriceBook
 from spendpilot.savings.registry import register_estimator
+
+MIN_BILLED_HOURS = Decimal(24)
+"""Fewer billed hours than this are scaled up as if a day had been billed (no wild extrapolation)."""
 
 RESTART_ALLOWANCE = Decimal("0.2")
 """Share of the month a stopped instance may be started again by its owner (the low end)."""
@@ -29,12 +31,15 @@ def estimate_stop_saving(finding: Finding, prices: PriceBook) -> Estimate | None
     ]
     billed_monthly: Decimal | None = None
     if facts.get("cost_30d") is not None:
-        billed_monthly = Decimal(facts["cost_30d"]) / Decimal(30) * DAYS_PER_MONTH
+        hours = Decimal(str(facts.get("billed_hours_30d") or 0)) or Decimal(30 * 24)
+        hours = max(hours, MIN_BILLED_HOURS)  # a few hours of billing is no run rate
+        billed_monthly = Decimal(facts["cost_30d"]) / hours * HOURS_PER_MONTH
         inputs.append(
             Evidence(
                 label="Billed run rate",
                 value=f"${billed_monthly:,.2f}/month",
-                source="FOCUS lake: EffectiveCost, last 30 days x 30.42/30",
+                source=f"FOCUS lake: EffectiveCost over the {hours / 24:.1f} days it was billed in the "
+                f"last 30, x {HOURS_PER_MONTH} h / billed hours",
             )
         )
     # What the account really pays (after discounts) is the best expectation; the list price
@@ -46,7 +51,8 @@ def estimate_stop_saving(finding: Finding, prices: PriceBook) -> Estimate | None
     high = max(list_monthly, expected)
     formula = (
         "Stopping ends the instance's compute charges. expected = billed run rate from FOCUS "
-        "(EffectiveCost over the last 30 days, scaled to a month) or, without billing, "
+        "(EffectiveCost over the hours it was billed in the last 30 days, scaled to "
+        f"{HOURS_PER_MONTH} h) or, without billing, "
         f"on-demand price x {HOURS_PER_MONTH} h; low = expected x share of hours the GPU was idle "
         f"({idle_share:.0%}) x {1 - RESTART_ALLOWANCE:.0%}, in case the owner starts it again for "
         "part of the month; high = on-demand list price "
