@@ -350,13 +350,20 @@ def checks() -> None:
 
 @app.command()
 def policy() -> None:
-    """Print the least-privilege IAM policy the enabled actions need."""
-    from spendpilot.actions import all_actions
+    """Print the least-privilege IAM policy: one read-only statement for sweeps, one per action.
 
-    reads = ["ec2:DescribeInstances", "ec2:DescribeSpotPriceHistory", "autoscaling:DescribeAutoScalingGroups",
-             "cloudwatch:GetMetricData", "ssm:GetParametersByPath"]  # fmt: skip
-    actions = sorted({p for a in all_actions().values() for p in a.permissions} | set(reads))
-    print(json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}, indent=2))
+    Drop an action's statement to take that change off the table; attach only the first
+    statement to an identity that should sweep and never change anything.
+    """
+    from spendpilot.actions import all_actions
+    from spendpilot.adapters.aws.client import READ_PERMISSIONS
+
+    statements = [{"Sid": "SpendpilotSweepReadOnly", "Effect": "Allow", "Action": sorted(READ_PERMISSIONS), "Resource": "*"}]
+    for kind, action in all_actions().items():
+        writes = sorted(set(action.permissions) - set(READ_PERMISSIONS))
+        sid = "SpendpilotAction" + "".join(part.title() for part in kind.split("_"))
+        statements.append({"Sid": sid, "Effect": "Allow", "Action": writes, "Resource": "*"})
+    print(json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2))
 
 
 @app.command()

@@ -94,13 +94,13 @@ def test_approve_and_resume_against_an_unreachable_endpoint_fail_in_one_line(
     offline = {**demo_org.env(), "SPENDPILOT_AWS__ENDPOINT_URL": closed_port}
 
     approved = run_cli("approve", p["id"], "--by", "alice", env=offline)
-    assert approved.returncode == ExitCode.FAILURE, approved.stdout + approved.stderr
+    assert approved.returncode == ExitCode.UNAVAILABLE, approved.stdout + approved.stderr
     assert "Traceback" not in approved.stderr
     assert f"ec2:DescribeInstances: cannot reach {closed_port}" in approved.stdout + approved.stderr
     assert build_services(demo_org.settings).store.get_proposal(p["id"]).status is ProposalStatus.APPROVED
 
     resumed = run_cli("resume", env=offline)
-    assert resumed.returncode == ExitCode.FAILURE, resumed.stdout + resumed.stderr
+    assert resumed.returncode == ExitCode.UNAVAILABLE, resumed.stdout + resumed.stderr
     assert "Traceback" not in resumed.stderr
     assert "ec2:DescribeInstances: cannot reach" in resumed.stdout + resumed.stderr
 

@@ -77,6 +77,16 @@ def _translated(api: _Api, client: Any) -> _Api:
     return cast(_Api, _Translated(api, client))
 
 
+READ_PERMISSIONS: tuple[str, ...] = (
+    "ec2:DescribeInstances",
+    "ec2:DescribeSpotPriceHistory",
+    "autoscaling:DescribeAutoScalingGroups",
+    "cloudwatch:GetMetricData",
+    "ssm:GetParametersByPath",
+)
+"""What a sweep calls: read-only, the whole of what spendpilot needs when no action is approved."""
+
+
 class AwsAdapter:
     """Read and write access to the AWS services spendpilot uses.
 

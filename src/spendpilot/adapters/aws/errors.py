@@ -48,7 +48,9 @@ def adapter_error(exc: Exception, *, service: str, operation: str, region: str, 
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
         detail = " ".join(str(error.get("Message", "")).split())  # some services put newlines in it
-        if code in _DENIED or "AccessDenied" in code:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        # A 403 whose body the protocol parser could not read (code "403") is still a denial.
+        if code in _DENIED or "AccessDenied" in code or (code == "403" and status == 403):
             return AdapterError(f"{call} denied in {where} — {_POLICY_HINT} (AWS said: {code})")
         if code in _BAD_CREDENTIALS:
             return AdapterError(

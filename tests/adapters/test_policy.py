@@ -1,0 +1,100 @@
+"""`spendpilot policy` is enough, and its read-only statement is only enough to read.
+
+The emulator enforces IAM here, so the policy is checked against the calls the adapters really
+make, not against a list someone keeps by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable, Iterator
+
+import boto3
+import pytest
+from tests.conftest import run_cli
+from tests.e2e.conftest import DemoOrg, demo_org  # noqa: F401 - the demo organisation fixture
+
+from spendpilot.actions import get_action
+from spendpilot.adapters.aws.client import AwsAdapter
+from spendpilot.domain import ProposalStatus, utcnow
+from spendpilot.errors import AdapterError
+from spendpilot.runtime import build_services
+
+Session = Callable[[list[dict]], boto3.session.Session]
+
+
+def _printed_policy() -> dict:
+    return json.loads(run_cli("policy", check=True).stdout)
+
+
+@pytest.fixture
+def session_with(aws_endpoint: str) -> Iterator[Session]:
+    """Make a user holding exactly the given statements, and turn on IAM enforcement."""
+    iam = boto3.client("iam", endpoint_url=aws_endpoint, region_name="us-east-1")
+    made: list[str] = []
+
+    def make(statements: list[dict]) -> boto3.session.Session:
+        name = f"policy-user-{len(made)}"
+        iam.create_user(UserName=name)
+        doc = {"Version": "2012-10-17", "Statement": [_moto_aliases(s) for s in statements]}
+        iam.put_user_policy(UserName=name, PolicyName="spendpilot", PolicyDocument=json.dumps(doc))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        made.append(name)
+        _enforce(aws_endpoint, "0")
+        return boto3.session.Session(
+            aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+            region_name="us-east-1",
+        )
+
+    try:
+        yield make
+    finally:
+        _enforce(aws_endpoint, "inf")
+
+
+def _moto_aliases(statement: dict) -> dict:
+    """moto authorises CloudWatch calls as ``monitoring:*`` (its endpoint prefix); AWS as ``cloudwatch:*``."""
+    actions = statement["Action"]
+    extra = [a.replace("cloudwatch:", "monitoring:", 1) for a in actions if a.startswith("cloudwatch:")]
+    return {**statement, "Action": actions + extra}
+
+
+def _enforce(endpoint: str, after: str) -> None:
+    req = urllib.request.Request(
+        f"{endpoint}/moto-api/reset-auth", data=after.encode(), method="POST", headers={"Content-Type": "text/plain"}
+    )
+    urllib.request.urlopen(req, timeout=10).read()
+
+
+def _pending(demo_org: DemoOrg) -> list:  # noqa: F811
+    services = build_services(demo_org.settings)
+    services.sweep()
+    pending = services.list_proposals([ProposalStatus.PENDING])
+    assert {p.action for p in pending} == {"stop_instance", "switch_to_spot", "route_to_model"}
+    return pending
+
+
+def test_read_only_statement_sweeps_but_cannot_change_anything(
+    demo_org: DemoOrg, session_with: Session  # noqa: F811
+) -> None:
+    pending = _pending(demo_org)
+    read_only = [s for s in _printed_policy()["Statement"] if s["Sid"] == "SpendpilotSweepReadOnly"]
+    aws = AwsAdapter(endpoint_url=demo_org.endpoint, session=session_with(read_only))
+    instances = aws.ec2.list_instances()
+    assert instances and aws.autoscaling.list_groups() and aws.llm_routing.list_routes()
+    aws.ec2.latest_spot_prices(["g5.xlarge"])
+    aws.cloudwatch.instance_utilisation([instances[0].ref.id], end=utcnow(), days=1)
+    for p in pending:
+        with pytest.raises(AdapterError, match="denied"):
+            get_action(p.action).apply(aws, p.plan)
+
+
+def test_the_printed_policy_lets_every_action_run(demo_org: DemoOrg, session_with: Session) -> None:  # noqa: F811
+    pending = _pending(demo_org)
+    aws = AwsAdapter(endpoint_url=demo_org.endpoint, session=session_with(_printed_policy()["Statement"]))
+    for p in pending:
+        action = get_action(p.action)
+        assert action.read_state(aws, p.plan.target) is not None
+        action.apply(aws, p.plan)
+        assert action.is_applied(action.read_state(aws, p.plan.target), p.plan), p.action
