@@ -61,6 +61,20 @@ def test_stop_saving_is_the_run_rate_over_the_hours_actually_billed() -> None:
     assert any("5.0 days it was billed" in i.source for i in est.inputs)
 
 
+def test_commitment_covered_cost_is_not_counted_as_a_stop_saving() -> None:
+    snap = _snap(_instance("i-1", "g5.2xlarge"), metrics=_gpu_metrics("i-1", 0.5, 2.0))
+    snap.resource_costs_30d = {"i-1": Decimal("600")}
+    snap.resource_billed_hours_30d = {"i-1": 720.0}
+    snap.resource_commitment_share_30d = {"i-1": 0.75}
+    [finding] = run_checks(snap, PRICES)
+    assert any(e.label == "Covered by a commitment" and "75%" in e.value for e in finding.evidence)
+    est = estimate(finding, PRICES)
+    run_rate = Decimal("600") / 720 * 730
+    assert abs(est.expected.amount - run_rate * Decimal("0.25")) < Decimal("0.01")
+    assert est.high.amount == PRICES.on_demand("g5.2xlarge", "us-east-1").per_hour * 730
+    assert "Savings Plan" in est.formula
+
+
 @pytest.mark.parametrize(
     ("itype", "gpu", "cpu", "hours", "state", "why"),
     [

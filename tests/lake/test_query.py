@@ -107,6 +107,24 @@ def test_billed_hours_run_from_first_charge_to_last(planted_lake: CostLake):
     assert later == {"i-0a1": 1.0}
 
 
+def test_commitment_share_counts_only_rows_with_a_commitment(planted: Path, tmp_path: Path):
+    with open(planted, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        fields, rows = [*(reader.fieldnames or []), "CommitmentDiscountId"], list(reader)
+    for row in rows:
+        covered = row["ResourceId"] == "i-0a1" and row["ChargePeriodStart"].startswith("2024-09-10")
+        row["CommitmentDiscountId"] = "arn:aws:savingsplans::123:savingsplan/sp-1" if covered else "NULL"
+    edited = tmp_path / "covered.csv"
+    with open(edited, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    ingest_file(edited, tmp_path / "lake")
+    shares = CostLake(tmp_path / "lake").resource_commitment_share(datetime(2024, 9, 1, tzinfo=UTC))
+    # Covered $10.50 of a $8.50 net (a -$2 credit later): capped at 100 %; no one else is covered.
+    assert shares == {"i-0a1": 1.0}
+
+
 def test_resource_costs_never_add_up_across_currencies(planted: Path, tmp_path: Path,
                                                        lake_dir: Path):
     """One resource billed in USD and in EUR (a second account) keeps two amounts."""

@@ -49,6 +49,9 @@ def collect_snapshot(
         costs = lake.resource_costs(since=latest - timedelta(days=30), until=latest)
         snap.resource_costs_30d = {k: c["USD"] for k, c in costs.items() if "USD" in c}
         snap.resource_billed_hours_30d = lake.resource_billed_hours(since=latest - timedelta(days=30), until=latest)
+        snap.resource_commitment_share_30d = lake.resource_commitment_share(
+            since=latest - timedelta(days=30), until=latest
+        )
     usage = read_llm_usage(settings.lake_dir, since=(now - timedelta(days=90)).date())
     snap.llm_usage = usage
     snap.sources.append(f"lake: {rows:,} FOCUS rows, {len(usage):,} LLM usage rows")

@@ -60,6 +60,7 @@ def find_idle_gpu_instances(
         last: datetime = gpu.points[-1].at
         cost_30d = snapshot.resource_costs_30d.get(res.ref.id)
         billed_hours = snapshot.resource_billed_hours_30d.get(res.ref.id)
+        committed = snapshot.resource_commitment_share_30d.get(res.ref.id, 0.0)
         evidence = [
             Evidence(
                 label="GPU utilisation p95 (hourly average)",
@@ -89,6 +90,14 @@ def find_idle_gpu_instances(
                     source="FOCUS lake: sum(EffectiveCost) by ResourceId",
                 )
             )
+        if committed:
+            evidence.append(
+                Evidence(
+                    label="Covered by a commitment",
+                    value=f"{committed:.0%} of its cost (reserved instance or Savings Plan)",
+                    source="FOCUS lake: EffectiveCost of rows with a CommitmentDiscountId",
+                )
+            )
         findings.append(
             Finding(
                 rule="idle_gpu_instance",
@@ -111,6 +120,7 @@ def find_idle_gpu_instances(
                     "cpu_p95_max_percent": settings.cpu_p95_max_percent,
                     "cost_30d": str(cost_30d) if cost_30d is not None else None,
                     "billed_hours_30d": billed_hours,
+                    "commitment_share": round(committed, 4),
                 },
                 evidence=evidence,
             )

@@ -19,6 +19,8 @@ class Snapshot(BaseModel):
     resource_costs_30d: dict[str, Decimal] = Field(default_factory=dict)
     # Hours each resource was billed within those 30 days: the denominator of its run rate.
     resource_billed_hours_30d: dict[str, float] = Field(default_factory=dict)
+    # Share of that cost covered by a commitment (RI / Savings Plan), which stopping does not end.
+    resource_commitment_share_30d: dict[str, float] = Field(default_factory=dict)
     """Resource id (or name) -> effective cost over the last 30 days from the FOCUS lake."""
     live_spot_prices: dict[str, Decimal] = Field(default_factory=dict)
     """Instance type -> latest spot price from the provider API, when it reports one."""

@@ -162,6 +162,25 @@ class CostLake:
             for r in rows if r["first"] is not None and r["last"] is not None
         }
 
+    def resource_commitment_share(self, since: datetime, until: datetime | None = None) -> dict[str, float]:
+        """Share of each resource's EffectiveCost covered by a commitment (RI, Savings Plan).
+
+        Stopping such usage does not end that cost: the commitment is paid either way. Only
+        resources with some covered cost are listed; the share is a ratio, so currencies don't mix.
+        """
+        where, params = self._between(since, until)
+        rows = self._rows(
+            f'SELECT "ResourceId" AS k, sum(CASE WHEN "CommitmentDiscountId" IS NOT NULL THEN "{_COST}" '
+            f'ELSE 0 END) AS covered, sum("{_COST}") AS total FROM focus '
+            f'WHERE "ResourceId" IS NOT NULL AND {where} GROUP BY "ResourceId" '
+            'HAVING sum(CASE WHEN "CommitmentDiscountId" IS NOT NULL THEN 1 ELSE 0 END) > 0',
+            params,
+        )
+        return {
+            r["k"]: min(max(float(r["covered"]) / float(r["total"]), 0.0), 1.0)
+            for r in rows if r["total"] and float(r["total"]) > 0
+        }
+
     def top_spend(
         self, by: str = "service", days: int = 30, limit: int = 10, until: datetime | None = None
     ) -> list[SpendLine]:

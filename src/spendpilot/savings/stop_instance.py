@@ -46,9 +46,21 @@ def estimate_stop_saving(finding: Finding, prices: PriceBook) -> Estimate | None
     # is the ceiling. Without billing, the list price is all we know.
     expected = billed_monthly if billed_monthly is not None and billed_monthly > 0 else list_monthly
     expected = min(expected, list_monthly) if billed_monthly is not None else expected
+    high = max(list_monthly, expected)
+    # Usage a reserved instance or Savings Plan covers is paid for whether it runs or not; the
+    # freed commitment may cover other usage (hence the high end stays), but can't be counted on.
+    committed = Decimal(str(facts.get("commitment_share") or 0))
+    if committed:
+        expected = expected * (1 - committed)
+        inputs.append(
+            Evidence(
+                label="Commitment-covered share",
+                value=f"{committed:.0%}",
+                source="FOCUS lake: EffectiveCost of rows with a CommitmentDiscountId, last 30 days",
+            )
+        )
     idle_share = Decimal(str(facts.get("idle_share", 1.0)))
     low = expected * idle_share * (1 - RESTART_ALLOWANCE)
-    high = max(list_monthly, expected)
     formula = (
         "Stopping ends the instance's compute charges. expected = billed run rate from FOCUS "
         "(EffectiveCost over the hours it was billed in the last 30 days, scaled to "
@@ -57,6 +69,12 @@ def estimate_stop_saving(finding: Finding, prices: PriceBook) -> Estimate | None
         f"({idle_share:.0%}) x {1 - RESTART_ALLOWANCE:.0%}, in case the owner starts it again for "
         "part of the month; high = on-demand list price "
         f"x {HOURS_PER_MONTH} h. Attached EBS volumes stay billed and are not counted."
+        + (
+            f" The {committed:.0%} of its cost covered by a reserved instance or Savings Plan is "
+            "paid either way, so it is taken out of expected and low; high keeps it, in case the "
+            "freed commitment covers other on-demand usage."
+            if committed else ""
+        )
     )
     return Estimate(
         low=Money.usd(low),
