@@ -104,6 +104,8 @@ def sweep_phase(lake_dir: Path) -> dict[str, Any]:
     latest = timed("latest_charge_time", lake.latest_charge_time)
     since = latest - timedelta(days=30) if latest else None
     costs = timed("resource_costs_30d", lambda: lake.resource_costs(since) if since else {})
+    timed("resource_billed_hours_30d", lambda: lake.resource_billed_hours(since) if since else {})
+    timed("resource_commitment_share_30d", lambda: lake.resource_commitment_share(since) if since else {})
     top = timed("top_spend_service", lambda: lake.top_spend("service", days=30))
     timed("top_spend_tag_team", lambda: lake.top_spend("tag:team", days=30))
     daily = timed("daily_spend_30d", lambda: lake.daily_spend(days=30))
@@ -206,7 +208,7 @@ def main(argv: list[str]) -> None:
     print(f"(a child that only imports spendpilot.lake peaks at {baseline:,.0f} MB)")
     print("\nsweep queries:")
     for name, seconds in results["sweep"]["timings"].items():
-        print(f"  {name:<22}{seconds * 1000:>9.0f} ms")
+        print(f"  {name:<31}{seconds * 1000:>9.0f} ms")
     print("\nquarantined by reason:")
     for reason, count in results["ingest"]["reasons"].items():
         print(f"  {count:>8,}  {reason}")
