@@ -1,6 +1,7 @@
 """What humans decided about past proposals, so the agent neither nags nor forgets why.
 
-A sweep asks :meth:`DecisionMemory.should_suppress` before queueing a proposal: if a human
+Before queueing a proposal, a sweep applies :func:`reason_to_reconsider` to the latest
+rejection of its finding (:meth:`DecisionMemory.should_suppress` is the same rule): if a human
 already rejected the same finding (same fingerprint) and neither the plan nor the size of the
 prize has moved since (saving within +10%), proposing it again is noise. When the evidence
 changes the proposal comes back, saying what changed and quoting the old rejection. The chat uses :meth:`DecisionMemory.similar` for "have we rejected something
