@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from spendpilot.adapters.aws.emulator import EMULATOR_ENV, LocalAwsEmulator
+from spendpilot.scenarios.emulator import EMULATOR_ENV, LocalAwsEmulator
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

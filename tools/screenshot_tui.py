@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from spendpilot.adapters.aws.emulator import local_emulator
+from spendpilot.scenarios.emulator import local_emulator
 from spendpilot.config import Settings
 from spendpilot.demo import prepare_scenario
 from spendpilot.runtime import build_services

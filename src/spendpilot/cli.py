@@ -24,9 +24,10 @@ from rich.text import Text
 
 from spendpilot import __version__
 from spendpilot.config import Settings, load_settings
-from spendpilot.domain import ProposalStatus
+from spendpilot.domain import ProposalStatus, format_money
 from spendpilot.domain.reports import ExecutionOutcome
 from spendpilot.errors import ConfigError, ExitCode, IngestError, SpendpilotError
+from spendpilot.services import SpendpilotServices
 
 app = typer.Typer(
     name="spendpilot",
@@ -63,7 +64,7 @@ def _settings(config: Path | None, home: Path | None = None) -> Settings:
     return load_settings(config, **overrides)
 
 
-def _services(settings: Settings):  # -> LocalServices (imported lazily: heavy imports)
+def _services(settings: Settings) -> SpendpilotServices:
     from spendpilot.runtime import build_services
 
     return build_services(settings)
@@ -84,6 +85,7 @@ def _who(by: str | None) -> str:
     return name
 
 
+_UNAVAILABLE_ERRORS = {"AdapterError"}
 _OUTCOME_STYLE = {"executed": "green", "drifted": "yellow", "pending": "yellow", "approved": "yellow"}
 
 
@@ -93,7 +95,7 @@ def _outcome_exit(outcomes: list[ExecutionOutcome]) -> int:
     for o in outcomes:
         if o.status is ProposalStatus.DRIFTED:
             codes.add(ExitCode.DRIFT)
-        elif o.error == "AdapterError":
+        elif o.error in _UNAVAILABLE_ERRORS:
             codes.add(ExitCode.UNAVAILABLE)
         elif o.status is ProposalStatus.APPROVED and o.error is None:
             codes.add(ExitCode.CONFLICT)
@@ -192,7 +194,10 @@ def sweep(
 ) -> None:
     """Run every check once against the configured sources and queue proposals.
 
-    Exit code 0 even when nothing is found; 5 if another sweep is running.
+    Sources are read in parallel; one that cannot be read is listed as a gap (what the sweep
+    could not see) and the rest go on. Exit code: 0 when the sweep ran (even if it found
+    nothing, even with some gaps), 6 when no configured source could be read (nothing was
+    seen, so "0 findings" would be a lie), 5 if another sweep is running, 2 for a config mistake.
     """
     from spendpilot.output import print_sweep_report, proposals_json, proposals_table
 
@@ -204,10 +209,16 @@ def sweep(
     pending = services.list_proposals([ProposalStatus.PENDING])
     if as_json:
         print(json.dumps({"report": report.model_dump(mode="json"), "proposals": json.loads(proposals_json(pending))}, indent=2))
-        return
-    print_sweep_report(console, report)
-    if pending:
-        console.print(proposals_table(pending, title="Pending proposals"))
+    else:
+        print_sweep_report(console, report)
+        if pending:
+            console.print(proposals_table(pending, title="Pending proposals"))
+    if report.blind:
+        err.print(Text(
+            f"error: none of the {report.sources_configured} configured sources could be read; "
+            "nothing was swept (see the gaps above)", style="red",
+        ), soft_wrap=True)
+        raise typer.Exit(int(ExitCode.UNAVAILABLE))
 
 
 @app.command()
@@ -252,7 +263,7 @@ def show(
         raise _fail(exc) from exc
     print_proposal(console, p)
     console.print("History:")
-    for ev in services.store.audit_events(proposal_id=proposal_id):
+    for ev in services.audit_events(limit=0, proposal_id=proposal_id):
         console.print(Text(f"  {ev.at:%Y-%m-%d %H:%M:%S} {ev.actor}: {ev.kind}", style="dim"))
 
 
@@ -299,6 +310,33 @@ def reject(
 
 
 @app.command()
+def rollback(
+    proposal_id: Annotated[str, typer.Argument(help="An executed proposal's id (sp-xxxxxxxx).")],
+    by: Annotated[str | None, typer.Option("--by", help="Who approves the rollback (recorded in the audit log).")] = None,
+    plan_hash: Annotated[
+        str | None, typer.Option("--plan-hash", help="Roll back only if the rollback plan has this hash (prefix ≥ 8; `show` prints it).")
+    ] = None,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Undo an executed proposal: approve and execute the rollback plan recorded with it.
+
+    The rollback is a proposal of its own (id rb-…), approved by --by, executed like any other
+    change: the resource is re-read first (if it is no longer in the state the change left it
+    in, nothing runs and the exit code is 3), applied once, verified and audited. The original
+    proposal is then marked rolled_back.
+    """
+    services = _services(_settings(config, home))
+    try:
+        outcome = services.rollback(proposal_id, by=_who(by), plan_hash=plan_hash)
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    console.print(Text(outcome.message, style=_OUTCOME_STYLE.get(outcome.status.value, "red")))
+    if code := _outcome_exit([outcome]):
+        raise typer.Exit(code)
+
+
+@app.command()
 def resume(config: ConfigOpt = None, home: HomeOpt = None) -> None:
     """Finish approved executions a crash interrupted (safe to run any number of times).
 
@@ -327,7 +365,7 @@ def audit(
     """Show the append-only, hash-chained audit log."""
     services = _services(_settings(config, home))
     if verify:
-        ok, n = services.store.verify_audit_chain()
+        ok, n = services.verify_audit()
         console.print(f"audit chain {'intact' if ok else 'BROKEN'} ({n} events)")
         if not ok:
             raise typer.Exit(int(ExitCode.FAILURE))
@@ -338,12 +376,19 @@ def audit(
 
 @app.command()
 def checks() -> None:
-    """List the checks, the action each proposes, and their settings (override in `[checks.RULE]`)."""
+    """List the checks, the action each proposes, and their settings (override in `[checks.RULE]`).
+
+    A check whose action kind has no action or estimator, or whose facts they cannot read, is
+    shown as refused: sweeps skip it and say why.
+    """
     from spendpilot.checks import all_checks
+    from spendpilot.plugins import refusal
 
     for rule, spec in all_checks().items():
-        console.print(Text(f"{rule} → {spec.action_kind}", style="bold"))
+        console.print(Text(f"{rule} → {spec.action_kind}  (facts: {spec.facts_model.__name__})", style="bold"))
         console.print(Text(f"  {spec.description}"))
+        if why := refusal(spec):
+            console.print(Text(f"  REFUSED: {why}", style="red"))
         for name, field in spec.settings_model.model_fields.items():
             console.print(Text(f"    {name} = {field.get_default(call_default_factory=True)!r}  {field.description or ''}", style="dim"))
 
@@ -355,15 +400,37 @@ def policy() -> None:
     Drop an action's statement to take that change off the table; attach only the first
     statement to an identity that should sweep and never change anything.
     """
-    from spendpilot.actions import all_actions
-    from spendpilot.adapters.aws.client import READ_PERMISSIONS
+    from spendpilot.permissions import iam_policy
 
-    statements = [{"Sid": "SpendpilotSweepReadOnly", "Effect": "Allow", "Action": sorted(READ_PERMISSIONS), "Resource": "*"}]
-    for kind, action in all_actions().items():
-        writes = sorted(set(action.permissions) - set(READ_PERMISSIONS))
-        sid = "SpendpilotAction" + "".join(part.title() for part in kind.split("_"))
-        statements.append({"Sid": sid, "Effect": "Allow", "Action": writes, "Resource": "*"})
-    print(json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2))
+    print(json.dumps(iam_policy(), indent=2))
+
+
+@app.command()
+def sources(config: ConfigOpt = None, home: HomeOpt = None) -> None:
+    """List the source kinds spendpilot can read and the sources this configuration sweeps.
+
+    Configure them as `[[sources]]` entries in spendpilot.toml (several of one kind for several
+    accounts, regions or clusters); without any, the [aws] account and region, the FOCUS lake and
+    the stored LLM usage are swept.
+    """
+    from spendpilot.adapters.base import SOURCES, build_sources
+
+    console.print(Text("Source kinds:", style="bold"))
+    for name, kind in SOURCES.items().items():
+        console.print(Text(f"  {name}: {kind.description}"))
+        for field_name, field in kind.settings_model.model_fields.items():
+            if field_name in ("kind",):
+                continue
+            default = field.get_default(call_default_factory=True)
+            console.print(Text(f"      {field_name} = {default!r}  {field.description or ''}", style="dim"))
+    settings = _settings(config, home)
+    try:
+        configured = build_sources(settings.source_configs(), settings.home)
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    console.print(Text("Configured sources:", style="bold"))
+    for source in configured:
+        console.print(Text(f"  {source.name}"))
 
 
 @app.command()
@@ -428,10 +495,10 @@ def demo(
     Starts a local AWS API emulator, creates the organisation in it, writes 90 days of FOCUS
     billing and LLM usage, ingests them, sweeps, and opens the review queue.
     """
-    from spendpilot.adapters.aws.emulator import local_emulator
     from spendpilot.demo import prepare_scenario
     from spendpilot.output import print_sweep_report, proposals_table
     from spendpilot.scenarios import load_scenario, locate_scenario
+    from spendpilot.scenarios.emulator import local_emulator
 
     if headless is None:
         headless = not (sys.stdin.isatty() and sys.stdout.isatty())
@@ -469,29 +536,19 @@ def eval_(
     Each scenario runs in a fresh emulator and a temporary home. Exit 1 if any scenario misses
     a planted proposal or falls into a trap.
     """
-    import tempfile
+    from spendpilot.scenarios.runner import bundled_scenarios, run_scenario
 
-    from spendpilot.adapters.aws.emulator import local_emulator
-    from spendpilot.demo import prepare_scenario
-    from spendpilot.scenarios import load_scenario, locate_scenario
-    from spendpilot.scenarios.model import scenarios_root
-    from spendpilot.scenarios.score import score
-
-    names = scenarios or sorted(p.name for p in scenarios_root().iterdir() if (p / "scenario.yaml").is_file())
     failed = 0
-    for name in names:
-        spec = load_scenario(locate_scenario(name))
-        with tempfile.TemporaryDirectory() as tmp, local_emulator() as emulator:
-            settings = Settings(home=Path(tmp), aws={"region": spec.region, "endpoint_url": emulator.endpoint_url})
-            prepare_scenario(settings, spec, emulator.endpoint_url or "")
-            services = _services(settings)
-            services.sweep()
-            result = score(spec.name, spec.expected, services.list_proposals([ProposalStatus.PENDING]))
+    for name in scenarios or bundled_scenarios():
+        try:
+            result = run_scenario(name)
+        except SpendpilotError as exc:
+            raise _fail(exc) from exc
         verdict = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
         console.print(
-            f"{verdict} {spec.name}: recall {result.recall:.0%} ({len(result.found)}/{len(result.found) + len(result.missed)}), "
+            f"{verdict} {result.scenario}: recall {result.recall:.0%} ({len(result.found)}/{len(result.found) + len(result.missed)}), "
             f"traps hit {len(result.traps_hit)}, unexpected {len(result.unexpected)}, "
-            f"expected savings ${result.expected_monthly_total:,.2f}/month"
+            f"expected savings {format_money(result.expected_monthly_total, 'USD')}/month"
         )
         for line in result.missed:
             console.print(Text(f"    missed: {line}", style="red"))

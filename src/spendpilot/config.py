@@ -22,6 +22,8 @@ DEFAULT_CONFIG_FILE = "spendpilot.toml"
 
 
 class AwsSettings(BaseModel):
+    """The default AWS source, used when ``[[sources]]`` is not set (one account, one region)."""
+
     enabled: bool = Field(True, description="Read EC2, Auto Scaling, CloudWatch and SSM from AWS.")
     region: str = Field("us-east-1", description="Region to sweep.")
     endpoint_url: str | None = Field(
@@ -48,13 +50,6 @@ class LlmSettings(BaseModel):
 
 class ScheduleSettings(BaseModel):
     sweep_cron: str = Field("0 * * * *", description="Cron expression (UTC) for scheduled sweeps.")
-    timezone: str = "UTC"
-
-
-class LakeSettings(BaseModel):
-    llm_usage_paths: list[Path] = Field(
-        default_factory=list, description="CSV/JSONL files of LLM usage to read on each sweep."
-    )
 
 
 class Settings(BaseSettings):
@@ -70,7 +65,12 @@ class Settings(BaseSettings):
     aws: AwsSettings = Field(default_factory=AwsSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
-    lake: LakeSettings = Field(default_factory=LakeSettings)
+    sources: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="[[sources]] entries, each with a `kind` (`spendpilot sources` lists the kinds) and its "
+        "settings. Unset: the [aws] account and region, the FOCUS lake and the stored LLM usage.",
+    )
+    source_concurrency: int = Field(4, ge=1, le=64, description="How many sources a sweep reads at once.")
     checks: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-check threshold overrides, keyed by rule name."
     )
@@ -93,6 +93,22 @@ class Settings(BaseSettings):
             env_settings,
             TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
         )
+
+    def source_configs(self) -> list[dict[str, Any]]:
+        """The configured sources, or the defaults: [aws] (if enabled), the lake, LLM usage."""
+        if self.sources:
+            return [dict(s) for s in self.sources]
+        defaults: list[dict[str, Any]] = []
+        if self.aws.enabled:
+            defaults.append(
+                {
+                    "kind": "aws", "regions": [self.aws.region], "endpoint_url": self.aws.endpoint_url,
+                    "metric_lookback_days": self.aws.metric_lookback_days,
+                    "llm_routing_prefix": self.aws.llm_routing_prefix,
+                }
+            )
+        defaults += [{"kind": "focus_lake"}, {"kind": "llm_usage"}]
+        return defaults
 
     # Where each store lives. Derived, so one ``home`` moves everything.
     @property

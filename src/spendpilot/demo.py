@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from spendpilot.adapters.aws.client import AwsAdapter
-from spendpilot.adapters.aws.seed import SeededOrg, seed_scenario
 from spendpilot.config import Settings
 from spendpilot.lake import IngestReport, ingest_file, ingest_llm_usage_file
 from spendpilot.savings.pricebook import PriceBook
 from spendpilot.scenarios.model import Scenario
+from spendpilot.scenarios.seed import SeededOrg, seed_scenario
 from spendpilot.scenarios.synth import FOCUS_COLUMNS, focus_rows, llm_usage_records
 
 LLM_USAGE_COLUMNS = [

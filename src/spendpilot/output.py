@@ -50,10 +50,19 @@ def print_sweep_report(console: Console, report: SweepReport) -> None:
         f"{len(report.unchanged_proposals)} unchanged, {len(report.suppressed)} suppressed by memory"
     )
     for source in report.sources:
-        console.print(Text(f"  · {source}", style="yellow" if source.startswith("warning") else "dim"))
+        console.print(Text(f"  · read {source}", style="dim"), soft_wrap=True)
+    for gap in report.gaps:
+        console.print(Text(f"  · GAP {gap.source}: not read ({gap.error})", style="bold red"), soft_wrap=True)
+    for warning in report.warnings:
+        console.print(Text(f"  · warning: {warning}", style="yellow"), soft_wrap=True)
     for line in report.suppressed:
-        console.print(Text(f"  · suppressed: {line}", style="dim"))
-    console.print(f"Pending expected savings: [bold]{report.total_expected_monthly}[/bold] per month")
+        console.print(Text(f"  · suppressed: {line}", style="dim"), soft_wrap=True)
+    console.print(f"Pending expected savings: [bold]{report.totals_text()}[/bold] per month")
+    if report.gaps:
+        console.print(Text(
+            f"{len(report.gaps)} of {report.sources_configured} sources could not be read: what they "
+            "hold was not swept.", style="red",
+        ))
 
 
 def print_proposal(console: Console, p: Proposal) -> None:
@@ -69,6 +78,10 @@ def print_proposal(console: Console, p: Proposal) -> None:
     console.print(Text(f"  change: {json.dumps(p.plan.change)}"))
     console.print(Text(f"  expected pre-state: {json.dumps(p.plan.expected_pre_state)}"))
     console.print(Text(f"Rollback: {p.plan.rollback_description}"))
+    if p.plan.rollback is not None:
+        console.print(Text(f"  rollback plan hash: {p.plan.rollback.plan_hash()}"))
+    if p.rollback_of:
+        console.print(Text(f"Rolls back: {p.rollback_of}"))
     console.print(Text(f"Permissions: {', '.join(p.plan.permissions)}"))
     console.print(f"Plan hash: {p.plan_hash}")
     if p.note:

@@ -16,16 +16,12 @@ and home directory), from which the worker rebuilds its settings.
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
 import os
 import signal
-import socket
 import threading
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
+from contextlib import ExitStack
+from datetime import UTC
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -47,6 +43,7 @@ from apscheduler.util import ref_to_obj
 
 from spendpilot.config import DEFAULT_CONFIG_FILE, Settings, load_settings
 from spendpilot.errors import ConfigError, SweepInProgress
+from spendpilot.locks import sweep_lock
 
 logger = logging.getLogger(__name__)
 
@@ -55,78 +52,6 @@ DEFAULT_JOB_FUNC = "spendpilot.scheduler:run_scheduled_sweep"
 MISFIRE_GRACE_SECONDS = 15 * 60
 """A run delayed (busy host, suspended laptop) by up to 15 minutes still happens; later than
 that it is skipped, and the next cron slot sweeps fresh data anyway."""
-
-_held: dict[Path, tuple[int, int]] = {}
-"""Locks this process holds: path -> (owning thread id, depth). Makes the lock re-entrant for
-the thread that holds it, so a locked scheduled sweep may call a service that locks too."""
-_held_guard = threading.Lock()
-
-
-def _read_holder(fd: int) -> str:
-    os.lseek(fd, 0, os.SEEK_SET)
-    raw = os.read(fd, 4096).decode("utf-8", "replace").strip()
-    try:
-        info = json.loads(raw)
-        return f"pid {info['pid']} on {info['host']}, started {info['started_at']}"
-    except (ValueError, KeyError, TypeError):
-        return "an unknown process"
-
-
-@contextmanager
-def sweep_lock(lock_path: Path) -> Iterator[None]:
-    """Hold the one-sweep-at-a-time lock for the duration of the block.
-
-    Raises ``SweepInProgress`` at once (never waits) if another process, or another thread of
-    this one, holds it; the message names the holder from the pid and start time written into
-    the lock file. Re-entering from the thread that already holds it is allowed. The file is
-    never deleted: removing it would let two processes lock two different files.
-    """
-    key = Path(lock_path).resolve()
-    me = threading.get_ident()
-    with _held_guard:
-        owner = _held.get(key)
-        if owner is not None and owner[0] == me:
-            _held[key] = (me, owner[1] + 1)
-            reentered = True
-        else:
-            reentered = False
-    if reentered:
-        try:
-            yield
-        finally:
-            with _held_guard:
-                thread, depth = _held[key]
-                _held[key] = (thread, depth - 1)
-        return
-
-    key.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise SweepInProgress(
-                f"A sweep is already running ({_read_holder(fd)}; lock file {key}). "
-                "Wait for it to finish; the lock is released automatically if it dies."
-            ) from None
-        holder = {
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder).encode(), 0)
-        with _held_guard:
-            _held[key] = (me, 1)
-        try:
-            yield
-        finally:
-            with _held_guard:
-                del _held[key]
-            os.ftruncate(fd, 0)
-    finally:
-        os.close(fd)  # releases the flock
-
 
 def _config_file_reference() -> str | None:
     """The TOML file these settings came from, as an absolute path, if there is one."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from spendpilot.adapters.aws.seed import SeededOrg
+from spendpilot.scenarios.seed import SeededOrg
 from spendpilot.config import Settings
 from spendpilot.demo import prepare_scenario
 from spendpilot.scenarios import Scenario, load_scenario, locate_scenario

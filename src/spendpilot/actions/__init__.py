@@ -1,6 +1,13 @@
-"""One file per action kind: the plan, the pre-state it expects, the rollback."""
+"""One file per action kind: the plan, the pre-state it expects, the rollback plan."""
 
-from spendpilot.actions.base import Action, all_actions, get_action, pre_state_differences
-from spendpilot.actions.proposal import make_proposal
+from spendpilot.actions.base import (
+    ACTIONS,
+    Action,
+    ActionContext,
+    all_actions,
+    get_action,
+    pre_state_differences,
+    register_action,
+)
 
-__all__ = ["Action", "all_actions", "get_action", "make_proposal", "pre_state_differences"]
+__all__ = ["ACTIONS", "Action", "ActionContext", "all_actions", "get_action", "pre_state_differences", "register_action"]

@@ -1,42 +1,71 @@
 """What every action kind provides: a plan (pure), and how to read, apply and verify it.
 
-Reading and applying go through the adapters; an action never opens a connection itself.
-Every action declares the permissions it needs, so spendpilot can print a least-privilege policy.
+Reading and applying go through the *target* of the resource (``ctx.target(ref)``: the AWS
+client of its account and region, a Kubernetes API, a gateway config); an action never opens a
+connection itself. Every action declares the permissions it needs, so spendpilot can print a
+least-privilege policy, and the facts type it reads, so a check it cannot understand is refused
+at start-up instead of failing mid-sweep.
+
+A plan's rollback is itself a plan of the same action kind (the fields set back, the changed
+state expected first), so undoing a change runs through the same executor: approval-bound,
+ledgered, drift-checked and verified.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
 
-from spendpilot.adapters.aws.client import AwsAdapter
-from spendpilot.domain import ActionPlan, Finding, ResourceRef, Risk
+from spendpilot.adapters.base import Targets
+from spendpilot.clock import SYSTEM_CLOCK, Clock
+from spendpilot.domain import ActionPlan, Facts, Finding, ResourceRef, Risk
+from spendpilot.registry import Registry
+
+F = TypeVar("F", bound=Facts)
 
 
-class Action(ABC):
-    kind: ClassVar[str]
+@dataclass
+class ActionContext:
+    """What an action may use while executing: the targets to write through and the time."""
+
+    targets: Targets
+    clock: Clock = field(default=SYSTEM_CLOCK)
+
+    def target(self, ref: ResourceRef) -> Any:
+        return self.targets.get(ref)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+class Action(ABC, Generic[F]):
+    kind: ClassVar[str] = ""
+    """Stamped by the registry from ``@register_action("...")``."""
+    facts_model: ClassVar[type[Facts]]
+    """The facts this action's plans are built from; a check's facts must be this type or a subclass."""
     permissions: ClassVar[tuple[str, ...]]
 
     @abstractmethod
-    def risk(self, finding: Finding) -> Risk: ...
+    def risk(self, finding: Finding[F]) -> Risk: ...
 
     @abstractmethod
-    def build_plan(self, finding: Finding) -> ActionPlan: ...
+    def build_plan(self, finding: Finding[F]) -> ActionPlan:
+        """The change, the pre-state it expects, and its rollback plan (``ActionPlan.rollback``)."""
 
     @abstractmethod
-    def read_state(self, aws: AwsAdapter, target: ResourceRef) -> dict[str, Any] | None:
+    def read_state(self, ctx: ActionContext, target: ResourceRef) -> dict[str, Any] | None:
         """The fields the plan's expected pre-state talks about, as they are now (None: gone)."""
 
     @abstractmethod
-    def apply(self, aws: AwsAdapter, plan: ActionPlan) -> dict[str, Any]: ...
+    def apply(self, ctx: ActionContext, plan: ActionPlan) -> dict[str, Any]: ...
 
     @abstractmethod
     def is_applied(self, state: dict[str, Any] | None, plan: ActionPlan) -> bool:
         """Whether ``state`` already shows the change: the basis of verify and of crash recovery."""
 
-    def evidence_differences(self, aws: AwsAdapter, plan: ActionPlan) -> dict[str, tuple[Any, Any]]:
+    def evidence_differences(self, ctx: ActionContext, plan: ActionPlan) -> dict[str, tuple[Any, Any]]:
         """Field -> (what the plan assumed, what is measured now) for evidence that no longer holds.
 
         An approval can arrive days after the sweep. The pre-state catches configuration
@@ -47,35 +76,31 @@ class Action(ABC):
         return {}
 
 
-_ACTIONS: dict[str, Action] = {}
+def _stamp(action: Action[Any], kind: str) -> None:
+    type(action).kind = kind
 
 
-def register_action(cls: type[Action]) -> type[Action]:
-    if cls.kind in _ACTIONS:
-        raise ValueError(f"action {cls.kind!r} registered twice")
-    _ACTIONS[cls.kind] = cls()
-    return cls
+ACTIONS: Registry[Action[Any]] = Registry("actions", ("spendpilot.actions",), stamp=_stamp)
+
+A = TypeVar("A", bound=type[Action[Any]])
 
 
-def _discover() -> None:
-    import spendpilot.actions as package
+def register_action(kind: str) -> Any:
+    """Class decorator: ``@register_action("stop_instance")``."""
 
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name not in ("base", "proposal") and not info.name.startswith("_"):
-            importlib.import_module(f"{package.__name__}.{info.name}")
+    def decorate(cls: A) -> A:
+        ACTIONS.add(kind, cls(), origin=cls.__module__)
+        return cls
 
-
-def get_action(kind: str) -> Action:
-    _discover()
-    try:
-        return _ACTIONS[kind]
-    except KeyError:
-        raise KeyError(f"no action registered for {kind!r}") from None
+    return decorate
 
 
-def all_actions() -> dict[str, Action]:
-    _discover()
-    return dict(sorted(_ACTIONS.items()))
+def get_action(kind: str) -> Action[Any]:
+    return ACTIONS.get(kind)
+
+
+def all_actions() -> dict[str, Action[Any]]:
+    return ACTIONS.items()
 
 
 def pre_state_differences(

@@ -2,43 +2,69 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from spendpilot.actions.base import Action, register_action
-from spendpilot.adapters.aws.client import AwsAdapter
-from spendpilot.domain import ActionPlan, Finding, ResourceRef, Risk
+from pydantic import Field
+
+from spendpilot.actions.base import Action, ActionContext, register_action
+from spendpilot.domain import ActionPlan, Facts, Finding, ResourceRef, Risk
+
+if TYPE_CHECKING:
+    from spendpilot.adapters.aws.client import AwsAdapter
 
 
-@register_action
-class RouteToModel(Action):
-    kind = "route_to_model"
+class RouteFacts(Facts):
+    """A feature's model today, the cheaper one proposed, and the usage the saving scales with."""
+
+    model: str
+    target_model: str
+    days: int = Field(ge=1, description="Days of usage the token counts cover.")
+    requests: int = Field(ge=0)
+    input_tokens: int = Field(ge=0, description="All input tokens, cached ones included.")
+    cached_input_tokens: int = Field(0, ge=0)
+    output_tokens: int = Field(ge=0)
+    parameter: str | None = None
+
+
+@register_action("route_to_model")
+class RouteToModel(Action[RouteFacts]):
+    facts_model = RouteFacts
     permissions = ("ssm:GetParameter", "ssm:GetParametersByPath", "ssm:PutParameter")
 
-    def risk(self, finding: Finding) -> Risk:
+    def risk(self, finding: Finding[RouteFacts]) -> Risk:
         return Risk.MEDIUM
 
-    def build_plan(self, finding: Finding) -> ActionPlan:
+    def build_plan(self, finding: Finding[RouteFacts]) -> ActionPlan:
         res, facts = finding.resource, finding.facts
-        param = res.attributes.get("parameter")
+        param = facts.parameter or res.ref.id
+        rollback = ActionPlan(
+            action=self.kind, target=res.ref, change={"model": facts.model},
+            expected_pre_state={"model": facts.target_model},
+            rollback_description=f"Route it to {facts.target_model} again.",
+            description=f"Route feature '{res.ref.id}' back from {facts.target_model} to {facts.model} (SSM parameter {param}).",
+            permissions=list(self.permissions),
+        )
         return ActionPlan(
             action=self.kind,
             target=res.ref,
-            change={"model": facts["target_model"]},
-            expected_pre_state={"model": facts["model"]},
-            rollback={"action": "route_to_model", "model": facts["model"]},
-            rollback_description=f"Set {param} back to {facts['model']}.",
+            change={"model": facts.target_model},
+            expected_pre_state={"model": facts.model},
+            rollback=rollback,
+            rollback_description=f"Set {param} back to {facts.model}.",
             description=(
-                f"Route feature '{res.ref.id}' from {facts['model']} to {facts['target_model']} "
+                f"Route feature '{res.ref.id}' from {facts.model} to {facts.target_model} "
                 f"(SSM parameter {param})."
             ),
             permissions=list(self.permissions),
         )
 
-    def read_state(self, aws: AwsAdapter, target: ResourceRef) -> dict[str, Any] | None:
+    def read_state(self, ctx: ActionContext, target: ResourceRef) -> dict[str, Any] | None:
+        aws: AwsAdapter = ctx.target(target)
         route = aws.llm_routing.get_route(target.id)
         return None if route is None else {"model": route.attributes["model"]}
 
-    def apply(self, aws: AwsAdapter, plan: ActionPlan) -> dict[str, Any]:
+    def apply(self, ctx: ActionContext, plan: ActionPlan) -> dict[str, Any]:
+        aws: AwsAdapter = ctx.target(plan.target)
         aws.llm_routing.set_route(plan.target.id, plan.change["model"])
         return {"model": plan.change["model"]}
 

@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from spendpilot.actions.base import Action, register_action
-from spendpilot.adapters.aws.client import AwsAdapter
-from spendpilot.adapters.aws.cloudwatch import CPU, GPU, HOURLY
-from spendpilot.checks.idle_gpu_instance import IdleGpuSettings
-from spendpilot.domain import ActionPlan, Finding, MetricSeries, ResourceRef, Risk, utcnow
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from spendpilot.actions.base import Action, ActionContext, register_action
+from spendpilot.domain import ActionPlan, Facts, Finding, MetricSeries, Money, ResourceRef, Risk
+from spendpilot.domain.metrics import HOURLY, NVIDIA_GPU
 from spendpilot.errors import AdapterError
+
+if TYPE_CHECKING:
+    from spendpilot.adapters.aws.client import AwsAdapter
 
 log = logging.getLogger(__name__)
 
@@ -37,56 +40,65 @@ _MIN_WINDOW = timedelta(seconds=1)
 """CloudWatch (and moto) refuse an empty window; anything shorter holds no datapoint."""
 _SILENCE_WORTH_A_WARNING = timedelta(minutes=15)
 """An agent reports every minute or so; no datapoint for this long means it is not reporting."""
-# (namespace, metric), the finding's fact with the observed p95, the fact/setting with the threshold
-_IDLE_METRICS = ((GPU, "gpu_p95", "gpu_p95_max_percent"), (CPU, "cpu_p95", "cpu_p95_max_percent"))
 
 
-def idle_preconditions(finding: Finding, built_at: datetime | None = None) -> dict[str, Any]:
-    """What a stop rests on: each measured metric's p95 stayed below its threshold.
+class IdleMetric(BaseModel):
+    """One measurement a stop rests on: the metric's p95 stayed below a threshold."""
 
-    Thresholds and the end of the measurement come from the finding's facts
-    (``gpu_p95_max_percent``, ``cpu_p95_max_percent``, ``measured_until``). Findings that do not
-    state them fall back to the ``idle_gpu_instance`` defaults and to ``built_at`` (the plan is
-    built in the sweep that measured, moments after the metrics were read); ``threshold_source``
-    says which applied.
-    """
-    facts = finding.facts
-    defaults = IdleGpuSettings() if finding.rule == "idle_gpu_instance" else None
-    metrics: list[dict[str, Any]] = []
-    for (namespace, name), observed_key, threshold_key in _IDLE_METRICS:
-        observed = facts.get(observed_key)
-        threshold = facts.get(threshold_key)
-        source = "finding"
-        if threshold is None and defaults is not None:
-            threshold, source = getattr(defaults, threshold_key), f"{finding.rule} default"
-        if observed is None or threshold is None:
-            continue
-        metrics.append(
-            {
-                "namespace": namespace,
-                "metric": name,
-                "percentile": _PERCENTILE,
-                "below_percent": float(threshold),
-                "threshold_source": source,
-                "sweep_observed": float(observed),
-            }
-        )
-    if not metrics:
+    model_config = ConfigDict(frozen=True)
+
+    namespace: str
+    metric: str
+    observed_p95: float
+    below_percent: float
+
+
+class StopInstanceFacts(Facts):
+    """What stopping an instance needs to be planned, estimated and re-checked."""
+
+    instance_type: str
+    region: str | None = None
+    idle_share: float = Field(1.0, ge=0, le=1, description="Share of measured hours the instance was idle.")
+    idle_basis: str = Field("the instance", description="What was idle, for the estimate's wording.")
+    idle_metrics: tuple[IdleMetric, ...] = ()
+    """Re-checked before the stop; empty when the case does not rest on utilisation."""
+    measured_until: AwareDatetime | None = None
+    """When the sweep's measurement ended; the re-check looks only at datapoints after it."""
+    cost_30d: Money | None = None
+    billed_hours_30d: float | None = None
+    commitment_share: float = Field(0.0, ge=0, le=1)
+
+
+    @model_validator(mode="after")
+    def _measured_when(self) -> StopInstanceFacts:
+        if self.idle_metrics and self.measured_until is None:
+            raise ValueError("idle_metrics need measured_until: the re-check starts where the sweep stopped")
+        return self
+
+
+def idle_preconditions(facts: StopInstanceFacts) -> dict[str, Any]:
+    """What a stop rests on: each measured metric's p95 stayed below its threshold."""
+    if not facts.idle_metrics or facts.measured_until is None:
         return {}
-    measured_until = facts.get("measured_until") or (built_at or utcnow()).isoformat()
     return {
         IDLE: {
-            "measured_until": str(measured_until),
+            "measured_until": facts.measured_until.isoformat(),
             "period_seconds": HOURLY,
             "statistic": "Average",
-            "metrics": metrics,
+            "metrics": [
+                {
+                    "namespace": m.namespace, "metric": m.metric, "percentile": _PERCENTILE,
+                    "below_percent": m.below_percent, "sweep_observed": m.observed_p95,
+                }
+                for m in facts.idle_metrics
+            ],
         }
     }
 
 
-@register_action
-class StopInstance(Action):
-    kind = "stop_instance"
+@register_action("stop_instance")
+class StopInstance(Action[StopInstanceFacts]):
+    facts_model = StopInstanceFacts
     permissions = (
         "ec2:DescribeInstances",
         "ec2:StopInstances",
@@ -94,30 +106,37 @@ class StopInstance(Action):
         "cloudwatch:GetMetricData",
     )
 
-    def risk(self, finding: Finding) -> Risk:
+    def risk(self, finding: Finding[StopInstanceFacts]) -> Risk:
         env = finding.resource.tags.get("env", "").lower()
         return Risk.HIGH if env in ("prod", "production") else Risk.LOW
 
-    def build_plan(self, finding: Finding) -> ActionPlan:
-        res = finding.resource
+    def build_plan(self, finding: Finding[StopInstanceFacts]) -> ActionPlan:
+        res, facts = finding.resource, finding.facts
+        tags = dict(sorted(res.tags.items()))
+        label = f"{res.ref.id} ({res.ref.name or 'unnamed'}, {facts.instance_type})"
+        rollback = ActionPlan(
+            action=self.kind,
+            target=res.ref,
+            change={"state": "running"},
+            expected_pre_state={"state": "stopped", "instance_type": facts.instance_type, "tags": tags},
+            rollback_description=f"Stop instance {res.ref.id} again.",
+            description=f"Start EC2 instance {label} again.",
+            permissions=list(self.permissions),
+        )
         return ActionPlan(
             action=self.kind,
             target=res.ref,
             change={"state": "stopped"},
-            expected_pre_state={
-                "state": "running",
-                "instance_type": res.attributes["instance_type"],
-                "tags": dict(sorted(res.tags.items())),
-            },
-            rollback={"action": "start_instance", "instance_id": res.ref.id},
-            rollback_description=f"Start instance {res.ref.id} again (aws ec2 start-instances).",
-            description=f"Stop EC2 instance {res.ref.id} ({res.ref.name or 'unnamed'}, "
-            f"{res.attributes['instance_type']}).",
+            expected_pre_state={"state": "running", "instance_type": facts.instance_type, "tags": tags},
+            rollback=rollback,
+            rollback_description=f"Start instance {res.ref.id} again (`spendpilot rollback`).",
+            description=f"Stop EC2 instance {label}.",
             permissions=list(self.permissions),
-            preconditions=idle_preconditions(finding),
+            preconditions=idle_preconditions(facts),
         )
 
-    def read_state(self, aws: AwsAdapter, target: ResourceRef) -> dict[str, Any] | None:
+    def read_state(self, ctx: ActionContext, target: ResourceRef) -> dict[str, Any] | None:
+        aws: AwsAdapter = ctx.target(target)
         inst = aws.ec2.describe_instance(target.id)
         if inst is None:
             return None
@@ -127,17 +146,17 @@ class StopInstance(Action):
             "tags": dict(sorted(inst.tags.items())),
         }
 
-    def evidence_differences(self, aws: AwsAdapter, plan: ActionPlan) -> dict[str, tuple[Any, Any]]:
+    def evidence_differences(self, ctx: ActionContext, plan: ActionPlan) -> dict[str, tuple[Any, Any]]:
         idle = plan.preconditions.get(IDLE)
         if not idle:
             return {}
         since = datetime.fromisoformat(idle["measured_until"])
         differences: dict[str, tuple[Any, Any]] = {}
-        for assumed, series in _recheck(aws, plan.target.id, idle):
+        for assumed, series in _recheck(ctx, plan.target, idle):
             label = f"{assumed['namespace']}/{assumed['metric']} p{assumed['percentile']} since {since:%Y-%m-%d %H:%M} UTC"
             now = series.percentile(assumed["percentile"]) if series else None
             if now is None:
-                silent_for = utcnow() - since
+                silent_for = ctx.now() - since
                 log.log(
                     logging.WARNING if silent_for >= _SILENCE_WORTH_A_WARNING else logging.INFO,
                     "%s: no %s datapoints in the %s since the sweep; not counted as busy, the "
@@ -150,40 +169,46 @@ class StopInstance(Action):
                 )
         return differences
 
-    def apply(self, aws: AwsAdapter, plan: ActionPlan) -> dict[str, Any]:
+    def apply(self, ctx: ActionContext, plan: ActionPlan) -> dict[str, Any]:
+        aws: AwsAdapter = ctx.target(plan.target)
         result: dict[str, Any] = {}
+        if plan.change.get("state") == "running":
+            result["state_after_call"] = aws.ec2.start_instance(plan.target.id)
+            return result
         idle = plan.preconditions.get(IDLE)
         if idle:
-            result["evidence_at_apply"] = _describe_recheck(aws, plan.target.id, idle)
+            result["evidence_at_apply"] = _describe_recheck(ctx, plan.target, idle)
         result["state_after_call"] = aws.ec2.stop_instance(plan.target.id)
         return result
 
     def is_applied(self, state: dict[str, Any] | None, plan: ActionPlan) -> bool:
-        return state is not None and state.get("state") in ("stopping", "stopped")
+        wanted = ("pending", "running") if plan.change.get("state") == "running" else ("stopping", "stopped")
+        return state is not None and state.get("state") in wanted
 
 
 def _recheck(
-    aws: AwsAdapter, instance_id: str, idle: dict[str, Any]
+    ctx: ActionContext, target: ResourceRef, idle: dict[str, Any]
 ) -> list[tuple[dict[str, Any], MetricSeries | None]]:
     """Each assumed metric with its hourly averages since the sweep (None: no datapoints)."""
     since = datetime.fromisoformat(idle["measured_until"])
-    now = utcnow()
+    now = ctx.now()
     metrics: list[dict[str, Any]] = idle["metrics"]
     if now - since < _MIN_WINDOW:
         return [(m, None) for m in metrics]
-    wants_gpu = any((m["namespace"], m["metric"]) == GPU for m in metrics)
+    aws: AwsAdapter = ctx.target(target)
+    wants_gpu = any((m["namespace"], m["metric"]) == tuple(NVIDIA_GPU) for m in metrics)
     found = aws.cloudwatch.instance_utilisation(
-        [instance_id], start=since, end=now, period_seconds=int(idle["period_seconds"]),
-        include_gpu={instance_id} if wants_gpu else set(),
-    )[instance_id]
+        [target.id], start=since, end=now, period_seconds=int(idle["period_seconds"]),
+        include_gpu={target.id} if wants_gpu else set(),
+    )[target.id]
     by_metric = {(s.namespace, s.name): s for s in found}
     return [(m, by_metric.get((m["namespace"], m["metric"]))) for m in metrics]
 
 
-def _describe_recheck(aws: AwsAdapter, instance_id: str, idle: dict[str, Any]) -> dict[str, str]:
+def _describe_recheck(ctx: ActionContext, target: ResourceRef, idle: dict[str, Any]) -> dict[str, str]:
     """For the ledger: what each assumed metric looked like since the sweep, as the stop went out."""
     try:
-        rechecked = _recheck(aws, instance_id, idle)
+        rechecked = _recheck(ctx, target, idle)
     except AdapterError as exc:  # the record is informative; the evidence check already passed
         return {"error": str(exc)}
     out: dict[str, str] = {}

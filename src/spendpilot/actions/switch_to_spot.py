@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
-from spendpilot.actions.base import Action, register_action
-from spendpilot.adapters.aws.client import AwsAdapter
-from spendpilot.domain import ActionPlan, Finding, ResourceRef, Risk
+from pydantic import Field
+
+from spendpilot.actions.base import Action, ActionContext, register_action
+from spendpilot.domain import ActionPlan, Facts, Finding, ResourceRef, Risk
+
+if TYPE_CHECKING:
+    from spendpilot.adapters.aws.client import AwsAdapter
 
 
-@register_action
-class SwitchToSpot(Action):
-    kind = "switch_to_spot"
+class SpotFacts(Facts):
+    """A group's purchase split now, and the split the plan moves it to."""
+
+    instance_type: str
+    region: str | None = None
+    desired_capacity: int = Field(ge=0)
+    on_demand_percentage_above_base: int = Field(ge=0, le=100)
+    on_demand_base_capacity: int = Field(ge=0)
+    target_on_demand_percentage: int = Field(ge=0, le=100)
+    movable_instances: float = Field(ge=0, description="Instances that move from on demand to spot.")
+    launch_template: Any = None
+    spot_allocation_strategy: str | None = None
+    live_spot_price: Decimal | None = None
+
+
+@register_action("switch_to_spot")
+class SwitchToSpot(Action[SpotFacts]):
+    facts_model = SpotFacts
     permissions = (
         "autoscaling:DescribeAutoScalingGroups",
         "autoscaling:UpdateAutoScalingGroup",
@@ -21,51 +41,53 @@ class SwitchToSpot(Action):
     )
     allocation_strategy = "price-capacity-optimized"
 
-    def risk(self, finding: Finding) -> Risk:
+    def risk(self, finding: Finding[SpotFacts]) -> Risk:
         return Risk.MEDIUM
 
-    def build_plan(self, finding: Finding) -> ActionPlan:
+    def build_plan(self, finding: Finding[SpotFacts]) -> ActionPlan:
         res, facts = finding.resource, finding.facts
-        target_pct = int(facts["target_on_demand_percentage"])
-        base = int(facts["on_demand_base_capacity"])
+        base = facts.on_demand_base_capacity
         # None: the group has no mixed-instances policy yet, or leaves the strategy to AWS's default.
-        strategy_before = res.attributes.get("spot_allocation_strategy")
+        strategy_before = facts.spot_allocation_strategy
+        before = {
+            "on_demand_percentage_above_base": facts.on_demand_percentage_above_base,
+            "on_demand_base_capacity": base,
+            "spot_allocation_strategy": strategy_before,
+        }
+        after = {
+            "on_demand_percentage_above_base": facts.target_on_demand_percentage,
+            "on_demand_base_capacity": base,
+            "spot_allocation_strategy": self.allocation_strategy,
+        }
+        fixed = {"instance_type": facts.instance_type, "launch_template": facts.launch_template}
+        back = (
+            f"Set the group's on-demand share back to {facts.on_demand_percentage_above_base}% above a "
+            f"base of {base} and its spot allocation strategy back to "
+            f"{strategy_before or 'unset (the AWS default)'}; the group replaces spot instances with "
+            "on-demand ones as it scales."
+        )
+        rollback = ActionPlan(
+            action=self.kind, target=res.ref, change=before, expected_pre_state={**after, **fixed},
+            rollback_description="Move the group to spot again.",
+            description=f"Auto Scaling group '{res.ref.id}': {back}", permissions=list(self.permissions),
+        )
         return ActionPlan(
             action=self.kind,
             target=res.ref,
-            change={
-                "on_demand_percentage_above_base": target_pct,
-                "on_demand_base_capacity": base,
-                "spot_allocation_strategy": self.allocation_strategy,
-            },
-            expected_pre_state={
-                "on_demand_percentage_above_base": int(facts["on_demand_percentage_above_base"]),
-                "on_demand_base_capacity": base,
-                "instance_type": facts["instance_type"],
-                "launch_template": res.attributes.get("launch_template"),
-                "spot_allocation_strategy": strategy_before,
-            },
-            rollback={
-                "action": "switch_to_spot",
-                "on_demand_percentage_above_base": int(facts["on_demand_percentage_above_base"]),
-                "on_demand_base_capacity": base,
-                "spot_allocation_strategy": strategy_before,
-            },
-            rollback_description=(
-                f"Set the group's on-demand share back to "
-                f"{facts['on_demand_percentage_above_base']}% above a base of {base} and its spot "
-                f"allocation strategy back to {strategy_before or 'unset (the AWS default)'}; "
-                "the group replaces spot instances with on-demand ones as it scales."
-            ),
+            change=after,
+            expected_pre_state={**before, **fixed},
+            rollback=rollback,
+            rollback_description=back,
             description=(
-                f"Set Auto Scaling group '{res.ref.id}' to {target_pct}% on demand above a base "
-                f"of {base} ({self.allocation_strategy} spot allocation). Running instances are "
-                "replaced gradually as the group scales or refreshes."
+                f"Set Auto Scaling group '{res.ref.id}' to {facts.target_on_demand_percentage}% on demand "
+                f"above a base of {base} ({self.allocation_strategy} spot allocation). Running instances "
+                "are replaced gradually as the group scales or refreshes."
             ),
             permissions=list(self.permissions),
         )
 
-    def read_state(self, aws: AwsAdapter, target: ResourceRef) -> dict[str, Any] | None:
+    def read_state(self, ctx: ActionContext, target: ResourceRef) -> dict[str, Any] | None:
+        aws: AwsAdapter = ctx.target(target)
         group = aws.autoscaling.describe_group(target.id)
         if group is None:
             return None
@@ -78,7 +100,8 @@ class SwitchToSpot(Action):
             "spot_allocation_strategy": a["spot_allocation_strategy"],
         }
 
-    def apply(self, aws: AwsAdapter, plan: ActionPlan) -> dict[str, Any]:
+    def apply(self, ctx: ActionContext, plan: ActionPlan) -> dict[str, Any]:
+        aws: AwsAdapter = ctx.target(plan.target)
         aws.autoscaling.set_on_demand_split(
             plan.target.id,
             on_demand_percentage_above_base=plan.change["on_demand_percentage_above_base"],

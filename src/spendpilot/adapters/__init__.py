@@ -1,1 +1,2 @@
-"""Tool adapters: all network I/O lives here. Read side returns domain objects; write side applies plans."""
+"""Tool adapters: all network I/O lives here. See ``adapters/base.py`` for the two seams:
+a *source* contributes to a sweep's snapshot; a *target* is what actions write through."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -17,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.tools import BaseTool, StructuredTool
 
 from spendpilot.agent.definitions import load_agent
-from spendpilot.domain import Proposal, ProposalStatus
+from spendpilot.domain import Proposal, ProposalStatus, format_money, totals_by_currency
 from spendpilot.domain.reports import SpendLine
 
 MAX_TOOL_ROUNDS = 5
@@ -43,7 +42,7 @@ class CopilotTools:
         lines = self._top_spend(by, days, limit)
         if not lines:
             return "No billing data in the lake yet (run `spendpilot ingest PATH`)."
-        rows = "\n".join(f"- {ln.key}: ${ln.cost:,.2f}" for ln in lines)
+        rows = "\n".join(f"- {ln.key}: {format_money(ln.cost, ln.currency)}" for ln in lines)
         return f"Top spend by {by}, last {days} days (FOCUS EffectiveCost):\n{rows}"
 
     def list_proposals(self) -> str:
@@ -51,12 +50,12 @@ class CopilotTools:
         if not pending:
             return "No pending proposals."
         pending.sort(key=lambda p: p.estimate.expected.amount, reverse=True)
-        total = sum((p.estimate.expected.amount for p in pending), Decimal(0))
+        total = " + ".join(str(m) for m in totals_by_currency(p.estimate.expected for p in pending))
         rows = "\n".join(
             f"- {p.id} {p.action} on {p.target.label()}: {p.estimate.expected}/month ({p.risk.value} risk)"
             for p in pending
         )
-        return f"{len(pending)} pending proposals, ${total:,.2f}/month expected in total:\n{rows}"
+        return f"{len(pending)} pending proposals, {total}/month expected in total:\n{rows}"
 
     def explain_proposal(self, proposal_id: str) -> str:
         p = self._get(proposal_id)
@@ -74,14 +73,14 @@ class CopilotTools:
     def savings_summary(self) -> str:
         done = self._list([ProposalStatus.EXECUTED])
         pending = self._list([ProposalStatus.PENDING])
-        saved = sum((p.estimate.expected.amount for p in done), Decimal(0))
-        waiting = sum((p.estimate.expected.amount for p in pending), Decimal(0))
+        saved = " + ".join(str(m) for m in totals_by_currency(p.estimate.expected for p in done)) or "nothing"
+        waiting = " + ".join(str(m) for m in totals_by_currency(p.estimate.expected for p in pending)) or "nothing"
         lines = [
-            f"Executed {len(done)} proposal(s): ${saved:,.2f}/month expected saving "
-            "(realized saving is measured from billing once a full month has passed)."
+            f"Executed {len(done)} proposal(s): {saved}/month expected saving. This is the estimate "
+            "made when they were proposed; spendpilot does not yet measure the saving realized in billing."
         ]
         lines += [f"- {p.id} {p.action} on {p.target.label()}: {p.estimate.expected}/month" for p in done]
-        lines.append(f"Still pending: {len(pending)} proposal(s) worth ${waiting:,.2f}/month.")
+        lines.append(f"Still pending: {len(pending)} proposal(s) worth {waiting}/month.")
         return "\n".join(lines)
 
     def similar_past_decisions(self, description: str) -> str:

@@ -7,6 +7,7 @@ process; the executor's ledger makes resuming twice harmless.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -14,7 +15,9 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
-from spendpilot.domain import Proposal
+from spendpilot.domain import Proposal, ProposalStatus
+from spendpilot.domain.reports import ExecutionOutcome
+from spendpilot.state import StateStore
 
 
 class RemediationState(TypedDict, total=False):
@@ -31,7 +34,7 @@ def open_checkpointer(path: Path) -> SqliteSaver:
     return SqliteSaver(conn)
 
 
-def build_remediation_graph(executor_factory: Any, checkpointer: SqliteSaver) -> Any:
+def build_remediation_graph(executor_factory: Callable[[], Any], checkpointer: SqliteSaver) -> Any:
     def await_decision(state: RemediationState) -> RemediationState:
         decision = interrupt(
             {"proposal_id": state["proposal_id"], "plan_hash": state["plan_hash"], "ask": "approve or reject"}
@@ -87,7 +90,30 @@ class RemediationThreads:
             self.graph.invoke(Command(resume=decision), config)
         elif state.next:
             self.graph.invoke(None, config)
-        return self.graph.get_state(config).values.get("outcome")
+        outcome: dict[str, Any] | None = self.graph.get_state(config).values.get("outcome")
+        return outcome
+
+    def deliver(
+        self, proposal: Proposal, decision: dict[str, Any], store: StateStore,
+        execute: Callable[[str], ExecutionOutcome],
+    ) -> ExecutionOutcome:
+        """Deliver the decision to the proposal's thread; the store, not the thread, has the last word.
+
+        A thread can have finished earlier (its approval expired, the crash came after it,
+        another process held the execution): its stored outcome is then stale, and a proposal
+        still approved is handed to the executor, whose ledger makes that safe.
+        """
+        outcome = self.resume(proposal, decision)
+        current = store.get_proposal(proposal.id)
+        if current.status is ProposalStatus.APPROVED:
+            return execute(proposal.id)
+        if outcome and outcome.get("status") == current.status.value and "message" in outcome:
+            return ExecutionOutcome.model_validate(outcome)
+        done = current.status is ProposalStatus.EXECUTED
+        return ExecutionOutcome(
+            proposal_id=proposal.id, status=current.status, applied=done, verified=done,
+            message=f"{proposal.id} is {current.status.value}" + (f": {current.note}" if current.note else ""),
+        )
 
 
 __all__ = ["RemediationThreads", "build_remediation_graph", "open_checkpointer"]

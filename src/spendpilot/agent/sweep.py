@@ -1,32 +1,40 @@
-"""The sweep graph: collect -> detect -> estimate -> propose -> dedupe -> narrate -> persist.
+"""The sweep graph: collect -> detect -> estimate -> dedupe -> narrate -> persist.
 
 Every node that touches money is plain code. The narrate node is the only one that may call a
-language model, and only to write prose around numbers it is given.
+language model, and only to write prose around numbers it is given. Proposal identity and the
+queueing rules live in ``spendpilot.proposals``; this module only runs the stages in order.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 
-from spendpilot.actions import make_proposal
-from spendpilot.actions.proposal import SAVING_GROWTH_TO_REPROPOSE, proposal_id
-from spendpilot.adapters.aws.client import AwsAdapter
+from spendpilot.adapters.base import Source, SourceContext
 from spendpilot.agent.collect import collect_snapshot
 from spendpilot.agent.definitions import load_agent
 from spendpilot.checks import run_checks
 from spendpilot.config import Settings
-from spendpilot.domain import Finding, Money, Proposal, ProposalStatus, Snapshot, utcnow
+from spendpilot.domain import (
+    Finding,
+    Proposal,
+    ProposalStatus,
+    Snapshot,
+    totals_by_currency,
+    utcnow,
+)
 from spendpilot.domain.reports import SweepReport
 from spendpilot.memory.decisions import DecisionMemory, reason_to_reconsider
+from spendpilot.plugins import refused_checks
+from spendpilot.proposals.lifecycle import make_proposal, queue_proposal
 from spendpilot.savings.pricebook import PriceBook
 from spendpilot.savings.registry import estimate
 from spendpilot.state import StateStore
@@ -39,7 +47,7 @@ class SweepState(TypedDict, total=False):
     started_at: datetime
     snapshot: Snapshot
     warnings: list[str]
-    findings: list[Finding]
+    findings: list[Finding[Any]]
     proposals: list[Proposal]
     suppressed: list[str]
     report: SweepReport
@@ -50,29 +58,43 @@ class SweepDeps:
     settings: Settings
     store: StateStore
     prices: PriceBook
-    aws: AwsAdapter | None
+    sources: Sequence[Source]
     memory: DecisionMemory | None
     model: BaseChatModel | None
-    start_remediation: Any  # Callable[[Proposal], None]
+    start_remediation: Callable[[Proposal], None]
 
 
 def build_sweep_graph(deps: SweepDeps) -> Any:
     def collect(state: SweepState) -> SweepState:
-        snapshot, warnings = collect_snapshot(deps.settings, deps.aws, deps.prices, state["started_at"])
-        return {"snapshot": snapshot, "warnings": warnings}
+        ctx = SourceContext(now=state["started_at"], prices=deps.prices)
+        snapshot = collect_snapshot(deps.sources, ctx, concurrency=deps.settings.source_concurrency)
+        return {"snapshot": snapshot, "warnings": list(snapshot.warnings)}
 
     def detect(state: SweepState) -> SweepState:
-        return {"findings": run_checks(state["snapshot"], deps.prices, deps.settings.checks)}
+        warnings = list(state.get("warnings", []))
+        refused = refused_checks()
+        warnings.extend(refused.values())
+        overrides = dict(deps.settings.checks)
+        for rule in refused:
+            overrides[rule] = {**overrides.get(rule, {}), "enabled": False}
+        findings = run_checks(state["snapshot"], deps.prices, overrides, problems=warnings)
+        return {"findings": findings, "warnings": warnings}
 
     def propose(state: SweepState) -> SweepState:
         proposals: list[Proposal] = []
         warnings = list(state.get("warnings", []))
         for finding in state["findings"]:
-            est = estimate(finding, deps.prices)
-            if est is None:
-                warnings.append(f"{finding.rule} on {finding.resource.ref.label()}: no price, not proposed")
-                continue
-            proposals.append(make_proposal(finding, est, sweep_id=state["sweep_id"]))
+            try:
+                est = estimate(finding, deps.prices)
+                if est is None:
+                    warnings.append(f"{finding.rule} on {finding.resource.ref.label()}: no price, not proposed")
+                    continue
+                proposals.append(make_proposal(finding, est, sweep_id=state["sweep_id"]))
+            except Exception as exc:  # one bad estimate or plan must not cost the other findings
+                log.exception("proposing %s on %s failed", finding.rule, finding.resource.ref.label())
+                warnings.append(
+                    f"{finding.rule} on {finding.resource.ref.label()}: not proposed ({type(exc).__name__}: {exc})"
+                )
         return {"proposals": proposals, "warnings": warnings}
 
     def dedupe(state: SweepState) -> SweepState:
@@ -101,18 +123,22 @@ def build_sweep_graph(deps: SweepDeps) -> Any:
         return {"proposals": [_narrate(deps.model, p) for p in state["proposals"]]}
 
     def persist(state: SweepState) -> SweepState:
+        snapshot = state["snapshot"]
         report = SweepReport(
             sweep_id=state["sweep_id"],
             findings=len(state["findings"]),
-            sources=state["snapshot"].sources + [f"warning: {w}" for w in state.get("warnings", [])],
+            sources=snapshot.sources,
+            gaps=snapshot.gaps,
+            sources_configured=len(deps.sources),
+            warnings=state.get("warnings", []),
             suppressed=state.get("suppressed", []),
         )
-        total = Money.usd(Decimal(0))
         open_now = {
             p.fingerprint: p for p in deps.store.list_proposals([ProposalStatus.PENDING, ProposalStatus.APPROVED])
         }
+        pending: list[Proposal] = []
         for p in state["proposals"]:
-            stored = _persist_one(deps.store, p, open_now.get(p.fingerprint))
+            stored = queue_proposal(deps.store, p, open_now.get(p.fingerprint))
             if stored is None:
                 report.unchanged_proposals.append(open_now[p.fingerprint].id)
                 stored = deps.store.get_proposal(open_now[p.fingerprint].id)
@@ -120,8 +146,8 @@ def build_sweep_graph(deps: SweepDeps) -> Any:
                 report.new_proposals.append(stored.id)
                 deps.start_remediation(stored)
             if stored.status is ProposalStatus.PENDING:
-                total = total + stored.estimate.expected
-        report.total_expected_monthly = total.rounded()
+                pending.append(stored)
+        report.totals = totals_by_currency(p.estimate.expected for p in pending)
         deps.store.record_sweep(state["sweep_id"], state["started_at"], report.model_dump(mode="json"))
         return {"report": report}
 
@@ -141,38 +167,11 @@ def build_sweep_graph(deps: SweepDeps) -> Any:
     return graph.compile()
 
 
-def _persist_one(store: StateStore, found: Proposal, open_one: Proposal | None) -> Proposal | None:
-    """Queue ``found`` unless an open proposal already covers it; None means it was covered.
-
-    One finding has at most one open proposal. The same plan keeps its id (and any approval in
-    flight), with its estimate refreshed when the saving moved materially; a changed plan
-    supersedes a pending proposal. A finding whose earlier proposal ended (executed, failed,
-    drifted, superseded, or rejected on evidence that has since changed) is the waste coming
-    back: it gets a new id, the next generation, so the history of the old one stays intact.
-    """
-    if open_one is not None and open_one.plan_hash == found.plan_hash:
-        old = open_one.estimate.expected.amount
-        moved = abs(found.estimate.expected.amount - old) > abs(old) * SAVING_GROWTH_TO_REPROPOSE
-        if open_one.status is ProposalStatus.PENDING and moved:
-            store.refresh_estimate(open_one.id, found.estimate, found.evidence, found.sweep_id)
-        return None
-    if open_one is not None and open_one.status is ProposalStatus.APPROVED:
-        return None  # approved and executing under the old plan; the executor's drift check decides
-    if open_one is not None:
-        store.set_status(
-            open_one.id, ProposalStatus.SUPERSEDED, actor="sweep",
-            note="superseded: the plan changed (the resource changed since that sweep)",
-        )
-    generation = store.count_proposals(found.fingerprint, found.plan_hash)
-    fresh = found.model_copy(update={"id": proposal_id(found.fingerprint, found.plan_hash, generation)})
-    store.upsert_proposal(fresh)
-    return fresh
-
-
 def run_sweep(deps: SweepDeps, now: datetime | None = None) -> SweepReport:
     sweep_id = "sw-" + uuid.uuid4().hex[:10]
     result = build_sweep_graph(deps).invoke({"sweep_id": sweep_id, "started_at": now or utcnow()})
-    return result["report"]
+    report: SweepReport = result["report"]
+    return report
 
 
 def _narrate(model: BaseChatModel | None, p: Proposal) -> Proposal:

@@ -1,4 +1,5 @@
-"""Approval policy and the rule that an approval binds to exactly one plan hash."""
+"""Approve: the policy (an approval binds to exactly one plan hash, and expires) and the
+decision use-cases (``service``)."""
 
 from spendpilot.approval.policy import ApprovalPolicy, check_approval
 

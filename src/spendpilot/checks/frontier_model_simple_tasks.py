@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field
 
+from spendpilot.actions.route_to_model import RouteFacts
 from spendpilot.checks.registry import register_check
 from spendpilot.domain import Evidence, Finding, LlmUsage, Snapshot
 from spendpilot.savings.pricebook import PriceBook
@@ -24,11 +25,12 @@ class FrontierSimpleSettings(BaseModel):
     "frontier_model_simple_tasks",
     action_kind="route_to_model",
     settings=FrontierSimpleSettings,
+    facts=RouteFacts,
     description="Features sending short prompts for short answers to a frontier model.",
 )
 def find_frontier_on_simple_tasks(
     snapshot: Snapshot, settings: FrontierSimpleSettings, prices: PriceBook
-) -> list[Finding]:
+) -> list[Finding[RouteFacts]]:
     if not snapshot.llm_usage:
         return []
     latest = max(u.day for u in snapshot.llm_usage)
@@ -38,7 +40,7 @@ def find_frontier_on_simple_tasks(
         if u.day >= since:
             groups[(u.feature, u.model)].append(u)
     routes = {r.ref.id: r for r in snapshot.of_kind("llm_feature")}
-    findings: list[Finding] = []
+    findings: list[Finding[RouteFacts]] = []
     for (feature, model), rows in sorted(groups.items()):
         route = routes.get(feature)
         if route is None or route.attributes.get("model") != model:
@@ -61,22 +63,21 @@ def find_frontier_on_simple_tasks(
         source = f"LLM usage ({rows[0].provider} usage API shape), {days} days"
         findings.append(
             Finding(
-                rule="frontier_model_simple_tasks",
                 resource=route,
-                action_kind="route_to_model",
                 summary=(
                     f"feature '{feature}' sends short requests (avg {avg_in:.0f} tokens in, "
                     f"{avg_out:.0f} out) to frontier model {model}"
                 ),
-                facts={
-                    "model": model,
-                    "target_model": target,
-                    "days": days,
-                    "requests": requests,
-                    "input_tokens": inp,
-                    "cached_input_tokens": cached,
-                    "output_tokens": out,
-                },
+                facts=RouteFacts(
+                    model=model,
+                    target_model=target,
+                    days=days,
+                    requests=requests,
+                    input_tokens=inp,
+                    cached_input_tokens=cached,
+                    output_tokens=out,
+                    parameter=route.attributes.get("parameter"),
+                ),
                 evidence=[
                     Evidence(label="Requests", value=f"{requests:,} in {days} days", source=source),
                     Evidence(

@@ -6,10 +6,20 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from spendpilot.adapters.aws.cloudwatch import CPU, GPU
+from spendpilot.actions.stop_instance import IdleMetric, StopInstanceFacts
 from spendpilot.checks.registry import register_check
 from spendpilot.domain import Evidence, Finding, Snapshot
+from spendpilot.domain.metrics import EC2_CPU as CPU
+from spendpilot.domain.metrics import NVIDIA_GPU as GPU
 from spendpilot.savings.pricebook import PriceBook
+
+
+class IdleGpuFacts(StopInstanceFacts):
+    """A stop whose case is idle GPUs: what was measured, over how long."""
+
+    gpu_p95: float
+    cpu_p95: float | None = None
+    hours: float
 
 
 class IdleGpuSettings(BaseModel):
@@ -30,12 +40,13 @@ class IdleGpuSettings(BaseModel):
     "idle_gpu_instance",
     action_kind="stop_instance",
     settings=IdleGpuSettings,
+    facts=IdleGpuFacts,
     description="Running GPU instances whose GPUs and CPUs stayed idle over the metric window.",
 )
 def find_idle_gpu_instances(
     snapshot: Snapshot, settings: IdleGpuSettings, prices: PriceBook
-) -> list[Finding]:
-    findings: list[Finding] = []
+) -> list[Finding[IdleGpuFacts]]:
+    findings: list[Finding[IdleGpuFacts]] = []
     for res in snapshot.of_kind("ec2_instance"):
         attrs = res.attributes
         if attrs.get("state") != "running" or settings.ignore_tag in res.tags:
@@ -45,10 +56,10 @@ def find_idle_gpu_instances(
         itype = attrs["instance_type"]
         if not prices.is_gpu(itype):
             continue
-        gpu = snapshot.metric(res.ref.id, GPU[1])
+        gpu = snapshot.metric(res.ref.id, GPU.name)
         if gpu is None or gpu.hours_covered() < settings.min_history_hours:
             continue
-        cpu = snapshot.metric(res.ref.id, CPU[1])
+        cpu = snapshot.metric(res.ref.id, CPU.name)
         gpu_p95 = gpu.percentile(95) or 0.0
         cpu_p95 = cpu.percentile(95) if cpu else None
         if gpu_p95 >= settings.gpu_p95_max_percent:
@@ -65,12 +76,12 @@ def find_idle_gpu_instances(
             Evidence(
                 label="GPU utilisation p95 (hourly average)",
                 value=f"{gpu_p95:.1f}% over {gpu.hours_covered():.0f} h ({first:%Y-%m-%d} to {last:%Y-%m-%d})",
-                source=f"CloudWatch {GPU[0]}/{GPU[1]}",
+                source=f"CloudWatch {GPU}",
             ),
             Evidence(
                 label="GPU idle share",
                 value=f"{idle_share:.0%} of hours below {settings.gpu_p95_max_percent:g}%",
-                source=f"CloudWatch {GPU[0]}/{GPU[1]}",
+                source=f"CloudWatch {GPU}",
             ),
         ]
         if cpu_p95 is not None:
@@ -78,14 +89,14 @@ def find_idle_gpu_instances(
                 Evidence(
                     label="CPU utilisation p95 (hourly average)",
                     value=f"{cpu_p95:.1f}%",
-                    source=f"CloudWatch {CPU[0]}/{CPU[1]}",
+                    source=f"CloudWatch {CPU}",
                 )
             )
         if cost_30d is not None:
             evidence.append(
                 Evidence(
                     label="Effective cost, last 30 days",
-                    value=f"${cost_30d:,.2f}"
+                    value=f"{cost_30d}"
                     + (f" over {billed_hours / 24:.1f} billed days" if billed_hours else ""),
                     source="FOCUS lake: sum(EffectiveCost) by ResourceId",
                 )
@@ -98,30 +109,34 @@ def find_idle_gpu_instances(
                     source="FOCUS lake: EffectiveCost of rows with a CommitmentDiscountId",
                 )
             )
+        idle_metrics = [IdleMetric(namespace=GPU.namespace, metric=GPU.name, observed_p95=round(gpu_p95, 2),
+                                   below_percent=settings.gpu_p95_max_percent)]
+        if cpu_p95 is not None:
+            idle_metrics.append(IdleMetric(namespace=CPU.namespace, metric=CPU.name, observed_p95=round(cpu_p95, 2),
+                                           below_percent=settings.cpu_p95_max_percent))
         findings.append(
             Finding(
-                rule="idle_gpu_instance",
                 resource=res,
-                action_kind="stop_instance",
                 summary=(
                     f"{itype} '{res.ref.name or res.ref.id}' has had idle GPUs "
                     f"(p95 {gpu_p95:.1f}%) for {gpu.hours_covered() / 24:.0f} days"
                 ),
-                facts={
-                    "instance_type": itype,
-                    "region": res.ref.region,
-                    "gpu_p95": round(gpu_p95, 2),
-                    "cpu_p95": round(cpu_p95, 2) if cpu_p95 is not None else None,
-                    "idle_share": round(idle_share, 3),
-                    "hours": gpu.hours_covered(),
-                    # The thresholds the executor re-checks before stopping it (actions/stop_instance.py);
-                    # the re-check window starts when the plan is built, i.e. at this sweep.
-                    "gpu_p95_max_percent": settings.gpu_p95_max_percent,
-                    "cpu_p95_max_percent": settings.cpu_p95_max_percent,
-                    "cost_30d": str(cost_30d) if cost_30d is not None else None,
-                    "billed_hours_30d": billed_hours,
-                    "commitment_share": round(committed, 4),
-                },
+                facts=IdleGpuFacts(
+                    instance_type=itype,
+                    region=res.ref.region,
+                    gpu_p95=round(gpu_p95, 2),
+                    cpu_p95=round(cpu_p95, 2) if cpu_p95 is not None else None,
+                    idle_share=round(idle_share, 3),
+                    idle_basis="its GPUs",
+                    hours=gpu.hours_covered(),
+                    # What the executor re-checks before stopping it (actions/stop_instance.py),
+                    # on datapoints after the end of this sweep's measurement.
+                    idle_metrics=tuple(idle_metrics),
+                    measured_until=snapshot.taken_at,
+                    cost_30d=cost_30d,
+                    billed_hours_30d=billed_hours,
+                    commitment_share=round(committed, 4),
+                ),
                 evidence=evidence,
             )
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from spendpilot.actions.switch_to_spot import SpotFacts
 from spendpilot.checks.registry import register_check
 from spendpilot.domain import Evidence, Finding, Snapshot
 from spendpilot.savings.pricebook import PriceBook
@@ -27,12 +28,13 @@ class SpotCandidateSettings(BaseModel):
     "spot_candidate",
     action_kind="switch_to_spot",
     settings=SpotCandidateSettings,
+    facts=SpotFacts,
     description="Auto Scaling groups running interruption-tolerant work fully on demand.",
 )
 def find_spot_candidates(
     snapshot: Snapshot, settings: SpotCandidateSettings, prices: PriceBook
-) -> list[Finding]:
-    findings: list[Finding] = []
+) -> list[Finding[SpotFacts]]:
+    findings: list[Finding[SpotFacts]] = []
     for res in snapshot.of_kind("autoscaling_group"):
         attrs = res.attributes
         workload = res.tags.get(settings.workload_tag, "").lower()
@@ -52,23 +54,23 @@ def find_spot_candidates(
         live = snapshot.live_spot_prices.get(itype)
         findings.append(
             Finding(
-                rule="spot_candidate",
                 resource=res,
-                action_kind="switch_to_spot",
                 summary=(
                     f"group '{res.ref.name}' runs {desired} x {itype} {od_pct}% on demand "
                     f"for '{workload}' work that tolerates interruption"
                 ),
-                facts={
-                    "instance_type": itype,
-                    "region": res.ref.region,
-                    "desired_capacity": desired,
-                    "on_demand_percentage_above_base": od_pct,
-                    "on_demand_base_capacity": base,
-                    "movable_instances": movable,
-                    "target_on_demand_percentage": settings.target_on_demand_percentage,
-                    "live_spot_price": str(live) if live is not None else None,
-                },
+                facts=SpotFacts(
+                    instance_type=itype,
+                    region=res.ref.region,
+                    desired_capacity=desired,
+                    on_demand_percentage_above_base=od_pct,
+                    on_demand_base_capacity=base,
+                    movable_instances=movable,
+                    target_on_demand_percentage=settings.target_on_demand_percentage,
+                    launch_template=attrs.get("launch_template"),
+                    spot_allocation_strategy=attrs.get("spot_allocation_strategy"),
+                    live_spot_price=live,
+                ),
                 evidence=[
                     Evidence(
                         label="Purchase split",

@@ -1,7 +1,14 @@
 """Plain pydantic types shared by every stage. No I/O here."""
 
-from spendpilot.domain.findings import Estimate, Evidence, Finding
-from spendpilot.domain.money import DAYS_PER_MONTH, HOURS_PER_MONTH, Money
+from spendpilot.domain.findings import Estimate, Evidence, Facts, Finding
+from spendpilot.domain.metrics import EC2_CPU, NVIDIA_GPU, MetricId
+from spendpilot.domain.money import (
+    DAYS_PER_MONTH,
+    HOURS_PER_MONTH,
+    Money,
+    format_money,
+    totals_by_currency,
+)
 from spendpilot.domain.plans import (
     ActionPlan,
     Approval,
@@ -15,9 +22,17 @@ from spendpilot.domain.plans import (
     utcnow,
 )
 from spendpilot.domain.resources import LlmUsage, MetricPoint, MetricSeries, Resource, ResourceRef
-from spendpilot.domain.snapshot import Snapshot
+from spendpilot.domain.snapshot import Gap, Snapshot, SourceResult
 
 __all__ = [
+    "EC2_CPU",
+    "NVIDIA_GPU",
+    "Facts",
+    "Gap",
+    "MetricId",
+    "SourceResult",
+    "format_money",
+    "totals_by_currency",
     "DAYS_PER_MONTH",
     "HOURS_PER_MONTH",
     "ActionPlan",

@@ -1,11 +1,12 @@
-"""Money is a Decimal with a currency, never a bare float."""
+"""Money is a Decimal with a currency, never a bare float; one formatter for every front-end."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, ConfigDict, PlainSerializer, field_validator
 
 HOURS_PER_MONTH = Decimal("730")
 """AWS's own convention for monthly figures (8,760 h / 12)."""
@@ -17,6 +18,8 @@ CENT = Decimal("0.01")
 # Serialised as a string so JSON consumers never see binary-float rounding.
 DecimalStr = Annotated[Decimal, PlainSerializer(lambda d: str(d), return_type=str, when_used="json")]
 
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
 
 class Money(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -24,9 +27,21 @@ class Money(BaseModel):
     amount: DecimalStr
     currency: str = "USD"
 
+    @field_validator("currency")
+    @classmethod
+    def _iso_4217(cls, value: str) -> str:
+        code = value.strip().upper()
+        if len(code) != 3 or not code.isalpha():
+            raise ValueError(f"currency {value!r} is not an ISO 4217 code (e.g. USD, EUR)")
+        return code
+
     @classmethod
     def usd(cls, amount: Decimal | int | str) -> Money:
         return cls(amount=Decimal(amount), currency="USD")
+
+    @classmethod
+    def of(cls, amount: Decimal | int | str, currency: str) -> Money:
+        return cls(amount=Decimal(amount), currency=currency)
 
     def rounded(self) -> Money:
         return Money(amount=self.amount.quantize(CENT, rounding=ROUND_HALF_UP), currency=self.currency)
@@ -47,6 +62,29 @@ class Money(BaseModel):
             raise ValueError(f"cannot combine {self.currency} with {other.currency}")
 
     def __str__(self) -> str:
-        q = self.amount.quantize(CENT, rounding=ROUND_HALF_UP)
-        symbol = "$" if self.currency == "USD" else f"{self.currency} "
-        return f"{symbol}{q:,}"
+        return format_money(self.amount, self.currency)
+
+
+def format_money(amount: Decimal | float | int, currency: str, *, whole: bool = False) -> str:
+    """The one way money is written in the CLI, the TUI, evidence and chat: ``$1,234.50``,
+    ``€1,234.50``, ``CHF 1,234.50``; ``whole`` drops the cents (dashboards)."""
+    value = Decimal(str(amount))
+    q = value.quantize(Decimal(1) if whole else CENT, rounding=ROUND_HALF_UP)
+    symbol = _SYMBOLS.get(currency)
+    sign = "-" if q < 0 else ""
+    body = f"{abs(q):,}"
+    return f"{sign}{symbol}{body}" if symbol else f"{sign}{currency} {body}"
+
+
+def per_unit(amount: Decimal | float, currency: str, unit: str) -> str:
+    """A rate such as ``$32.77/h`` without rounding away the digits a price has."""
+    symbol = _SYMBOLS.get(currency)
+    return f"{symbol}{amount}/{unit}" if symbol else f"{currency} {amount}/{unit}"
+
+
+def totals_by_currency(amounts: Iterable[Money]) -> list[Money]:
+    """Sum per currency (never across them), largest first."""
+    sums: dict[str, Money] = {}
+    for m in amounts:
+        sums[m.currency] = sums[m.currency] + m if m.currency in sums else m
+    return sorted((m.rounded() for m in sums.values()), key=lambda m: -m.amount)

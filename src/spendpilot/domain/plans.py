@@ -35,7 +35,9 @@ class ActionPlan(BaseModel):
     target: ResourceRef
     change: dict[str, Any]
     expected_pre_state: dict[str, Any]
-    rollback: dict[str, Any]
+    rollback: ActionPlan | None = None
+    """The plan that undoes this one (same action kind, fields set back, this plan's result
+    expected first); ``spendpilot rollback`` executes it. None: the change cannot be undone."""
     rollback_description: str
     description: str
     permissions: list[str] = Field(default_factory=list)
@@ -65,6 +67,7 @@ class ProposalStatus(StrEnum):
     DRIFTED = "drifted"  # resource changed since the sweep; re-queued for a fresh sweep
     FAILED = "failed"
     SUPERSEDED = "superseded"  # a newer sweep replaced it
+    ROLLED_BACK = "rolled_back"  # executed, then undone by its rollback plan
 
 
 class Proposal(BaseModel):
@@ -83,6 +86,8 @@ class Proposal(BaseModel):
     narrative: str = ""
     note: str = ""
     sweep_id: str | None = None
+    rollback_of: str | None = None
+    """For a rollback proposal: the executed proposal it undoes."""
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -117,6 +122,7 @@ class Proposal(BaseModel):
                 "permissions": self.plan.permissions,
             },
             "note": self.note,
+            "rollback_of": self.rollback_of,
             "created_at": self.created_at.isoformat(),
         }
 

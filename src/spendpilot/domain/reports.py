@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
 from spendpilot.domain.money import DecimalStr, Money
 from spendpilot.domain.plans import ProposalStatus
+from spendpilot.domain.snapshot import Gap
 
 
 class SpendLine(BaseModel):
@@ -33,7 +33,21 @@ class SweepReport(BaseModel):
     """Findings not proposed because a human rejected the same thing on the same evidence."""
     findings: int = 0
     sources: list[str] = Field(default_factory=list)
-    total_expected_monthly: Money = Field(default_factory=lambda: Money.usd(0))
+    """One line per source that was read."""
+    gaps: list[Gap] = Field(default_factory=list)
+    """Configured sources that could not be read: the sweep says nothing about what they hold."""
+    sources_configured: int = 0
+    warnings: list[str] = Field(default_factory=list)
+    totals: list[Money] = Field(default_factory=list)
+    """Expected monthly savings of the pending queue, one total per currency (never summed across)."""
+
+    @property
+    def blind(self) -> bool:
+        """Every configured source failed: "nothing found" would be a lie."""
+        return self.sources_configured > 0 and len(self.gaps) >= self.sources_configured
+
+    def totals_text(self) -> str:
+        return " + ".join(str(m) for m in self.totals) if self.totals else str(Money.usd(0))
 
 
 class ExecutionOutcome(BaseModel):
@@ -43,4 +57,3 @@ class ExecutionOutcome(BaseModel):
     applied: bool = False
     verified: bool = False
     error: str | None = None  # the error class when the attempt itself failed (e.g. AdapterError)
-    realized_hint: Decimal | None = None

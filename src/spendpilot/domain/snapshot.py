@@ -1,31 +1,76 @@
-"""Everything a sweep knows at one instant. Checks are pure functions of it."""
+"""Everything a sweep knows at one instant. Checks are pure functions of it.
+
+Sources each contribute a ``SourceResult``; the sweep merges them into one ``Snapshot``. A
+source that could not be read leaves a ``Gap`` with its name and why, so "nothing found" and
+"nothing could be read" never look alike.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
+from spendpilot.domain.money import Money
 from spendpilot.domain.resources import LlmUsage, MetricSeries, Resource
 
 
-class Snapshot(BaseModel):
-    taken_at: datetime
+class Gap(BaseModel):
+    """A configured source that could not be read in this sweep."""
+
+    source: str
+    """The source's configured name, e.g. "aws prod us-east-1"."""
+    error: str
+    """One line: what failed and, where known, what to fix."""
+
+
+class SourceResult(BaseModel):
+    """What one source contributes to a snapshot."""
+
     resources: list[Resource] = Field(default_factory=list)
     metrics: dict[str, list[MetricSeries]] = Field(default_factory=dict)
     """Resource id -> its metric series."""
     llm_usage: list[LlmUsage] = Field(default_factory=list)
-    resource_costs_30d: dict[str, Decimal] = Field(default_factory=dict)
-    # Hours each resource was billed within those 30 days: the denominator of its run rate.
+    resource_costs_30d: dict[str, Money] = Field(default_factory=dict)
+    """Resource id -> effective cost over the last 30 days, in the currency it was billed in."""
     resource_billed_hours_30d: dict[str, float] = Field(default_factory=dict)
-    # Share of that cost covered by a commitment (RI / Savings Plan), which stopping does not end.
+    """Hours each resource was billed within those 30 days: the denominator of its run rate."""
     resource_commitment_share_30d: dict[str, float] = Field(default_factory=dict)
-    """Resource id (or name) -> effective cost over the last 30 days from the FOCUS lake."""
+    """Share of that cost covered by a commitment (RI / Savings Plan), which stopping does not end."""
     live_spot_prices: dict[str, Decimal] = Field(default_factory=dict)
     """Instance type -> latest spot price from the provider API, when it reports one."""
+    summary: str = ""
+    """What was read, for the report (e.g. "12 instances, 3 groups")."""
+    warnings: list[str] = Field(default_factory=list)
+    """Partial trouble that did not stop the source (a region skipped, a metric missing)."""
+
+
+class Snapshot(BaseModel):
+    taken_at: AwareDatetime
+    resources: list[Resource] = Field(default_factory=list)
+    metrics: dict[str, list[MetricSeries]] = Field(default_factory=dict)
+    llm_usage: list[LlmUsage] = Field(default_factory=list)
+    resource_costs_30d: dict[str, Money] = Field(default_factory=dict)
+    resource_billed_hours_30d: dict[str, float] = Field(default_factory=dict)
+    resource_commitment_share_30d: dict[str, float] = Field(default_factory=dict)
+    live_spot_prices: dict[str, Decimal] = Field(default_factory=dict)
     sources: list[str] = Field(default_factory=list)
-    """What was read, for the report (e.g. "aws:ec2 us-east-1", "lake:focus 12,345 rows")."""
+    """What was read, one line per source, for the report."""
+    gaps: list[Gap] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+    def merge(self, name: str, result: SourceResult) -> None:
+        """Add one source's contribution (sources read in parallel, merged in config order)."""
+        self.resources.extend(result.resources)
+        for rid, series in result.metrics.items():
+            self.metrics.setdefault(rid, []).extend(series)
+        self.llm_usage.extend(result.llm_usage)
+        self.resource_costs_30d.update(result.resource_costs_30d)
+        self.resource_billed_hours_30d.update(result.resource_billed_hours_30d)
+        self.resource_commitment_share_30d.update(result.resource_commitment_share_30d)
+        self.live_spot_prices.update(result.live_spot_prices)
+        self.sources.append(f"{name}: {result.summary}" if result.summary else name)
+        self.warnings.extend(f"{name}: {w}" for w in result.warnings)
 
     def metric(self, resource_id: str, name: str) -> MetricSeries | None:
         for series in self.metrics.get(resource_id, []):
@@ -35,3 +80,4 @@ class Snapshot(BaseModel):
 
     def of_kind(self, kind: str) -> list[Resource]:
         return [r for r in self.resources if r.ref.kind == kind]
+

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from spendpilot._failpoints import failpoint
-from spendpilot.actions import get_action, pre_state_differences
-from spendpilot.actions.base import Action
-from spendpilot.adapters.aws.client import AwsAdapter
+from spendpilot.actions.base import Action, ActionContext, get_action, pre_state_differences
 from spendpilot.approval import ApprovalPolicy, check_approval
-from spendpilot.domain import ExecutionStatus, Proposal, ProposalStatus, utcnow
+from spendpilot.domain import ExecutionStatus, Proposal, ProposalStatus
 from spendpilot.domain.reports import ExecutionOutcome
 from spendpilot.errors import AdapterError, ApprovalExpired
 from spendpilot.execution.lease import LEASE, current_owner, is_stale
@@ -37,11 +36,14 @@ def idempotency_key(proposal: Proposal) -> str:
 
 
 class Executor:
-    def __init__(self, store: StateStore, aws: AwsAdapter, policy: ApprovalPolicy | None = None) -> None:
+    def __init__(self, store: StateStore, ctx: ActionContext, policy: ApprovalPolicy | None = None) -> None:
         self.store = store
-        self.aws = aws
+        self.ctx = ctx
         self.policy = policy or ApprovalPolicy()
         self.owner = current_owner()
+
+    def _now(self) -> Any:
+        return self.ctx.now()
 
     def execute(self, proposal_id: str) -> ExecutionOutcome:
         proposal = self.store.get_proposal(proposal_id)
@@ -58,7 +60,7 @@ class Executor:
         plan = proposal.plan
         expired: ApprovalExpired | None = None
         try:
-            check_approval(self.store.latest_decision(proposal_id), plan, self.policy)
+            check_approval(self.store.latest_decision(proposal_id), plan, self.policy, now=self._now())
         except ApprovalExpired as exc:  # still lets a crash-interrupted change be recognised below
             expired = exc
         action = get_action(proposal.action)
@@ -78,24 +80,24 @@ class Executor:
             )
 
         resumed = ledger is not None  # started or applied by another process, perhaps a dead one
-        lease_until = utcnow() + LEASE
+        lease_until = self._now() + LEASE
         if resumed and not self.store.take_over_execution(
-            key, ACTOR, owner=self.owner, lease_until=lease_until, is_stale=is_stale
+            key, ACTOR, owner=self.owner, lease_until=lease_until, is_stale=is_stale, now=self._now()
         ):
             return self._in_progress(proposal_id)
         try:
             return self._run(proposal, action, key, resumed=resumed, expired=expired, lease_until=lease_until)
         except BaseException:
             if self.store.get_execution(key) is not None:
-                self.store.release_execution(key, self.owner)
+                self.store.release_execution(key, self.owner, now=self._now())
             raise
 
     def _run(
-        self, proposal: Proposal, action: Action, key: str, *, resumed: bool,
+        self, proposal: Proposal, action: Action[Any], key: str, *, resumed: bool,
         expired: ApprovalExpired | None, lease_until: datetime,
     ) -> ExecutionOutcome:
         plan = proposal.plan
-        state = action.read_state(self.aws, plan.target)
+        state = action.read_state(self.ctx, plan.target)
         if resumed and action.is_applied(state, plan):
             # Applied under a then-valid approval before the crash: finish it, even if that
             # approval has expired since.
@@ -105,7 +107,7 @@ class Executor:
                 return self._requeue_expired(proposal, key, expired, claimed=resumed)
             differences = pre_state_differences(plan.expected_pre_state, state)
             if not differences:
-                differences = action.evidence_differences(self.aws, plan)
+                differences = action.evidence_differences(self.ctx, plan)
             if differences:
                 return self._abort_for_drift(proposal, key, differences, claimed=resumed)
             if not resumed and not self.store.claim_execution(
@@ -114,11 +116,11 @@ class Executor:
                 return self._in_progress(proposal.id)
             failpoint("before_apply")
             try:
-                result = action.apply(self.aws, plan)
+                result = action.apply(self.ctx, plan)
             except AdapterError as exc:
                 # AWS refused or could not be reached: the change may or may not have landed.
                 # Keep the approval; `spendpilot resume` re-reads the resource, then finishes it.
-                self.store.release_execution(key, self.owner)
+                self.store.release_execution(key, self.owner, now=self._now())
                 self.store.audit(ACTOR, "execution_interrupted", proposal.id, {"idempotency_key": key, "error": str(exc)})
                 return ExecutionOutcome(
                     proposal_id=proposal.id, status=ProposalStatus.APPROVED, error=type(exc).__name__,
@@ -136,7 +138,7 @@ class Executor:
             failpoint("after_apply")
             self.store.mark_execution(key, ExecutionStatus.APPLIED, actor=ACTOR, detail=result)
 
-        after = action.read_state(self.aws, plan.target)
+        after = action.read_state(self.ctx, plan.target)
         if action.is_applied(after, plan):
             self.store.mark_execution(
                 key, ExecutionStatus.VERIFIED, actor=ACTOR, detail={"state": after},
@@ -168,7 +170,7 @@ class Executor:
     ) -> ExecutionOutcome:
         """Nothing was applied and the approval is stale: ask a human again instead of acting."""
         if claimed:
-            self.store.release_execution(key, self.owner)
+            self.store.release_execution(key, self.owner, now=self._now())
         note = f"not executed: {expired}"
         self.store.set_status(proposal.id, ProposalStatus.PENDING, actor=ACTOR, note=note, event="approval_expired")
         return ExecutionOutcome(proposal_id=proposal.id, status=ProposalStatus.PENDING, message=f"{proposal.id}: {note}")
@@ -179,7 +181,7 @@ class Executor:
         described = "; ".join(f"{k}: expected {a!r}, now {b!r}" for k, (a, b) in differences.items())
         note = f"not executed: the resource or its evidence changed since the sweep ({described}); re-queued"
         if not claimed:
-            self.store.claim_execution(key, proposal.id, ACTOR, owner=self.owner, lease_until=utcnow() + LEASE)
+            self.store.claim_execution(key, proposal.id, ACTOR, owner=self.owner, lease_until=self._now() + LEASE)
         self.store.mark_execution(
             key, ExecutionStatus.ABORTED_DRIFT, actor=ACTOR,
             detail={"differences": {k: [str(a), str(b)] for k, (a, b) in differences.items()}},

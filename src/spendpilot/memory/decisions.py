@@ -28,7 +28,6 @@ from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Documents, EmbeddingFunction
 from pydantic import BaseModel
 
-from spendpilot.actions.proposal import evidence_change
 from spendpilot.domain.plans import Decision, Proposal
 from spendpilot.memory._store import open_collection
 from spendpilot.memory.embedding import HashingEmbeddingFunction
@@ -105,6 +104,8 @@ def reason_to_reconsider(past: PastDecision, proposal: Proposal) -> str | None:
     """Why a proposal rejected as ``past`` deserves a new look now; None if the rejection stands."""
     if past.expected_monthly is None:  # remembered before amounts were kept: compare labels
         return None if past.evidence_digest == proposal.evidence_digest else "the evidence changed"
+    from spendpilot.proposals.lifecycle import evidence_change
+
     return evidence_change(proposal, past.plan_hash, past.expected_monthly)
 
 

@@ -101,7 +101,7 @@ class SpotPriceRange(BaseModel):
 
 
 class TokenPrice(BaseModel):
-    """USD per token for one model, as litellm records it."""
+    """Price per token for one model, as litellm records it (litellm's prices are USD)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -113,6 +113,7 @@ class TokenPrice(BaseModel):
     output_per_token: DecimalStr
     cached_input_per_token: DecimalStr | None = None
     cache_write_per_token: DecimalStr | None = None
+    currency: str = "USD"
     deprecation_date: date | None = None
     matched_by: MatchKind = "exact"
     """How ``model`` was found: ``snapshot`` means a dated name fell back to its undated family,

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
+from spendpilot.actions.route_to_model import RouteFacts
 from spendpilot.domain import Estimate, Evidence, Finding, Money
-from spendpilot.domain.money import DAYS_PER_MONTH
+from spendpilot.domain.money import DAYS_PER_MONTH, format_money
 from spendpilot.savings.pricebook import PriceBook, TokenPrice
 from spendpilot.savings.registry import register_estimator
 
@@ -25,26 +26,26 @@ def _cost(p: TokenPrice, uncached: Decimal, cached: Decimal, out: Decimal) -> De
     return uncached * p.input_per_token + cached * cached_rate + out * p.output_per_token
 
 
-@register_estimator("route_to_model")
-def estimate_routing_saving(finding: Finding, prices: PriceBook) -> Estimate | None:
+@register_estimator("route_to_model", facts=RouteFacts)
+def estimate_routing_saving(finding: Finding[RouteFacts], prices: PriceBook) -> Estimate | None:
     facts = finding.facts
-    current, target = prices.token_price(facts["model"]), prices.token_price(facts["target_model"])
-    if current is None or target is None:
+    current, target = prices.token_price(facts.model), prices.token_price(facts.target_model)
+    if current is None or target is None or current.currency != target.currency:
         return None
-    scale = DAYS_PER_MONTH / Decimal(facts["days"])
-    cached = Decimal(facts["cached_input_tokens"]) * scale
-    uncached = Decimal(facts["input_tokens"]) * scale - cached
-    out = Decimal(facts["output_tokens"]) * scale
+    currency = current.currency
+    scale = DAYS_PER_MONTH / Decimal(facts.days)
+    cached = Decimal(facts.cached_input_tokens) * scale
+    uncached = Decimal(facts.input_tokens) * scale - cached
+    out = Decimal(facts.output_tokens) * scale
     full = _cost(current, uncached, cached, out) - _cost(target, uncached, cached, out)
     share = RoutableShare()
     per_m = Decimal(1_000_000)
     inputs = [
         Evidence(
             label=f"{p.model} price per 1M tokens (input / cached input / output)",
-            value=(
-                f"${p.input_per_token * per_m:.2f} / "
-                f"${(p.cached_input_per_token or p.input_per_token) * per_m:.2f} / "
-                f"${p.output_per_token * per_m:.2f}"
+            value=" / ".join(
+                format_money(rate * per_m, currency)
+                for rate in (p.input_per_token, p.cached_input_per_token or p.input_per_token, p.output_per_token)
             ),
             source=f"{p.source.name}" + (f" (as of {p.source.as_of})" if p.source.as_of else ""),
         )
@@ -54,7 +55,7 @@ def estimate_routing_saving(finding: Finding, prices: PriceBook) -> Estimate | N
         Evidence(
             label="Monthly tokens (input / cached / output)",
             value=f"{uncached:,.0f} / {cached:,.0f} / {out:,.0f}",
-            source=f"usage over {facts['days']} days x {DAYS_PER_MONTH}/{facts['days']}",
+            source=f"usage over {facts.days} days x {DAYS_PER_MONTH}/{facts.days}",
         )
     )
     formula = (
@@ -64,9 +65,9 @@ def estimate_routing_saving(finding: Finding, prices: PriceBook) -> Estimate | N
         "Run an evaluation on a sample before routing everything."
     )
     return Estimate(
-        low=Money.usd(full * share.low),
-        expected=Money.usd(full * share.expected),
-        high=Money.usd(full * share.high),
+        low=Money.of(full * share.low, currency),
+        expected=Money.of(full * share.expected, currency),
+        high=Money.of(full * share.high, currency),
         formula=formula,
         inputs=inputs,
     )

@@ -27,6 +27,7 @@ from spendpilot.domain import (
     utcnow,
 )
 from spendpilot.errors import InvalidTransition, PlanHashMismatch, ProposalNotFound
+from spendpilot.proposals.transitions import check_transition
 from spendpilot.state.schema import audit_log, decisions, executions, metadata, proposals, sweeps
 
 GENESIS = "0" * 64
@@ -205,6 +206,7 @@ class StateStore:
         if body is None:
             raise ProposalNotFound(f"no proposal with id {proposal_id!r}")
         proposal = Proposal.model_validate_json(body)
+        check_transition(proposal_id, proposal.status, status)
         now = utcnow()
         proposal = proposal.model_copy(update={"status": status, "updated_at": now, "note": note or proposal.note})
         conn.execute(
@@ -302,7 +304,7 @@ class StateStore:
 
     def take_over_execution(
         self, key: str, actor: str, *, owner: str, lease_until: datetime,
-        is_stale: Callable[[str | None, datetime | None, datetime], bool],
+        is_stale: Callable[[str | None, datetime | None, datetime], bool], now: datetime | None = None,
     ) -> bool:
         """Move an unfinished ledger row to ``owner`` if its holder has stopped; False otherwise.
 
@@ -317,7 +319,7 @@ class StateStore:
             unfinished = (ExecutionStatus.STARTED.value, ExecutionStatus.APPLIED.value)
             if row is None or row["status"] not in unfinished:
                 return False
-            if row["owner"] != owner and not is_stale(row["owner"], _aware(row["lease_until"]), utcnow()):
+            if row["owner"] != owner and not is_stale(row["owner"], _aware(row["lease_until"]), now or utcnow()):
                 return False
             previous = executions.c.owner.is_(None) if row["owner"] is None else executions.c.owner == row["owner"]
             taken = conn.execute(
@@ -332,13 +334,13 @@ class StateStore:
                 )
             return taken == 1
 
-    def release_execution(self, key: str, owner: str) -> None:
+    def release_execution(self, key: str, owner: str, now: datetime | None = None) -> None:
         """Give up the lease (the holder stopped without finishing) so a resume need not wait."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(executions)
                 .where(executions.c.idempotency_key == key, executions.c.owner == owner)
-                .values(lease_until=utcnow())
+                .values(lease_until=now or utcnow())
             )
 
     def mark_execution(

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from rich.text import Text
 
-from spendpilot.domain import Money, Proposal, ProposalStatus
+from spendpilot.domain import Money, Proposal, ProposalStatus, format_money
 from spendpilot.domain.reports import DailySpend, SpendLine, SweepReport
 
 HASH_PREFIX_LEN = 12
@@ -40,14 +40,12 @@ def short_hash(plan_hash: str) -> str:
 
 
 def money(amount: Decimal, currency: str) -> str:
-    return str(Money(amount=amount, currency=currency))
+    return format_money(amount, currency)
 
 
 def whole_money(value: Money) -> str:
     """A saving rounded to whole units: estimates are ranges, so cents in a table are noise."""
-    rounded = value.amount.quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    symbol = "$" if value.currency == "USD" else f"{value.currency} "
-    return f"{symbol}{rounded:,}"
+    return format_money(value.amount, value.currency, whole=True)
 
 
 def spend_totals(days: Sequence[DailySpend]) -> str:
@@ -68,7 +66,8 @@ def sweep_summary(report: SweepReport) -> str:
     return (
         f"Sweep {report.sweep_id}: {len(report.new_proposals)} new, "
         f"{len(report.unchanged_proposals)} unchanged, {len(report.suppressed)} suppressed "
-        f"from {report.findings} findings; expected {report.total_expected_monthly}/mo"
+        f"from {report.findings} findings; expected {report.totals_text()}/mo"
+        + (f"; {len(report.gaps)} source(s) NOT READ: {', '.join(g.source for g in report.gaps)}" if report.gaps else "")
     )
 
 

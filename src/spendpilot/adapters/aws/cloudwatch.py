@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from spendpilot.domain import MetricPoint, MetricSeries
+from spendpilot.domain.metrics import EC2_CPU as CPU
+from spendpilot.domain.metrics import HOURLY
+from spendpilot.domain.metrics import NVIDIA_GPU as GPU
 
-CPU = ("AWS/EC2", "CPUUtilization")
-GPU = ("CWAgent", "nvidia_smi_utilization_gpu")
-HOURLY = 3600
 _MAX_QUERIES_PER_CALL = 500
 
 

@@ -1,0 +1,94 @@
+"""The AWS source: EC2 instances, Auto Scaling groups, CloudWatch utilisation, spot prices and
+the SSM parameters that route product features to models, for one account in each of its
+regions. Each region is its own source, so one unreachable region is one named gap.
+
+It is also the AWS *target*: actions on a resource in its account and region write through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+
+from spendpilot.adapters.aws.client import READ_PERMISSIONS, AwsAdapter
+from spendpilot.adapters.base import Source, SourceContext, SourceSettings, register_source
+from spendpilot.domain import ResourceRef, SourceResult
+
+
+class AwsSourceSettings(SourceSettings):
+    kind: str = "aws"
+    regions: list[str] = Field(default_factory=lambda: ["us-east-1"], description="Regions to sweep, each read on its own.")
+    account_id: str | None = Field(
+        None, description="The account these credentials reach; set it when several accounts are configured, so "
+        "actions go through the right one.",
+    )
+    profile: str | None = Field(None, description="AWS shared-config profile for these credentials (default: boto3's chain).")
+    endpoint_url: str | None = Field(
+        None, description="API endpoint override (an emulator). Unset: boto3's own resolution, which honours AWS_ENDPOINT_URL.",
+    )
+    metric_lookback_days: int = Field(14, ge=1, le=455, description="How much CloudWatch history a sweep reads.")
+    llm_routing_prefix: str = Field(
+        "/spendpilot/features",
+        description="SSM Parameter Store prefix holding each product feature's model (<prefix>/<feature>/model); "
+        "the route_to_model action writes here.",
+    )
+
+
+class AwsRegionSource:
+    """One account in one region."""
+
+    def __init__(self, settings: AwsSourceSettings, region: str) -> None:
+        self.settings = settings
+        self.region = region
+        label = settings.name or "aws"
+        self.name = f"{label} {region}" if len(settings.regions) > 1 or settings.name is None else label
+
+    @cached_property
+    def adapter(self) -> AwsAdapter:
+        import boto3
+
+        session = boto3.session.Session(profile_name=self.settings.profile, region_name=self.region)
+        return AwsAdapter(
+            region=self.region, endpoint_url=self.settings.endpoint_url,
+            routing_prefix=self.settings.llm_routing_prefix, session=session,
+        )
+
+    def target_for(self, ref: ResourceRef) -> AwsAdapter | None:
+        if ref.provider != "aws" or (ref.region or self.region) != self.region:
+            return None
+        if self.settings.account_id and ref.account and ref.account != self.settings.account_id:
+            return None
+        return self.adapter
+
+    def read(self, ctx: SourceContext) -> SourceResult:
+        aws = self.adapter
+        instances = aws.ec2.list_instances()
+        groups = aws.autoscaling.list_groups()
+        routes = aws.llm_routing.list_routes()
+        running = [r.ref.id for r in instances if r.attributes["state"] == "running"]
+        gpu_ids = {r.ref.id for r in instances if ctx.prices.is_gpu(r.attributes["instance_type"])}
+        metrics = aws.cloudwatch.instance_utilisation(
+            running, end=ctx.now, days=self.settings.metric_lookback_days, include_gpu=gpu_ids
+        )
+        group_types = [g.attributes["instance_type"] for g in groups if g.attributes.get("instance_type")]
+        spot = aws.ec2.latest_spot_prices(group_types)
+        return SourceResult(
+            resources=instances + groups + routes,
+            metrics=metrics,
+            live_spot_prices=spot,
+            summary=(
+                f"{len(instances)} instances, {len(groups)} groups, {len(routes)} LLM routes, "
+                f"metrics for {len(running)} running instances"
+            ),
+        )
+
+
+@register_source(
+    "aws", settings=AwsSourceSettings, permissions=READ_PERMISSIONS,
+    description="EC2, Auto Scaling, CloudWatch, spot prices and SSM model routes of one account, per region.",
+)
+def aws_sources(settings: AwsSourceSettings, home: Path) -> Sequence[Source]:
+    return [AwsRegionSource(settings, region) for region in settings.regions]

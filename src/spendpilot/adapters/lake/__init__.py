@@ -1,0 +1,1 @@
+"""Sources that read spendpilot's own local stores (the FOCUS lake, stored LLM usage)."""

@@ -1,0 +1,36 @@
+"""LLM usage stored in the lake (from `spendpilot ingest --llm-usage`) as a source."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field
+
+from spendpilot.adapters.base import Source, SourceContext, SourceSettings, register_source
+from spendpilot.domain import SourceResult
+
+
+class LlmUsageSettings(SourceSettings):
+    kind: str = "llm_usage"
+    path: Path | None = Field(None, description="Lake folder holding the usage; default: <home>/lake.")
+    lookback_days: int = Field(90, ge=1, description="Days of usage read into a sweep.")
+
+
+class LlmUsageSource:
+    def __init__(self, settings: LlmUsageSettings, lake_dir: Path) -> None:
+        self.name = settings.name or "llm usage"
+        self.lake_dir = lake_dir
+        self.lookback = timedelta(days=settings.lookback_days)
+
+    def read(self, ctx: SourceContext) -> SourceResult:
+        from spendpilot.lake import read_llm_usage
+
+        usage = read_llm_usage(self.lake_dir, since=(ctx.now - self.lookback).date())
+        return SourceResult(llm_usage=usage, summary=f"{len(usage):,} LLM usage rows")
+
+
+@register_source("llm_usage", settings=LlmUsageSettings, description="Per-feature LLM usage stored in the local lake.")
+def llm_usage_sources(settings: LlmUsageSettings, home: Path) -> Sequence[Source]:
+    return [LlmUsageSource(settings, settings.path or home / "lake")]

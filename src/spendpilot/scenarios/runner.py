@@ -1,0 +1,33 @@
+"""``spendpilot eval``: run scenarios with planted waste and traps, score what the sweep found.
+
+Each scenario runs in a fresh emulator and a temporary home, through the same ingest, sweep
+and proposal code a user runs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from spendpilot.config import Settings
+from spendpilot.domain import ProposalStatus
+from spendpilot.scenarios.model import load_scenario, locate_scenario, scenarios_root
+from spendpilot.scenarios.score import ScenarioScore, score
+
+
+def bundled_scenarios() -> list[str]:
+    return sorted(p.name for p in scenarios_root().iterdir() if (p / "scenario.yaml").is_file())
+
+
+def run_scenario(name: str) -> ScenarioScore:
+    from spendpilot.demo import prepare_scenario
+    from spendpilot.runtime import build_services
+    from spendpilot.scenarios.emulator import local_emulator
+
+    spec = load_scenario(locate_scenario(name))
+    with tempfile.TemporaryDirectory() as tmp, local_emulator() as emulator:
+        settings = Settings(home=Path(tmp), aws={"region": spec.region, "endpoint_url": emulator.endpoint_url})
+        prepare_scenario(settings, spec, emulator.endpoint_url or "")
+        services = build_services(settings)
+        services.sweep()
+        return score(spec.name, spec.expected, services.list_proposals([ProposalStatus.PENDING]))
