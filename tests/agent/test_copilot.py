@@ -25,7 +25,7 @@ def _proposal(pid: str, expected: str, status: ProposalStatus = ProposalStatus.P
     ref = ResourceRef(provider="aws", kind="ec2_instance", id=f"i-{pid}", name=f"box-{pid}")
     plan = ActionPlan(
         action="stop_instance", target=ref, change={"state": "stopped"}, expected_pre_state={"state": "running"},
-        rollback={}, rollback_description="start it again", description="Stop it.",
+        rollback_description="start it again", description="Stop it.",
     )
     amount = Money.usd(Decimal(expected))
     return Proposal(

@@ -8,14 +8,20 @@ from decimal import Decimal
 import pytest
 
 from spendpilot.actions import get_action
-from spendpilot.checks import run_checks
-from spendpilot.domain import LlmUsage, MetricPoint, MetricSeries, Resource, ResourceRef, Snapshot
+from spendpilot.checks import all_checks, run_checks
+from spendpilot.domain import LlmUsage, Money, MetricPoint, MetricSeries, Resource, ResourceRef, Snapshot
 from spendpilot.errors import ConfigError
 from spendpilot.savings.pricebook import PriceBook
 from spendpilot.savings.registry import estimate
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 PRICES = PriceBook.bundled()
+
+
+def _check(rule: str, snap: Snapshot, prices: PriceBook, overrides: dict | None = None) -> list:
+    """One check through its own spec, so another check firing on the same snapshot is no concern."""
+    spec = all_checks()[rule]
+    return spec.run(snap, spec.settings((overrides or {}).get(rule)), prices)
 
 
 def _instance(iid: str, itype: str, state: str = "running", **tags: str) -> Resource:
@@ -43,7 +49,7 @@ def _gpu_metrics(iid: str, gpu: float, cpu: float, hours: int = 14 * 24) -> dict
 
 def test_idle_gpu_instance_is_found_with_evidence() -> None:
     snap = _snap(_instance("i-1", "g5.2xlarge"), metrics=_gpu_metrics("i-1", 0.5, 2.0))
-    [finding] = run_checks(snap, PRICES)
+    [finding] = _check("idle_gpu_instance", snap, PRICES)
     assert finding.rule == "idle_gpu_instance" and finding.action_kind == "stop_instance"
     assert any("GPU utilisation p95" in e.label and "0.5%" in e.value for e in finding.evidence)
 
@@ -51,9 +57,9 @@ def test_idle_gpu_instance_is_found_with_evidence() -> None:
 def test_stop_saving_is_the_run_rate_over_the_hours_actually_billed() -> None:
     # Launched five days ago and billed $1.00/h after discounts: $120 in the 30-day window.
     snap = _snap(_instance("i-1", "g5.2xlarge"), metrics=_gpu_metrics("i-1", 0.5, 2.0, hours=5 * 24))
-    snap.resource_costs_30d = {"i-1": Decimal("120")}
+    snap.resource_costs_30d = {"i-1": Money.usd("120")}
     snap.resource_billed_hours_30d = {"i-1": 120.0}
-    [finding] = run_checks(snap, PRICES)
+    [finding] = _check("idle_gpu_instance", snap, PRICES)
     est = estimate(finding, PRICES)
     # $1.00/h x 730 h; spread over 30 days it would have read $121.67 and hidden most of it.
     assert est.expected.amount == Decimal("730")
@@ -63,10 +69,10 @@ def test_stop_saving_is_the_run_rate_over_the_hours_actually_billed() -> None:
 
 def test_commitment_covered_cost_is_not_counted_as_a_stop_saving() -> None:
     snap = _snap(_instance("i-1", "g5.2xlarge"), metrics=_gpu_metrics("i-1", 0.5, 2.0))
-    snap.resource_costs_30d = {"i-1": Decimal("600")}
+    snap.resource_costs_30d = {"i-1": Money.usd("600")}
     snap.resource_billed_hours_30d = {"i-1": 720.0}
     snap.resource_commitment_share_30d = {"i-1": 0.75}
-    [finding] = run_checks(snap, PRICES)
+    [finding] = _check("idle_gpu_instance", snap, PRICES)
     assert any(e.label == "Covered by a commitment" and "75%" in e.value for e in finding.evidence)
     est = estimate(finding, PRICES)
     run_rate = Decimal("600") / 720 * 730
@@ -87,19 +93,19 @@ def test_commitment_covered_cost_is_not_counted_as_a_stop_saving() -> None:
 )
 def test_idle_gpu_traps(itype: str, gpu: float, cpu: float, hours: int, state: str, why: str) -> None:
     snap = _snap(_instance("i-1", itype, state), metrics=_gpu_metrics("i-1", gpu, cpu, hours))
-    assert run_checks(snap, PRICES) == [], why
+    assert _check("idle_gpu_instance", snap, PRICES) == [], why
 
 
 def test_ignore_tag_and_threshold_override() -> None:
     snap = _snap(_instance("i-1", "g5.2xlarge", **{"spendpilot:ignore": "yes"}), metrics=_gpu_metrics("i-1", 0.5, 2.0))
-    assert run_checks(snap, PRICES) == []
+    assert _check("idle_gpu_instance", snap, PRICES) == []
     busyish = _snap(_instance("i-2", "g5.2xlarge"), metrics=_gpu_metrics("i-2", 12.0, 2.0))
-    assert run_checks(busyish, PRICES) == []
-    [finding] = run_checks(busyish, PRICES, {"idle_gpu_instance": {"gpu_p95_max_percent": 15}})
+    assert _check("idle_gpu_instance", busyish, PRICES) == []
+    [finding] = _check("idle_gpu_instance", busyish, PRICES, {"idle_gpu_instance": {"gpu_p95_max_percent": 15}})
     # The executor re-checks against the threshold the finding was made with, not the default.
     plan = get_action("stop_instance").build_plan(finding)
     [gpu] = [m for m in next(iter(plan.preconditions.values()))["metrics"] if "gpu" in m["metric"]]
-    assert (gpu["below_percent"], gpu["threshold_source"]) == (15, "finding")
+    assert gpu["below_percent"] == 15
 
 
 def test_bad_check_config_names_the_section() -> None:
@@ -126,7 +132,7 @@ def _group(name: str, workload: str, od_pct: int = 100, desired: int = 4) -> Res
 
 
 def test_spot_candidate_and_its_saving_from_reference_prices() -> None:
-    [finding] = run_checks(_snap(_group("batch", "batch")), PRICES)
+    [finding] = _check("spot_candidate", _snap(_group("batch", "batch")), PRICES)
     est = estimate(finding, PRICES)
     assert est is not None
     od = PRICES.on_demand("g5.xlarge", "us-east-1").per_hour
@@ -139,7 +145,7 @@ def test_spot_candidate_and_its_saving_from_reference_prices() -> None:
 def test_implausible_live_spot_price_is_not_used() -> None:
     snap = _snap(_group("batch", "batch"))
     snap.live_spot_prices["g5.xlarge"] = Decimal("0.00001")  # what the emulator reports
-    [finding] = run_checks(snap, PRICES)
+    [finding] = _check("spot_candidate", snap, PRICES)
     est = estimate(finding, PRICES)
     od = PRICES.on_demand("g5.xlarge", "us-east-1").per_hour
     assert est.high.amount < od * 730 * 4, "a near-zero spot price must not inflate the saving"
@@ -148,7 +154,7 @@ def test_implausible_live_spot_price_is_not_used() -> None:
 
 @pytest.mark.parametrize(("workload", "od_pct", "desired"), [("web", 100, 4), ("batch", 0, 4), ("batch", 100, 1)])
 def test_spot_traps(workload: str, od_pct: int, desired: int) -> None:
-    assert run_checks(_snap(_group("g", workload, od_pct, desired)), PRICES) == []
+    assert _check("spot_candidate", _snap(_group("g", workload, od_pct, desired)), PRICES) == []
 
 
 def _route(feature: str, model: str) -> Resource:
@@ -168,8 +174,8 @@ def _usage(feature: str, model: str, requests: int, inp: int, out: int, days: in
 
 def test_frontier_model_on_short_requests_is_routed_with_token_price_saving() -> None:
     snap = _snap(_route("clf", "gpt-4.1"), usage=_usage("clf", "gpt-4.1", 1000, 400, 10))
-    [finding] = run_checks(snap, PRICES)
-    assert finding.facts["target_model"] == "gpt-4.1-mini"
+    [finding] = _check("frontier_model_simple_tasks", snap, PRICES)
+    assert finding.facts.target_model == "gpt-4.1-mini"
     est = estimate(finding, PRICES)
     big, small = PRICES.token_price("gpt-4.1"), PRICES.token_price("gpt-4.1-mini")
     monthly_in = Decimal(1000 * 400 * 30) * Decimal("30.4167") / 30
@@ -191,4 +197,4 @@ def test_frontier_model_on_short_requests_is_routed_with_token_price_saving() ->
 )
 def test_frontier_traps(model: str, requests: int, inp: int, out: int, why: str) -> None:
     snap = _snap(_route("f", model), usage=_usage("f", model, requests, inp, out))
-    assert run_checks(snap, PRICES) == [], why
+    assert _check("frontier_model_simple_tasks", snap, PRICES) == [], why

@@ -69,7 +69,11 @@ def make_proposal(
             target=target,
             change={"state": "stopped"},
             expected_pre_state={"state": "running", "instance_type": "g5.xlarge"},
-            rollback={"state": "running"},
+            rollback=ActionPlan(
+                action=action, target=target, change={"state": "running"},
+                expected_pre_state={"state": "stopped", "instance_type": "g5.xlarge"},
+                rollback_description="Stop it again", description=f"Start {target.id} again",
+            ),
             rollback_description="Start the instance again",
             description=f"Stop {target.id}",
             permissions=["ec2:StopInstances", "ec2:DescribeInstances"],
@@ -159,9 +163,7 @@ class FakeServices:
             unchanged_proposals=list(self.proposals),
             findings=len(self.proposals),
             sources=["aws"],
-            total_expected_monthly=Money.usd(
-                sum((p.estimate.expected.amount for p in self.proposals.values()), Decimal(0))
-            ),
+            totals=[Money.usd(sum((p.estimate.expected.amount for p in self.proposals.values()), Decimal(0)))],
         )
 
     def top_spend(self, by: str = "service", days: int = 30, limit: int = 10) -> list[SpendLine]:
@@ -182,8 +184,27 @@ class FakeServices:
             for i in range(days)
         ]
 
-    def audit_events(self, limit: int = 50) -> list[AuditEvent]:
+    def audit_events(self, limit: int = 50, proposal_id: str | None = None) -> list[AuditEvent]:
         self._record("audit_events", limit=limit)
+        return []
+
+    def verify_audit(self) -> tuple[bool, int]:
+        self._record("verify_audit")
+        return True, 0
+
+    def rollback(self, proposal_id: str, by: str, plan_hash: str | None = None) -> ExecutionOutcome:
+        self._record("rollback", proposal_id=proposal_id, by=by, plan_hash=plan_hash)
+        proposal = self.proposals[proposal_id]
+        if proposal.status is not ProposalStatus.EXECUTED:
+            raise InvalidTransition(f"{proposal_id} is {proposal.status.value}; only executed proposals can be rolled back")
+        self.proposals[proposal_id] = proposal.model_copy(update={"status": ProposalStatus.ROLLED_BACK})
+        return ExecutionOutcome(
+            proposal_id=proposal_id, status=ProposalStatus.EXECUTED, applied=True, verified=True,
+            message=f"{proposal_id} rolled back",
+        )
+
+    def resume_pending(self) -> list[ExecutionOutcome]:
+        self._record("resume_pending")
         return []
 
     def chat(self, message: str, selected_proposal_id: str | None = None) -> str:

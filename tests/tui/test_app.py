@@ -242,3 +242,25 @@ async def test_q_quits(app: RecordingApp) -> None:
         await pilot.press("q")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_u_rolls_back_an_executed_proposal_with_the_rollback_plan_hash_shown(
+    app: RecordingApp, services: FakeServices
+) -> None:
+    async with app.run_test(size=APP_SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("u")  # p-big is pending: nothing to undo
+        assert not isinstance(app.screen, ConfirmApproveScreen)
+        assert services.calls_to("rollback") == []
+        queue = app.query_one(ProposalQueue)
+        queue.move_cursor(row=queue.proposal_ids.index("p-done"), animate=False)
+        await settle(pilot)
+        await pilot.press("u")
+        screen = app.screen
+        assert isinstance(screen, ConfirmApproveScreen)
+        rollback_hash = services.proposals["p-done"].plan.rollback.plan_hash()
+        assert rollback_hash[:12] in str(screen.query_one("#confirm-facts").render())
+        await pilot.press("y")
+        await settle(pilot)
+        assert services.calls_to("rollback") == [{"proposal_id": "p-done", "by": "alice", "plan_hash": rollback_hash}]
+        assert services.proposals["p-done"].status.value == "rolled_back"

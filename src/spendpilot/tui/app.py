@@ -61,6 +61,7 @@ class SpendpilotApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "approve", "Approve"),
         Binding("r", "reject", "Reject"),
+        Binding("u", "rollback", "Roll back"),
         Binding("s", "sweep", "Sweep"),
         Binding("R,ctrl+r", "reload", "Refresh", key_display="R"),
         Binding("slash,c", "focus_chat", "Chat", key_display="/"),
@@ -117,6 +118,11 @@ class SpendpilotApp(App[None]):
             self.action_reject,
         )
         yield SystemCommand(
+            "Roll back proposal",
+            "Undo the highlighted executed proposal with its recorded rollback plan (u)",
+            self.action_rollback,
+        )
+        yield SystemCommand(
             "Sweep now", "Look for waste now and queue new proposals (s)", self.action_sweep
         )
         yield SystemCommand("Refresh", "Reload proposals and spend (R)", self.action_reload)
@@ -145,6 +151,35 @@ class SpendpilotApp(App[None]):
         proposal = self._decidable("reject")
         if proposal is not None:
             self.push_screen(RejectReasonScreen(proposal), partial(self._reject, proposal.id))
+
+    def action_rollback(self) -> None:
+        proposal = self.queue.highlighted_proposal
+        if proposal is None:
+            self.notify("Nothing to roll back: no proposal selected.", severity="warning")
+            return
+        if proposal.status is not ProposalStatus.EXECUTED or proposal.plan.rollback is None:
+            self.notify(
+                f"{proposal.id} is {proposal.status.value}; only executed proposals with a rollback plan can be rolled back.",
+                severity="warning", markup=False,
+            )
+            return
+        if proposal.id in self._deciding:
+            self.notify(f"{proposal.id} is already being decided; wait for the result.", severity="warning", markup=False)
+            return
+        self.push_screen(ConfirmApproveScreen(proposal, rollback=True), partial(self._rollback, proposal.id))
+
+    def _rollback(self, proposal_id: str, plan_hash: str | None) -> None:
+        if plan_hash is None:
+            return
+        self._deciding.add(proposal_id)
+        self.notify(f"Rolling back {proposal_id}…", markup=False)
+        self._in_thread(
+            f"Rolling back {proposal_id}",
+            partial(self.services.rollback, proposal_id, by=self.approver, plan_hash=plan_hash),
+            self._approved,
+            group="decide",
+            always=lambda: self._deciding.discard(proposal_id),
+        )
 
     def action_sweep(self) -> None:
         if self._sweeping:

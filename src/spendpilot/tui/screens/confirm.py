@@ -28,23 +28,36 @@ class ConfirmApproveScreen(ModalScreen[str | None]):
     ]
     AUTO_FOCUS = "#cancel"
 
-    def __init__(self, proposal: Proposal) -> None:
+    def __init__(self, proposal: Proposal, *, rollback: bool = False) -> None:
+        """``rollback``: confirm undoing an executed proposal; the hash is its rollback plan's."""
         super().__init__()
         self.proposal = proposal
-        self.plan_hash = proposal.plan_hash
+        self.rollback = rollback
+        plan = proposal.plan.rollback if rollback else proposal.plan
+        if plan is None:
+            raise ValueError(f"{proposal.id} has no rollback plan")
+        self.plan = plan
+        self.plan_hash = plan.plan_hash()
 
     def compose(self) -> ComposeResult:
         proposal = self.proposal
         estimate = proposal.estimate
         with Vertical(id="dialog", classes="dialog"):
-            yield Label("Approve and execute this change?", classes="dialog-title")
+            title = "Roll back this executed change?" if self.rollback else "Approve and execute this change?"
+            yield Label(title, classes="dialog-title")
             yield Static(
                 labelled_lines(
                     [
                         ("action", Text(proposal.action, style="bold")),
                         ("target", proposal.target.label()),
-                        ("saving", Text(f"{estimate.expected}/mo", style="bold green")),
-                        ("range", f"{estimate.low}–{estimate.high} per month"),
+                        *(
+                            [("undo", Text(self.plan.description))]
+                            if self.rollback
+                            else [
+                                ("saving", Text(f"{estimate.expected}/mo", style="bold green")),
+                                ("range", f"{estimate.low}–{estimate.high} per month"),
+                            ]
+                        ),
                         ("risk", proposal.risk.value),
                         ("plan", Text(short_hash(self.plan_hash), style="bold")),
                     ]
@@ -52,7 +65,7 @@ class ConfirmApproveScreen(ModalScreen[str | None]):
                 id="confirm-facts",
             )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Approve (y)", variant="success", id="approve")
+                yield Button("Roll back (y)" if self.rollback else "Approve (y)", variant="success", id="approve")
                 yield Button("Cancel (n)", variant="default", id="cancel")
 
     @on(Button.Pressed, "#approve")

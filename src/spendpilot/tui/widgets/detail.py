@@ -83,7 +83,7 @@ def render_proposal(proposal: Proposal) -> Text:
         _lines(mapping_lines(plan.expected_pre_state)),
         _heading("Rollback"),
         Text(plan.rollback_description),
-        _lines(mapping_lines(plan.rollback), style="dim"),
+        _lines(mapping_lines(plan.rollback.change if plan.rollback else {}), style="dim"),
         _heading("Permissions"),
         _lines(plan.permissions or ["(none declared)"]),
         _heading("Plan hash"),
