@@ -11,11 +11,16 @@ import pytest
 from tests.conftest import run_cli
 from tests.e2e.conftest import DemoOrg, demo_org  # noqa: F401 - the demo organisation fixture
 
-from spendpilot.actions import get_action
-from spendpilot.actions.stop_instance import IDLE
+from pydantic import ValidationError
+
+from spendpilot.actions import ActionContext, get_action
+from spendpilot.actions.stop_instance import IDLE, IdleMetric
 from spendpilot.adapters.aws.client import AwsAdapter
-from spendpilot.adapters.aws.cloudwatch import CPU, GPU
+from spendpilot.adapters.base import Targets, build_sources
+from spendpilot.checks.idle_gpu_instance import IdleGpuFacts
 from spendpilot.domain import ActionPlan, Finding, Resource, ResourceRef, utcnow
+from spendpilot.domain.metrics import EC2_CPU as CPU
+from spendpilot.domain.metrics import NVIDIA_GPU as GPU
 from spendpilot.runtime import build_services
 
 HOUR = timedelta(hours=1)
@@ -26,6 +31,16 @@ def aws(aws_endpoint: str) -> AwsAdapter:
     return AwsAdapter(endpoint_url=aws_endpoint)
 
 
+def _context(endpoint: str, tmp_path) -> ActionContext:  # noqa: ANN001 - a pytest tmp_path
+    """Actions write through the configured AWS source, exactly as the executor's context does."""
+    return ActionContext(targets=Targets(build_sources([{"kind": "aws", "endpoint_url": endpoint}], tmp_path)))
+
+
+@pytest.fixture
+def ctx(aws_endpoint: str, tmp_path) -> ActionContext:  # noqa: ANN001
+    return _context(aws_endpoint, tmp_path)
+
+
 def _gpu_instance(aws_endpoint: str) -> str:
     ec2 = boto3.client("ec2", endpoint_url=aws_endpoint, region_name="us-east-1")
     ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
@@ -34,16 +49,21 @@ def _gpu_instance(aws_endpoint: str) -> str:
     ]
 
 
-def _finding(instance_id: str, **facts: object) -> Finding:
+def _finding(instance_id: str, measured_until: datetime, gpu_below: float = 5.0, cpu_below: float = 10.0) -> Finding:
     resource = Resource(
         ref=ResourceRef(provider="aws", kind="ec2_instance", id=instance_id, region="us-east-1", name="nb"),
         tags={"env": "dev"},
         attributes={"instance_type": "g5.xlarge", "state": "running"},
     )
-    return Finding(
-        rule="idle_gpu_instance", resource=resource, summary="idle", action_kind="stop_instance",
-        facts={"instance_type": "g5.xlarge", "gpu_p95": 0.8, "cpu_p95": 2.5, **facts},
+    facts = IdleGpuFacts(
+        instance_type="g5.xlarge", region="us-east-1", gpu_p95=0.8, cpu_p95=2.5, hours=48,
+        idle_metrics=(
+            IdleMetric(namespace=GPU.namespace, metric=GPU.name, observed_p95=0.8, below_percent=gpu_below),
+            IdleMetric(namespace=CPU.namespace, metric=CPU.name, observed_p95=2.5, below_percent=cpu_below),
+        ),
+        measured_until=measured_until,
     )
+    return Finding(rule="idle_gpu_instance", resource=resource, summary="idle", action_kind="stop_instance", facts=facts)
 
 
 def _hourly(start: datetime, hours: int, value: float) -> list[tuple[datetime, float]]:
@@ -57,9 +77,7 @@ def idle_since_sweep(aws: AwsAdapter, aws_endpoint: str) -> tuple[str, ActionPla
     measured_until = utcnow() - 5 * HOUR
     for metric in (GPU, CPU):
         aws.cloudwatch.put_utilisation(iid, *metric, _hourly(measured_until - 48 * HOUR, 48, 1.0))
-    finding = _finding(
-        iid, measured_until=measured_until.isoformat(), gpu_p95_max_percent=5.0, cpu_p95_max_percent=10.0
-    )
+    finding = _finding(iid, measured_until)
     return iid, get_action("stop_instance").build_plan(finding), measured_until
 
 
@@ -70,16 +88,16 @@ def test_plan_records_what_it_assumed(idle_since_sweep: tuple[str, ActionPlan, d
     gpu, cpu = idle["metrics"]
     assert (gpu["namespace"], gpu["metric"], gpu["below_percent"], gpu["sweep_observed"]) == (*GPU, 5.0, 0.8)
     assert (cpu["namespace"], cpu["metric"], cpu["below_percent"], cpu["sweep_observed"]) == (*CPU, 10.0, 2.5)
-    assert gpu["percentile"] == 95 and gpu["threshold_source"] == "finding"
+    assert gpu["percentile"] == 95
     assert "cloudwatch:GetMetricData" in plan.permissions
 
 
 def test_gpu_busy_since_the_sweep_is_a_difference(
-    aws: AwsAdapter, idle_since_sweep: tuple[str, ActionPlan, datetime]
+    aws: AwsAdapter, ctx: ActionContext, idle_since_sweep: tuple[str, ActionPlan, datetime]
 ) -> None:
     iid, plan, measured_until = idle_since_sweep
     aws.cloudwatch.put_utilisation(iid, *GPU, [(measured_until + 2 * HOUR, 97.0)])
-    differences = get_action("stop_instance").evidence_differences(aws, plan)
+    differences = get_action("stop_instance").evidence_differences(ctx, plan)
     ((label, (assumed, now)),) = differences.items()
     assert label.startswith("CWAgent/nvidia_smi_utilization_gpu p95 since")
     assert assumed == "below 5% (the sweep saw 0.8%)"
@@ -87,17 +105,17 @@ def test_gpu_busy_since_the_sweep_is_a_difference(
 
 
 def test_cpu_busy_on_a_gpu_instance_is_a_difference_too(
-    aws: AwsAdapter, idle_since_sweep: tuple[str, ActionPlan, datetime]
+    aws: AwsAdapter, ctx: ActionContext, idle_since_sweep: tuple[str, ActionPlan, datetime]
 ) -> None:
     iid, plan, measured_until = idle_since_sweep
     aws.cloudwatch.put_utilisation(iid, *CPU, _hourly(measured_until + HOUR, 3, 60.0))
     aws.cloudwatch.put_utilisation(iid, *GPU, _hourly(measured_until + HOUR, 3, 0.5))
-    differences = get_action("stop_instance").evidence_differences(aws, plan)
+    differences = get_action("stop_instance").evidence_differences(ctx, plan)
     assert list(differences) == [next(k for k in differences if k.startswith("AWS/EC2/CPUUtilization"))]
 
 
 def test_still_idle_or_busy_only_before_the_sweep_is_no_difference(
-    aws: AwsAdapter, idle_since_sweep: tuple[str, ActionPlan, datetime]
+    aws: AwsAdapter, ctx: ActionContext, idle_since_sweep: tuple[str, ActionPlan, datetime]
 ) -> None:
     iid, plan, measured_until = idle_since_sweep
     # A busy hour the sweep already judged (its p95 tolerated it) is not re-judged...
@@ -105,29 +123,30 @@ def test_still_idle_or_busy_only_before_the_sweep_is_no_difference(
     # ...and idle hours since are what the plan assumed.
     for metric in (GPU, CPU):
         aws.cloudwatch.put_utilisation(iid, *metric, _hourly(measured_until + HOUR, 3, 1.5))
-    assert get_action("stop_instance").evidence_differences(aws, plan) == {}
+    assert get_action("stop_instance").evidence_differences(ctx, plan) == {}
 
 
 def test_no_datapoints_since_the_sweep_does_not_block_but_is_said(
-    aws: AwsAdapter, idle_since_sweep: tuple[str, ActionPlan, datetime], caplog: pytest.LogCaptureFixture
+    ctx: ActionContext, idle_since_sweep: tuple[str, ActionPlan, datetime], caplog: pytest.LogCaptureFixture
 ) -> None:
     iid, plan, _ = idle_since_sweep
     action = get_action("stop_instance")
     with caplog.at_level(logging.WARNING, logger="spendpilot.actions.stop_instance"):
-        assert action.evidence_differences(aws, plan) == {}
+        assert action.evidence_differences(ctx, plan) == {}
     assert "no nvidia_smi_utilization_gpu datapoints in the 5 h 0 min since the sweep" in caplog.text
-    recorded = action.apply(aws, plan)
+    recorded = action.apply(ctx, plan)
     assert recorded["state_after_call"] in ("stopping", "stopped")
     assert recorded["evidence_at_apply"]["CWAgent/nvidia_smi_utilization_gpu"].startswith("no datapoints since")
 
 
-def test_thresholds_and_end_of_measurement_fall_back_when_the_finding_omits_them(aws_endpoint: str) -> None:
-    before = utcnow()
-    plan = get_action("stop_instance").build_plan(_finding(_gpu_instance(aws_endpoint)))
-    idle = plan.preconditions[IDLE]
-    assert [m["below_percent"] for m in idle["metrics"]] == [5.0, 10.0]  # IdleGpuSettings defaults
-    assert {m["threshold_source"] for m in idle["metrics"]} == {"idle_gpu_instance default"}
-    assert before <= datetime.fromisoformat(idle["measured_until"]) <= utcnow()
+def test_idle_facts_without_the_end_of_their_measurement_are_refused() -> None:
+    """The re-check starts where the sweep stopped measuring; facts that do not say when are
+    refused where they are built, not discovered at approval time."""
+    with pytest.raises(ValidationError, match="measured_until"):
+        IdleGpuFacts(
+            instance_type="g5.xlarge", gpu_p95=0.8, hours=48,
+            idle_metrics=(IdleMetric(namespace=GPU.namespace, metric=GPU.name, observed_p95=0.8, below_percent=5),),
+        )
 
 
 def test_preconditions_stay_out_of_the_plan_hash(idle_since_sweep: tuple[str, ActionPlan, datetime]) -> None:
@@ -135,18 +154,18 @@ def test_preconditions_stay_out_of_the_plan_hash(idle_since_sweep: tuple[str, Ac
     assert plan.plan_hash() == plan.model_copy(update={"preconditions": {}}).plan_hash()
 
 
-def test_a_plan_stored_before_preconditions_existed_rechecks_nothing() -> None:
+def test_a_plan_stored_before_preconditions_existed_rechecks_nothing(tmp_path) -> None:  # noqa: ANN001
     stored = json.dumps(
         {
             "action": "stop_instance", "change": {"state": "stopped"},
             "target": {"provider": "aws", "kind": "ec2_instance", "id": "i-0123456789abcdef0"},
-            "expected_pre_state": {"state": "running"}, "rollback": {},
+            "expected_pre_state": {"state": "running"},
             "rollback_description": "start it", "description": "stop it", "permissions": [],
         }
     )
     plan = ActionPlan.model_validate_json(stored)
     # Nothing is called: an adapter pointing nowhere would raise if it were.
-    unreachable = AwsAdapter(endpoint_url="http://127.0.0.1:9")
+    unreachable = _context("http://127.0.0.1:9", tmp_path)
     assert get_action("stop_instance").evidence_differences(unreachable, plan) == {}
 
 
@@ -161,10 +180,10 @@ def _swept_proposal(org: DemoOrg, name: str) -> dict:
 def test_gpu_busy_after_the_sweep_aborts_the_stop_as_drift(demo_org: DemoOrg) -> None:  # noqa: F811
     p = _swept_proposal(demo_org, "notebook-g5-idle")
     demo_org.client("cloudwatch").put_metric_data(
-        Namespace=GPU[0],
+        Namespace=GPU.namespace,
         MetricData=[
             {
-                "MetricName": GPU[1], "Dimensions": [{"Name": "InstanceId", "Value": p["target"]["id"]}],
+                "MetricName": GPU.name, "Dimensions": [{"Name": "InstanceId", "Value": p["target"]["id"]}],
                 "Value": 97.0, "Unit": "Percent",
             }
         ],

@@ -15,7 +15,8 @@ import pytest
 from tests.conftest import run_cli
 from tests.e2e.conftest import DemoOrg, demo_org  # noqa: F401 - the demo organisation fixture
 
-from spendpilot.actions import get_action
+from spendpilot.actions import ActionContext, get_action
+from spendpilot.adapters.base import SingleTarget, Targets
 from spendpilot.adapters.aws.client import AwsAdapter
 from spendpilot.domain import ProposalStatus, utcnow
 from spendpilot.errors import AdapterError
@@ -60,6 +61,10 @@ def _moto_aliases(statement: dict) -> dict:
     return {**statement, "Action": actions + extra}
 
 
+def _through(aws: AwsAdapter) -> ActionContext:
+    return ActionContext(targets=Targets([SingleTarget("aws", aws)]))
+
+
 def _enforce(endpoint: str, after: str) -> None:
     req = urllib.request.Request(
         f"{endpoint}/moto-api/reset-auth", data=after.encode(), method="POST", headers={"Content-Type": "text/plain"}
@@ -87,14 +92,15 @@ def test_read_only_statement_sweeps_but_cannot_change_anything(
     aws.cloudwatch.instance_utilisation([instances[0].ref.id], end=utcnow(), days=1)
     for p in pending:
         with pytest.raises(AdapterError, match="denied"):
-            get_action(p.action).apply(aws, p.plan)
+            get_action(p.action).apply(_through(aws), p.plan)
 
 
 def test_the_printed_policy_lets_every_action_run(demo_org: DemoOrg, session_with: Session) -> None:  # noqa: F811
     pending = _pending(demo_org)
     aws = AwsAdapter(endpoint_url=demo_org.endpoint, session=session_with(_printed_policy()["Statement"]))
+    ctx = _through(aws)
     for p in pending:
         action = get_action(p.action)
-        assert action.read_state(aws, p.plan.target) is not None
-        action.apply(aws, p.plan)
-        assert action.is_applied(action.read_state(aws, p.plan.target), p.plan), p.action
+        assert action.read_state(ctx, p.plan.target) is not None
+        action.apply(ctx, p.plan)
+        assert action.is_applied(action.read_state(ctx, p.plan.target), p.plan), p.action

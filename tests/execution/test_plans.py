@@ -17,7 +17,7 @@ def _plan(**change: object) -> ActionPlan:
         target=ResourceRef(provider="aws", kind="ec2_instance", id="i-1"),
         change=change or {"state": "stopped"},
         expected_pre_state={"state": "running"},
-        rollback={}, rollback_description="start it", description="stop it",
+        rollback_description="start it", description="stop it",
     )
 
 

@@ -109,7 +109,6 @@ def _proposal(
         target=target,
         change={"state": "stopped"},
         expected_pre_state=pre_state or {"state": "running"},
-        rollback={"state": "running"},
         rollback_description="start the instance again",
         description=f"{action} {target.label()}",
     )

@@ -93,6 +93,18 @@ def register_source(
     return decorate
 
 
+class SingleTarget:
+    """One client for every resource of one provider: for scripts and tests that already hold
+    a client (a boto3 session with a particular role, say)."""
+
+    def __init__(self, provider: str, client: object) -> None:
+        self.provider = provider
+        self.client = client
+
+    def target_for(self, ref: ResourceRef) -> object | None:
+        return self.client if ref.provider == self.provider else None
+
+
 class Targets:
     """The write side of every configured source; actions ask it for the client of a resource."""
 
