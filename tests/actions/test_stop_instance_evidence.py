@@ -8,10 +8,9 @@ from datetime import datetime, timedelta
 
 import boto3
 import pytest
+from pydantic import ValidationError
 from tests.conftest import run_cli
 from tests.e2e.conftest import DemoOrg, demo_org  # noqa: F401 - the demo organisation fixture
-
-from pydantic import ValidationError
 
 from spendpilot.actions import ActionContext, get_action
 from spendpilot.actions.stop_instance import IDLE, IdleMetric

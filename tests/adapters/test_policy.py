@@ -16,8 +16,8 @@ from tests.conftest import run_cli
 from tests.e2e.conftest import DemoOrg, demo_org  # noqa: F401 - the demo organisation fixture
 
 from spendpilot.actions import ActionContext, get_action
-from spendpilot.adapters.base import SingleTarget, Targets
 from spendpilot.adapters.aws.client import AwsAdapter
+from spendpilot.adapters.base import SingleTarget, Targets
 from spendpilot.domain import ProposalStatus, utcnow
 from spendpilot.errors import AdapterError
 from spendpilot.runtime import build_services

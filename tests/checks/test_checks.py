@@ -9,7 +9,15 @@ import pytest
 
 from spendpilot.actions import get_action
 from spendpilot.checks import all_checks, run_checks
-from spendpilot.domain import LlmUsage, Money, MetricPoint, MetricSeries, Resource, ResourceRef, Snapshot
+from spendpilot.domain import (
+    LlmUsage,
+    MetricPoint,
+    MetricSeries,
+    Money,
+    Resource,
+    ResourceRef,
+    Snapshot,
+)
 from spendpilot.errors import ConfigError
 from spendpilot.savings.pricebook import PriceBook
 from spendpilot.savings.registry import estimate

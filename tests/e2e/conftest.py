@@ -8,10 +8,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from spendpilot.scenarios.seed import SeededOrg
 from spendpilot.config import Settings
 from spendpilot.demo import prepare_scenario
 from spendpilot.scenarios import Scenario, load_scenario, locate_scenario
+from spendpilot.scenarios.seed import SeededOrg
 
 
 @dataclass

@@ -100,14 +100,16 @@ class AwsAdapter:
         endpoint_url: str | None = None,
         routing_prefix: str = "/spendpilot/features",
         session: boto3.session.Session | None = None,
+        config: Config | None = None,
     ) -> None:
         self.region = region
+        self._config = config or _BOTO_CONFIG
         self.endpoint_url = endpoint_url
         self.routing_prefix = routing_prefix
         self._session = session or boto3.session.Session(region_name=region)
 
     def client(self, service: str) -> Any:
-        kwargs: dict[str, Any] = {"region_name": self.region, "config": _BOTO_CONFIG}
+        kwargs: dict[str, Any] = {"region_name": self.region, "config": self._config}
         if self.endpoint_url:
             kwargs["endpoint_url"] = self.endpoint_url
         client = self._session.client(service, **kwargs)

@@ -29,6 +29,9 @@ class AwsSourceSettings(SourceSettings):
     endpoint_url: str | None = Field(
         None, description="API endpoint override (an emulator). Unset: boto3's own resolution, which honours AWS_ENDPOINT_URL.",
     )
+    max_attempts: int = Field(5, ge=1, le=20, description="Attempts per API call (botocore standard retries).")
+    connect_timeout: float = Field(5, gt=0, description="Seconds to wait for a connection.")
+    read_timeout: float = Field(30, gt=0, description="Seconds to wait for an answer.")
     metric_lookback_days: int = Field(14, ge=1, le=455, description="How much CloudWatch history a sweep reads.")
     llm_routing_prefix: str = Field(
         "/spendpilot/features",
@@ -49,11 +52,17 @@ class AwsRegionSource:
     @cached_property
     def adapter(self) -> AwsAdapter:
         import boto3
+        from botocore.config import Config
 
-        session = boto3.session.Session(profile_name=self.settings.profile, region_name=self.region)
+        s = self.settings
+        session = boto3.session.Session(profile_name=s.profile, region_name=self.region)
+        config = Config(
+            retries={"max_attempts": s.max_attempts, "mode": "standard"},
+            connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
+        )
         return AwsAdapter(
-            region=self.region, endpoint_url=self.settings.endpoint_url,
-            routing_prefix=self.settings.llm_routing_prefix, session=session,
+            region=self.region, endpoint_url=s.endpoint_url, routing_prefix=s.llm_routing_prefix,
+            session=session, config=config,
         )
 
     def target_for(self, ref: ResourceRef) -> AwsAdapter | None:
