@@ -20,6 +20,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools benchmarks evals
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest_and_sweep.py 1000000

@@ -180,9 +180,9 @@ def ingest(
                 where = f"{q.field}: " if q.field else ""
                 console.print(Text(f"      {q.file}:{q.row} {where}{q.reason}"), soft_wrap=True)
         if r.quarantine_file:
-            where = r.quarantine_file.resolve()
-            read = f"import duckdb; duckdb.read_parquet({json.dumps(str(where))}).order(\"_row\").show()"
-            console.print(Text(f"    all quarantined rows (Parquet): {where}", style="dim"), soft_wrap=True)
+            qfile = r.quarantine_file.resolve()
+            read = f"import duckdb; duckdb.read_parquet({json.dumps(str(qfile))}).order(\"_row\").show()"
+            console.print(Text(f"    all quarantined rows (Parquet): {qfile}", style="dim"), soft_wrap=True)
             console.print(Text(f"    read them with: {shlex.quote(sys.executable)} -c {shlex.quote(read)}", style="dim"), soft_wrap=True)
 
 

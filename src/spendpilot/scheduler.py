@@ -172,8 +172,8 @@ def run_daemon(
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         logger.info("%s received; stopping after any running sweep", signal.Signals(signum).name)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for signum_before, handler in previous.items():
+            signal.signal(signum_before, handler)
         stop.set()
 
     if threading.current_thread() is threading.main_thread():
@@ -189,8 +189,8 @@ def run_daemon(
         )
         stop.wait()
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         if scheduler.running:
             scheduler.shutdown(wait=True)
         logger.info("daemon stopped")

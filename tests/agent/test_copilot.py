@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 from tests.agent.scripted import ScriptedChatModel
 
@@ -72,3 +73,17 @@ def test_offline_mode_answers_the_three_questions_honestly() -> None:
     saved = answer_offline(tools, "what did we save", None)
     assert "Executed 1 proposal(s): $100.00/month" in saved and "Still pending: 1" in saved
     assert "Offline mode" in answer_offline(tools, "tell me a joke", None)
+
+
+def test_the_copilot_gets_exactly_the_tools_its_definition_lists(tmp_path) -> None:  # noqa: ANN001
+    from spendpilot.agent.copilot import allowed_tools
+    from spendpilot.agent.definitions import load_agent
+    from spendpilot.errors import ConfigError
+
+    (tmp_path / "copilot.md").write_text("---\nname: copilot\ndescription: d\ntools: [list_proposals]\n---\nprompt")
+    assert list(allowed_tools(_tools(), load_agent("copilot", tmp_path))) == ["list_proposals"]
+    (tmp_path / "copilot.md").write_text("---\nname: copilot\ndescription: d\ntools: [approve_everything]\n---\np")
+    with pytest.raises(ConfigError, match="approve_everything do not exist"):
+        allowed_tools(_tools(), load_agent("copilot", tmp_path))
+    shipped = load_agent("copilot")
+    assert set(allowed_tools(_tools(), shipped)) == set(shipped.tools)

@@ -15,9 +15,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool
 
-from spendpilot.agent.definitions import load_agent
+from spendpilot.agent.definitions import AgentDefinition, load_agent
 from spendpilot.domain import Proposal, ProposalStatus, format_money, totals_by_currency
 from spendpilot.domain.reports import SpendLine
+from spendpilot.errors import ConfigError
 
 MAX_TOOL_ROUNDS = 5
 _ID = re.compile(r"\bsp-[0-9a-f]{8}\b")
@@ -135,12 +136,27 @@ def answer_offline(tools: CopilotTools, message: str, selected: str | None) -> s
     )
 
 
+def allowed_tools(tools: CopilotTools, definition: AgentDefinition) -> dict[str, BaseTool]:
+    """The tools ``agents/copilot.md`` lists in its front-matter, and no others.
+
+    A name there that no tool has is a mistake in the definition, refused with the known names.
+    """
+    available = {t.name: t for t in tools.as_langchain_tools()}
+    unknown = sorted(set(definition.tools) - set(available))
+    if unknown:
+        raise ConfigError(
+            f"{definition.path}: tools {', '.join(unknown)} do not exist; known: {', '.join(sorted(available))}"
+        )
+    return {name: available[name] for name in definition.tools}
+
+
 def answer_with_model(model: BaseChatModel, tools: CopilotTools, message: str, selected: str | None) -> str:
-    lc_tools = {t.name: t for t in tools.as_langchain_tools()}
+    definition = load_agent("copilot")
+    lc_tools = allowed_tools(tools, definition)
     bound = model.bind_tools(list(lc_tools.values()))
     context = f"The engineer has proposal {selected} selected." if selected else "No proposal is selected."
     messages: list[BaseMessage] = [
-        SystemMessage(content=load_agent("copilot").system_prompt + "\n\n" + context),
+        SystemMessage(content=definition.system_prompt + "\n\n" + context),
         HumanMessage(content=message),
     ]
     for _ in range(MAX_TOOL_ROUNDS):

@@ -60,8 +60,8 @@ def open_collection(
         try:
             yield client.get_or_create_collection(
                 name,
-                embedding_function=embedding_function,
+                embedding_function=embedding_function,  # type: ignore[arg-type]
                 configuration={"hnsw": {"space": "cosine"}},
             )
         finally:
-            client.close()
+            client.close()  # type: ignore[attr-defined]

@@ -167,7 +167,7 @@ class DecisionMemory:
         records = list(zip(found["documents"] or [], found["metadatas"] or [], strict=True))
         if not records:
             return None
-        document, meta = max(records, key=lambda r: float(r[1]["at_ts"]))
+        document, meta = max(records, key=lambda r: float(r[1]["at_ts"]))  # type: ignore[arg-type]
         return _from_record(document, meta)
 
     def rejection_for(self, fingerprint: str) -> PastDecision | None:
@@ -197,13 +197,13 @@ class DecisionMemory:
             return []
         where = {"decision": Decision(decision).value} if decision else None
         with self._collection() as collection:
-            available = len(collection.get(where=where, include=[])["ids"])
+            available = len(collection.get(where=where, include=[])["ids"])  # type: ignore[arg-type]
             if available == 0:
                 return []
             found = collection.query(
                 query_texts=[text],
                 n_results=min(k, available),
-                where=where,
+                where=where,  # type: ignore[arg-type]
                 include=["documents", "metadatas", "distances"],
             )
         documents = (found["documents"] or [[]])[0]

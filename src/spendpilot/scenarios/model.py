@@ -143,7 +143,7 @@ def load_scenario(folder: Path) -> Scenario:
     head_path = folder / "scenario.yaml"
     if not head_path.is_file():
         raise ScenarioError(f"{folder}: not a scenario folder (no scenario.yaml)")
-    data: dict[str, object] = dict(_read_yaml(head_path))  # type: ignore[arg-type]
+    data: dict[str, object] = dict(_read_yaml(head_path))  # type: ignore[call-overload]
     for key, filename in _FILES.items():
         part = folder / filename
         if part.is_file():

@@ -52,12 +52,12 @@ class SpendpilotApp(App[None]):
     # Absolute, because Textual resolves a relative path against the file of the *subclass*.
     CSS_PATH = Path(__file__).with_name("app.tcss")
     # Screen classes for app.tcss: side by side needs ~140 columns to show every queue column.
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+    HORIZONTAL_BREAKPOINTS = [
         (0, "-narrow"),
         (110, "-medium"),
         (140, "-wide"),
     ]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "approve", "Approve"),
         Binding("r", "reject", "Reject"),
