@@ -24,8 +24,8 @@ class Gap(BaseModel):
     """One line: what failed and, where known, what to fix."""
 
 
-class SourceResult(BaseModel):
-    """What one source contributes to a snapshot."""
+class _Readings(BaseModel):
+    """What sources read, as one source contributes it and as the merged snapshot holds it."""
 
     resources: list[Resource] = Field(default_factory=list)
     metrics: dict[str, list[MetricSeries]] = Field(default_factory=dict)
@@ -39,25 +39,22 @@ class SourceResult(BaseModel):
     """Share of that cost covered by a commitment (RI / Savings Plan), which stopping does not end."""
     live_spot_prices: dict[str, Decimal] = Field(default_factory=dict)
     """Instance type -> latest spot price from the provider API, when it reports one."""
+    warnings: list[str] = Field(default_factory=list)
+    """Partial trouble that did not stop a source (a region skipped, a metric missing)."""
+
+
+class SourceResult(_Readings):
+    """What one source contributes to a snapshot."""
+
     summary: str = ""
     """What was read, for the report (e.g. "12 instances, 3 groups")."""
-    warnings: list[str] = Field(default_factory=list)
-    """Partial trouble that did not stop the source (a region skipped, a metric missing)."""
 
 
-class Snapshot(BaseModel):
+class Snapshot(_Readings):
     taken_at: AwareDatetime
-    resources: list[Resource] = Field(default_factory=list)
-    metrics: dict[str, list[MetricSeries]] = Field(default_factory=dict)
-    llm_usage: list[LlmUsage] = Field(default_factory=list)
-    resource_costs_30d: dict[str, Money] = Field(default_factory=dict)
-    resource_billed_hours_30d: dict[str, float] = Field(default_factory=dict)
-    resource_commitment_share_30d: dict[str, float] = Field(default_factory=dict)
-    live_spot_prices: dict[str, Decimal] = Field(default_factory=dict)
     sources: list[str] = Field(default_factory=list)
     """What was read, one line per source, for the report."""
     gaps: list[Gap] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
 
     def merge(self, name: str, result: SourceResult) -> None:
         """Add one source's contribution (sources read in parallel, merged in config order)."""

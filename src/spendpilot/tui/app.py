@@ -169,17 +169,8 @@ class SpendpilotApp(App[None]):
         self.push_screen(ConfirmApproveScreen(proposal, rollback=True), partial(self._rollback, proposal.id))
 
     def _rollback(self, proposal_id: str, plan_hash: str | None) -> None:
-        if plan_hash is None:
-            return
-        self._deciding.add(proposal_id)
-        self.notify(f"Rolling back {proposal_id}…", markup=False)
-        self._in_thread(
-            f"Rolling back {proposal_id}",
-            partial(self.services.rollback, proposal_id, by=self.approver, plan_hash=plan_hash),
-            self._approved,
-            group="decide",
-            always=lambda: self._deciding.discard(proposal_id),
-        )
+        if plan_hash is not None:
+            self._execute("Rolling back", proposal_id, partial(self.services.rollback, proposal_id, by=self.approver, plan_hash=plan_hash))
 
     def action_sweep(self) -> None:
         if self._sweeping:
@@ -260,15 +251,15 @@ class SpendpilotApp(App[None]):
         return proposal
 
     def _approve(self, proposal_id: str, plan_hash: str | None) -> None:
-        if plan_hash is None:
-            return
+        if plan_hash is not None:
+            self._execute("Approving", proposal_id, partial(self.services.approve, proposal_id, by=self.approver, plan_hash=plan_hash))
+
+    def _execute(self, verb: str, proposal_id: str, call: Callable[[], ExecutionOutcome]) -> None:
+        """Run an approve or a rollback in a worker; one decision per proposal at a time."""
         self._deciding.add(proposal_id)
-        self.notify(f"Approving {proposal_id}…", markup=False)
+        self.notify(f"{verb} {proposal_id}…", markup=False)
         self._in_thread(
-            f"Approving {proposal_id}",
-            partial(self.services.approve, proposal_id, by=self.approver, plan_hash=plan_hash),
-            self._approved,
-            group="decide",
+            f"{verb} {proposal_id}", call, self._approved, group="decide",
             always=lambda: self._deciding.discard(proposal_id),
         )
 
