@@ -109,7 +109,9 @@ class LocalServices:
         def deliver(proposal: Proposal, decision: dict[str, str]) -> ExecutionOutcome:
             return self.threads.deliver(proposal, decision, self.store, lambda pid: self.executor().execute(pid))
 
-        return Approvals(self.store, deliver, lambda p, d, by, reason: self.memory.remember(p, d, by, reason))
+        return Approvals(
+            self.store, deliver, lambda p, d, by, reason: self.memory.remember(p, d, by, reason), clock=self.clock
+        )
 
     # --- sweep ---------------------------------------------------------------------------------
     def sweep(self) -> SweepReport:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 
 from spendpilot._failpoints import failpoint
+from spendpilot.clock import SYSTEM_CLOCK, Clock
 from spendpilot.domain import Approval, Decision, Proposal, ProposalStatus
 from spendpilot.domain.reports import ExecutionOutcome
 from spendpilot.errors import BadArgument, InvalidTransition, PlanHashMismatch, SpendpilotError
@@ -52,8 +53,9 @@ def check_plan_hash(proposal: Proposal, plan_hash: str | None) -> None:
 
 
 class Approvals:
-    def __init__(self, store: StateStore, deliver: Deliver, remember: Remember) -> None:
+    def __init__(self, store: StateStore, deliver: Deliver, remember: Remember, clock: Clock = SYSTEM_CLOCK) -> None:
         self.store = store
+        self.clock = clock
         self._deliver = deliver
         self._remember = remember
 
@@ -63,7 +65,9 @@ class Approvals:
         if proposal.status is not ProposalStatus.PENDING:
             raise InvalidTransition(f"{proposal_id} is {proposal.status.value}; only pending proposals can be approved")
         check_plan_hash(proposal, plan_hash)
-        approval = Approval(proposal_id=proposal_id, plan_hash=proposal.plan_hash, decision=Decision.APPROVE, by=by)
+        approval = Approval(
+            proposal_id=proposal_id, plan_hash=proposal.plan_hash, decision=Decision.APPROVE, by=by, at=self.clock.now()
+        )
         proposal = self.store.record_decision(approval, ProposalStatus.APPROVED)
         self._remember_safely(proposal, Decision.APPROVE.value, by, "")
         failpoint("after_approval_recorded")
@@ -80,7 +84,8 @@ class Approvals:
         if proposal.status is not ProposalStatus.PENDING:
             raise InvalidTransition(f"{proposal_id} is {proposal.status.value}; only pending proposals can be rejected")
         approval = Approval(
-            proposal_id=proposal_id, plan_hash=proposal.plan_hash, decision=Decision.REJECT, by=by, reason=reason
+            proposal_id=proposal_id, plan_hash=proposal.plan_hash, decision=Decision.REJECT, by=by, reason=reason,
+            at=self.clock.now(),
         )
         proposal = self.store.record_decision(approval, ProposalStatus.REJECTED, note=f"rejected by {by}: {reason}")
         if proposal.rollback_of is None:  # a declined rollback says nothing about the original finding

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from spendpilot.domain.findings import Estimate, Evidence
 from spendpilot.domain.resources import ResourceRef
@@ -88,8 +88,8 @@ class Proposal(BaseModel):
     sweep_id: str | None = None
     rollback_of: str | None = None
     """For a rollback proposal: the executed proposal it undoes."""
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+    updated_at: AwareDatetime = Field(default_factory=utcnow)
 
     @property
     def plan_hash(self) -> str:
@@ -138,7 +138,7 @@ class Approval(BaseModel):
     decision: Decision
     by: str
     reason: str = ""
-    at: datetime = Field(default_factory=utcnow)
+    at: AwareDatetime = Field(default_factory=utcnow)
 
 
 class ExecutionStatus(StrEnum):
@@ -154,13 +154,13 @@ class Execution(BaseModel):
     idempotency_key: str
     status: ExecutionStatus
     detail: dict[str, Any] = Field(default_factory=dict)
-    started_at: datetime = Field(default_factory=utcnow)
-    finished_at: datetime | None = None
+    started_at: AwareDatetime = Field(default_factory=utcnow)
+    finished_at: AwareDatetime | None = None
 
 
 class AuditEvent(BaseModel):
     seq: int
-    at: datetime
+    at: AwareDatetime
     actor: str
     kind: str
     proposal_id: str | None

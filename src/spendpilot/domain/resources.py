@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import statistics
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from spendpilot.domain.money import DecimalStr
 
@@ -38,7 +38,7 @@ class Resource(BaseModel):
 class MetricPoint(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    at: datetime
+    at: AwareDatetime
     value: float
 
 
