@@ -320,20 +320,53 @@ def resume(config: ConfigOpt = None, home: HomeOpt = None) -> None:
 @app.command()
 def audit(
     limit: Annotated[int, typer.Option(help="How many recent events.")] = 30,
-    verify: Annotated[bool, typer.Option("--verify", help="Recompute the hash chain.")] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Check the hash chain, its head anchor and every recorded decision.")
+    ] = False,
     config: ConfigOpt = None,
     home: HomeOpt = None,
 ) -> None:
-    """Show the append-only, hash-chained audit log."""
-    services = _services(_settings(config, home))
-    if verify:
-        ok, n = services.store.verify_audit_chain()
-        console.print(f"audit chain {'intact' if ok else 'BROKEN'} ({n} events)")
-        if not ok:
-            raise typer.Exit(int(ExitCode.FAILURE))
+    """Show the append-only, hash-chained audit log.
+
+    `--verify` recomputes every event's hash and link, compares the log's length and last event
+    with the head anchor (`audit.head` beside the database, which deleting rows cannot reach),
+    and checks that every recorded decision has its audit event. It names the first bad event
+    and what is wrong with it. Exit code 0 intact, 1 broken.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from spendpilot.state import StateStore
+
+    settings = _settings(config, home)
+    settings.ensure_home()
+    try:
+        store = StateStore(settings.state_db_url)
+        if verify:
+            report = store.check_audit_chain()
+            total, problems = store.check_decisions()
+        else:
+            events = store.audit_events(limit=limit)
+    except (SQLAlchemyError, ValueError) as exc:
+        err.print(Text(
+            f"error: the state database {settings.state_db_url} cannot be read ({str(exc).splitlines()[0]}); "
+            "run `spendpilot doctor` for details", style="red",
+        ), soft_wrap=True)
+        raise typer.Exit(int(ExitCode.FAILURE)) from exc
+    if not verify:
+        for ev in events:
+            console.print(Text(f"{ev.seq:>5} {ev.at:%Y-%m-%d %H:%M:%S} {ev.actor:<12} {ev.kind:<24} {ev.proposal_id or ''}"))
         return
-    for ev in services.audit_events(limit=limit):
-        console.print(Text(f"{ev.seq:>5} {ev.at:%Y-%m-%d %H:%M:%S} {ev.actor:<12} {ev.kind:<24} {ev.proposal_id or ''}"))
+    console.print(Text(report.describe(), style="green" if report.intact else "red"), soft_wrap=True)
+    if problems:
+        console.print(Text(f"decisions: {total} recorded; {len(problems)} not backed by the audit log:", style="red"))
+        for line in problems:
+            console.print(Text(f"  {line}", style="red"), soft_wrap=True)
+    else:
+        console.print(Text(
+            f"decisions: {total} recorded, each matches its audit event; every execution follows an audited approval"
+        ), soft_wrap=True)
+    if not report.intact or problems:
+        raise typer.Exit(int(ExitCode.FAILURE))
 
 
 @app.command()
