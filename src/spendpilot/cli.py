@@ -370,6 +370,37 @@ def audit(
 
 
 @app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Check this home's stores and say what is wrong or left half-done.
+
+    State database (opens, schema current), audit chain (intact, else the first bad event),
+    decisions (each backed by an audit event), pending executions (what `spendpilot resume`
+    would pick up: owner, lease), approved proposals not executed, orphaned lake staging folders,
+    and whether the lake answers a query. Exit code 0 healthy, 1 if any check fails (named).
+    """
+    from spendpilot.doctor import doctor_table, run_doctor
+
+    settings = _settings(config, home)
+    if not settings.home.is_dir():
+        what = "is not a folder" if settings.home.exists() else "does not exist"
+        raise _fail(ConfigError(f"home {settings.home} {what}; pass --home or set SPENDPILOT_HOME"))
+    report = run_doctor(settings)
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    else:
+        console.print(doctor_table(report))
+    if not report.healthy:
+        err.print(Text(f"unhealthy: {', '.join(report.failed)}", style="red"), soft_wrap=True)
+        raise typer.Exit(int(ExitCode.FAILURE))
+    if not as_json:
+        console.print(Text("healthy", style="green"))
+
+
+@app.command()
 def checks() -> None:
     """List the checks, the action each proposes, and their settings (override in `[checks.RULE]`)."""
     from spendpilot.checks import all_checks
