@@ -48,7 +48,7 @@ def check_approval(
     """
     policy = policy or ApprovalPolicy()
     if approval is None or approval.decision is not Decision.APPROVE:
-        raise ApprovalRequired("no recorded approval for this proposal; nothing was executed")
+        raise ApprovalRequired("no recorded approval for this proposal; refusing to execute")
     if audit is not None:
         evidence = audit.approval_event_for(approval)
         if not evidence.found:

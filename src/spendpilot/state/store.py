@@ -295,15 +295,18 @@ class StateStore:
         )
 
     def check_decisions(self) -> tuple[int, list[str]]:
-        """(decisions recorded, problems): each ``decisions`` row must have its audit event, and
-        each execution must follow an audited approval. One line per problem."""
+        """(decisions recorded, problems): each ``decisions`` row must have its audit event, each
+        approved proposal an audited approval standing, and each execution an approval before
+        it. One line per problem."""
         columns = [c if c.name != "at" else type_coerce(c, String).label("at") for c in decisions.c]
         with self.engine.connect() as conn:
             rows = conn.execute(select(*columns).order_by(decisions.c.id)).mappings().all()
+            approved_ids = conn.execute(
+                select(proposals.c.id).where(proposals.c.status == ProposalStatus.APPROVED.value).order_by(proposals.c.id)
+            ).scalars().all()
             logged = conn.execute(
-                select(audit_log).where(
-                    audit_log.c.kind.in_([*_DECISION_EVENTS.values(), "execution_started"])
-                ).order_by(audit_log.c.seq)
+                select(audit_log).where(audit_log.c.kind.in_([*_DECISIVE_KINDS, "execution_started"]))
+                .order_by(audit_log.c.seq)
             ).mappings().all()
         events = [self._event(r) for r in logged]
         problems = []
@@ -326,11 +329,22 @@ class StateStore:
                     f"{at:%Y-%m-%d %H:%M:%S} UTC, plan {str(r['plan_hash'])[:12]}) has no matching audit event"
                 )
         approved: set[str] = set()
+        standing: dict[str, AuditEvent] = {}
         for e in events:
+            if e.kind in _DECISIVE_KINDS and e.proposal_id:
+                standing[e.proposal_id] = e
             if e.kind == "approved" and e.proposal_id:
                 approved.add(e.proposal_id)
             elif e.kind == "execution_started" and e.proposal_id not in approved:
                 problems.append(f"event {e.seq}: execution of {e.proposal_id} with no approval event before it")
+        for pid in approved_ids:
+            last = standing.get(pid)
+            if last is None or last.kind != "approved":
+                said = (
+                    f"the latest decision the audit log records for it is {last.kind!r} (event {last.seq})"
+                    if last else "the audit log records no decision for it"
+                )
+                problems.append(f"proposal {pid} is approved, but {said}")
         return len(rows), problems
 
     # --- proposals -------------------------------------------------------------------------
