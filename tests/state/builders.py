@@ -103,7 +103,9 @@ class Home:
         return int(self.sql("SELECT count(*) FROM audit_log")[0][0])
 
 
-def build_home(path: Path, *, approver: str = "bob") -> Home:
+def build_home(path: Path, *, approver: str | None = "bob") -> Home:
+    """The home described in ``Home``; ``approver=None`` leaves ``approved`` pending (a home
+    with nothing half-done)."""
     path.mkdir(parents=True, exist_ok=True)
     store = StateStore(f"sqlite:///{path / 'state.sqlite'}")
     home = Home(path=path, store=store)
@@ -120,7 +122,8 @@ def build_home(path: Path, *, approver: str = "bob") -> Home:
         key, ExecutionStatus.VERIFIED, actor="executor", detail={"state": "stopped"},
         proposal_status=ProposalStatus.EXECUTED, note="applied and verified",
     )
-    store.record_decision(_approval(home.proposals["approved"], approver), ProposalStatus.APPROVED)
+    if approver is not None:
+        store.record_decision(_approval(home.proposals["approved"], approver), ProposalStatus.APPROVED)
     rejected = home.proposals["rejected"]
     store.record_decision(
         Approval(proposal_id=rejected.id, plan_hash=rejected.plan_hash, decision=Decision.REJECT, by="carol",
