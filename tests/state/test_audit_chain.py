@@ -11,7 +11,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -140,3 +140,53 @@ def test_the_built_home_is_intact_and_its_decisions_audited(tmp_path: Path) -> N
     home = build_home(tmp_path / "home")
     assert home.store.check_audit_chain().intact
     assert home.store.check_decisions() == (3, [])
+
+
+def test_a_log_from_the_first_format_is_named_as_such(tmp_path: Path) -> None:
+    """A home written before the head anchor existed: old hashes, no audit.head."""
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    store.audit("alice", "note", None, {})
+    store.audit("bob", "note", None, {})
+    (tmp_path / "audit.head").unlink()
+    with store.engine.begin() as conn:
+        prev = "0" * 64
+        for seq, at, actor, kind, payload in conn.exec_driver_sql(
+            "SELECT seq, at, actor, kind, payload FROM audit_log ORDER BY seq"
+        ).fetchall():
+            digest = legacy_event_hash(prev, datetime.fromisoformat(at), actor, kind, None, payload)
+            conn.exec_driver_sql("UPDATE audit_log SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, digest, seq))
+            prev = digest
+    report = store.check_audit_chain()
+    assert not report.intact and report.first_bad_seq == 1
+    assert "old chain format" in (report.problem or "") and "start a new home" in (report.problem or "")
+
+
+_WRITER = (
+    "import sys; from spendpilot.state import StateStore; s = StateStore(f'sqlite:///{sys.argv[1]}/state.sqlite')\n"
+    "for i in range(15): s.audit(sys.argv[2], 'note', None, {'i': i})"
+)
+
+
+def test_concurrent_writers_keep_the_chain_and_its_anchor_consistent(tmp_path: Path) -> None:
+    StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    writers = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path), f"writer-{n}"]) for n in range(4)
+    ]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0, 0, 0]
+    report = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}").check_audit_chain()
+    assert report.intact and report.events == 60, report.problem
+
+
+def test_without_a_head_anchor_a_rehashed_event_shows_as_a_broken_link(tmp_path: Path) -> None:
+    """A store with no anchor (a server database) still names the first broken link."""
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}", head_path=None)
+    for n in range(3):
+        store.audit("alice", "note", None, {"n": n})
+    with store.engine.begin() as conn:
+        seq, at, prev = conn.exec_driver_sql("SELECT seq, at, prev_hash FROM audit_log WHERE seq = 2").fetchone()
+        forged = event_hash(seq, prev, datetime.fromisoformat(at), "mallory", "note", None, '{"n": 1}')
+        conn.exec_driver_sql("UPDATE audit_log SET actor = 'mallory', hash = ? WHERE seq = 2", (forged,))
+    report = store.check_audit_chain()
+    assert not report.intact and report.first_bad_seq == 3 and not report.anchored
+    assert (report.problem or "").startswith("prev_hash mismatch: event 3 does not follow event 2")
+    assert not (tmp_path / "audit.head").exists()

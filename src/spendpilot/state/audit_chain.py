@@ -231,6 +231,12 @@ class StoredEvent:
     hash: str
 
 
+def _is_legacy(row: StoredEvent) -> bool:
+    return row.hash != event_hash(
+        row.seq, row.prev_hash, row.at, row.actor, row.kind, row.proposal_id, row.payload
+    ) and row.hash == legacy_event_hash(row.prev_hash, row.at, row.actor, row.kind, row.proposal_id, row.payload)
+
+
 def _events(first: int, last: int) -> str:
     return f"event {first} was" if first == last else f"events {first}..{last} were"
 
@@ -248,6 +254,14 @@ def verify_chain(rows: Sequence[StoredEvent], head: HeadAnchor | None, *, whole_
     """
     n = len(rows)
     anchored = head is not None
+    if rows and _is_legacy(rows[0]):  # said first: an old log has no head anchor either
+        return _broken(
+            n, rows[0].seq,
+            "this log was written in the old chain format (fields joined with '|', which a name "
+            "containing '|' can forge); this version cannot vouch for it: keep the file as a record "
+            "and start a new home",
+            "old format, not anchored", anchored,
+        )
     anchors: HeadAnchors | None = None
     anchor_text = "no head anchor (a database that is not a local SQLite file)"
     if head is not None:
@@ -286,16 +300,6 @@ def verify_chain(rows: Sequence[StoredEvent], head: HeadAnchor | None, *, whole_
                            anchor_text, anchored)
         recomputed = event_hash(row.seq, row.prev_hash, row.at, row.actor, row.kind, row.proposal_id, row.payload)
         if row.hash != recomputed:
-            if index == 0 and row.hash == legacy_event_hash(
-                row.prev_hash, row.at, row.actor, row.kind, row.proposal_id, row.payload
-            ):
-                return _broken(
-                    n, row.seq,
-                    "this log was written in the old chain format (fields joined with '|', which a name "
-                    "containing '|' can forge); this version cannot vouch for it: keep the file as a record "
-                    "and start a new home",
-                    anchor_text, anchored,
-                )
             return _broken(n, row.seq,
                            f"hash mismatch: event {row.seq}'s stored hash does not match its contents "
                            f"(time, actor, kind, proposal or payload were edited)",
