@@ -358,20 +358,80 @@ def resume(config: ConfigOpt = None, home: HomeOpt = None) -> None:
 @app.command()
 def audit(
     limit: Annotated[int, typer.Option(help="How many recent events.")] = 30,
-    verify: Annotated[bool, typer.Option("--verify", help="Recompute the hash chain.")] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Check the hash chain, its head anchor and every recorded decision.")
+    ] = False,
     config: ConfigOpt = None,
     home: HomeOpt = None,
 ) -> None:
-    """Show the append-only, hash-chained audit log."""
-    services = _services(_settings(config, home))
-    if verify:
-        ok, n = services.verify_audit()
-        console.print(f"audit chain {'intact' if ok else 'BROKEN'} ({n} events)")
-        if not ok:
-            raise typer.Exit(int(ExitCode.FAILURE))
+    """Show the append-only, hash-chained audit log.
+
+    `--verify` recomputes every event's hash and link, compares the log's length and last event
+    with the head anchor (`audit.head` beside the database, which deleting rows cannot reach),
+    and checks that every recorded decision has its audit event. It names the first bad event
+    and what is wrong with it. Exit code 0 intact, 1 broken.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    settings = _settings(config, home)
+    try:
+        services = _services(settings)
+        if verify:
+            report, total, problems = services.verify_audit()
+        else:
+            events = services.audit_events(limit=limit)
+    except (SQLAlchemyError, ValueError) as exc:
+        err.print(Text(
+            f"error: the state database {settings.state_db_url} cannot be read ({str(exc).splitlines()[0]}); "
+            "run `spendpilot doctor` for details", style="red",
+        ), soft_wrap=True)
+        raise typer.Exit(int(ExitCode.FAILURE)) from exc
+    if not verify:
+        for ev in events:
+            console.print(Text(f"{ev.seq:>5} {ev.at:%Y-%m-%d %H:%M:%S} {ev.actor:<12} {ev.kind:<24} {ev.proposal_id or ''}"))
         return
-    for ev in services.audit_events(limit=limit):
-        console.print(Text(f"{ev.seq:>5} {ev.at:%Y-%m-%d %H:%M:%S} {ev.actor:<12} {ev.kind:<24} {ev.proposal_id or ''}"))
+    console.print(Text(report.describe(), style="green" if report.intact else "red"), soft_wrap=True)
+    if problems:
+        console.print(Text(f"decisions: {total} recorded; {len(problems)} not backed by the audit log:", style="red"))
+        for line in problems:
+            console.print(Text(f"  {line}", style="red"), soft_wrap=True)
+    else:
+        console.print(Text(
+            f"decisions: {total} recorded, each matches its audit event; every execution follows an audited approval"
+        ), soft_wrap=True)
+    if not report.intact or problems:
+        raise typer.Exit(int(ExitCode.FAILURE))
+
+
+@app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Check this home's stores and say what is wrong or left half-done.
+
+    State database (opens, schema current), audit chain (intact, else the first bad event),
+    decisions (each backed by an audit event), pending executions (what `spendpilot resume`
+    would pick up: owner, lease), approved proposals not executed, orphaned lake staging folders,
+    and whether the lake answers a query. Exit code 0 healthy, 1 if any check fails (named).
+    """
+    from spendpilot.doctor import doctor_table, run_doctor
+
+    settings = _settings(config, home)
+    if not settings.home.is_dir():
+        what = "is not a folder" if settings.home.exists() else "does not exist"
+        raise _fail(ConfigError(f"home {settings.home} {what}; pass --home or set SPENDPILOT_HOME"))
+    report = run_doctor(settings)
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    else:
+        console.print(doctor_table(report))
+    if not report.healthy:
+        err.print(Text(f"unhealthy: {', '.join(report.failed)}", style="red"), soft_wrap=True)
+        raise typer.Exit(int(ExitCode.FAILURE))
+    if not as_json:
+        console.print(Text("healthy", style="green"))
 
 
 @app.command()

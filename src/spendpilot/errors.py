@@ -65,6 +65,11 @@ class ApprovalExpired(ApprovalRequired):
     """The approval is older than the policy allows; the proposal goes back to the queue."""
 
 
+class ApprovalNotAudited(ApprovalRequired):
+    """A recorded approval the audit log does not vouch for (no matching event in an intact,
+    anchored chain): written around spendpilot, or the log was tampered with. Never acted on."""
+
+
 class PlanHashMismatch(SpendpilotError):
     exit_code = ExitCode.CONFLICT
 

@@ -18,6 +18,7 @@ from spendpilot.domain import AuditEvent, Proposal, ProposalStatus
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
 from spendpilot.errors import AdapterError, SpendpilotError
 from spendpilot.state import StateStore
+from spendpilot.state.audit_chain import ChainReport
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -159,8 +160,9 @@ class LocalServices:
     def audit_events(self, limit: int = 50, proposal_id: str | None = None) -> list[AuditEvent]:
         return self.store.audit_events(proposal_id=proposal_id, limit=limit)
 
-    def verify_audit(self) -> tuple[bool, int]:
-        return self.store.verify_audit_chain()
+    def verify_audit(self) -> tuple[ChainReport, int, list[str]]:
+        total, problems = self.store.check_decisions()
+        return self.store.check_audit_chain(), total, problems
 
     def copilot_tools(self) -> CopilotTools:
         from spendpilot.agent.copilot import CopilotTools

@@ -6,6 +6,7 @@ from typing import Protocol
 
 from spendpilot.domain import AuditEvent, Proposal, ProposalStatus
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
+from spendpilot.state.audit_chain import ChainReport
 
 
 class SpendpilotServices(Protocol):
@@ -35,8 +36,9 @@ class SpendpilotServices(Protocol):
 
     def audit_events(self, limit: int = 50, proposal_id: str | None = None) -> list[AuditEvent]: ...
 
-    def verify_audit(self) -> tuple[bool, int]:
-        """Recompute the audit chain: (intact, events checked)."""
+    def verify_audit(self) -> tuple[ChainReport, int, list[str]]:
+        """Recompute the audit chain and its anchor; check every decision has its audit event:
+        (chain report, decisions recorded, one line per decision problem)."""
         ...
 
     def chat(self, message: str, selected_proposal_id: str | None = None) -> str:

@@ -30,6 +30,7 @@ from spendpilot.errors import (
     ProposalNotFound,
     SpendpilotError,
 )
+from spendpilot.state.audit_chain import ChainReport
 
 
 def make_proposal(
@@ -188,9 +189,9 @@ class FakeServices:
         self._record("audit_events", limit=limit)
         return []
 
-    def verify_audit(self) -> tuple[bool, int]:
+    def verify_audit(self) -> tuple[ChainReport, int, list[str]]:
         self._record("verify_audit")
-        return True, 0
+        return ChainReport(intact=True, events=0, anchor="no anchor", anchored=False), 0, []
 
     def rollback(self, proposal_id: str, by: str, plan_hash: str | None = None) -> ExecutionOutcome:
         self._record("rollback", proposal_id=proposal_id, by=by, plan_hash=plan_hash)

@@ -1,7 +1,8 @@
 """The executor: the only code path that changes a cloud resource.
 
 Order of operations, each step recorded in the ledger and the audit log:
-1. the latest decision must approve exactly this plan hash (``check_approval``);
+1. the latest decision must approve exactly this plan hash, and the audit log must record that
+   decision (``check_approval``); otherwise the proposal goes back to the queue, unexecuted;
 2. the ledger row for (proposal, plan hash) is claimed; a second process loses the claim;
 3. the resource is re-read; any drift from the expected pre-state aborts and re-queues;
 4. the change is applied once; 5. the resource is re-read to verify.
@@ -23,7 +24,7 @@ from spendpilot.actions.base import Action, ActionContext, get_action, pre_state
 from spendpilot.approval import ApprovalPolicy, check_approval
 from spendpilot.domain import ExecutionStatus, Proposal, ProposalStatus
 from spendpilot.domain.reports import ExecutionOutcome
-from spendpilot.errors import AdapterError, ApprovalExpired
+from spendpilot.errors import AdapterError, ApprovalExpired, ApprovalRequired
 from spendpilot.execution.lease import LEASE, current_owner, is_stale
 from spendpilot.state import StateStore
 
@@ -60,9 +61,13 @@ class Executor:
         plan = proposal.plan
         expired: ApprovalExpired | None = None
         try:
-            check_approval(self.store.latest_decision(proposal_id), plan, self.policy, now=self._now())
+            check_approval(
+                self.store.latest_decision(proposal_id), plan, self.policy, audit=self.store, now=self._now()
+            )
         except ApprovalExpired as exc:  # still lets a crash-interrupted change be recognised below
             expired = exc
+        except ApprovalRequired as exc:  # no approval the audit log vouches for: never act on it
+            return self._refuse_approval(proposal, exc)
         action = get_action(proposal.action)
         key = idempotency_key(proposal)
         ledger = self.store.get_execution(key)
@@ -174,6 +179,16 @@ class Executor:
         note = f"not executed: {expired}"
         self.store.set_status(proposal.id, ProposalStatus.PENDING, actor=ACTOR, note=note, event="approval_expired")
         return ExecutionOutcome(proposal_id=proposal.id, status=ProposalStatus.PENDING, message=f"{proposal.id}: {note}")
+
+    def _refuse_approval(self, proposal: Proposal, refused: ApprovalRequired) -> ExecutionOutcome:
+        """Back to the queue, audited as ``approval_refused``: a human approves it again (through
+        spendpilot, so the audit log records it) or it stays undone."""
+        note = f"not executed: {refused}"
+        self.store.set_status(proposal.id, ProposalStatus.PENDING, actor=ACTOR, note=note, event="approval_refused")
+        return ExecutionOutcome(
+            proposal_id=proposal.id, status=ProposalStatus.PENDING, error=type(refused).__name__,
+            message=f"{proposal.id}: {note}",
+        )
 
     def _abort_for_drift(
         self, proposal: Proposal, key: str, differences: dict[str, tuple[object, object]], claimed: bool
