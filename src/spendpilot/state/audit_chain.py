@@ -302,7 +302,7 @@ def verify_chain(rows: Sequence[StoredEvent], head: HeadAnchor | None, *, whole_
         if row.hash != recomputed:
             return _broken(n, row.seq,
                            f"hash mismatch: event {row.seq}'s stored hash does not match its contents "
-                           f"(time, actor, kind, proposal or payload were edited)",
+                           f"(its time, actor, kind, proposal, payload or prev_hash was edited)",
                            anchor_text, anchored)
         if row.prev_hash != prev:
             return _broken(n, row.seq,
