@@ -301,6 +301,14 @@ def describe_validation_error(
     return f"setting {setting}{given}: {what}{more}"
 
 
+def one_line(exc: ValidationError) -> str:
+    """``key = value: what is wrong`` for the first problem pydantic found (its own text spans lines)."""
+    errors = exc.errors(include_url=False)
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    first = errors[0]
+    return f"{_dotted(tuple(first['loc'])) or 'value'}{_given(first)}: {first['msg'].removeprefix('Value error, ')}{more}"
+
+
 def _given(error: Any) -> str:
     if error["type"] == "missing":
         return ""

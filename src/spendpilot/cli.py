@@ -78,7 +78,8 @@ def _services(settings: Settings):  # -> LocalServices (imported lazily: heavy i
 
 
 def _fail(exc: SpendpilotError) -> typer.Exit:
-    err.print(Text(f"error: {exc}", style="red"), soft_wrap=True)
+    one_line = " ".join(str(exc).split())  # an error is one line, whatever its author wrote
+    err.print(Text(f"error: {one_line}", style="red"), soft_wrap=True)
     return typer.Exit(int(exc.exit_code))
 
 

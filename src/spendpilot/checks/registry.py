@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from spendpilot._config_file import one_line
 from spendpilot.domain import Finding, Snapshot
 from spendpilot.errors import ConfigError
 from spendpilot.savings.pricebook import PriceBook
@@ -38,7 +39,7 @@ class CheckSpec(Generic[S]):
         try:
             return self.settings_model(**(overrides or {}))
         except ValidationError as exc:
-            raise ConfigError(f"[checks.{self.rule}] in spendpilot.toml: {exc}") from exc
+            raise ConfigError(f"[checks.{self.rule}] in spendpilot.toml: {one_line(exc)}") from exc
 
 
 _REGISTRY: dict[str, CheckSpec[Any]] = {}
