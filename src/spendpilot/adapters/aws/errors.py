@@ -115,6 +115,11 @@ def adapter_error(
         return AdapterError(f"{call} in {where} failed: {code}: {detail}")
     if isinstance(exc, UNREADABLE_REPLY):
         seen = reply.describe() if reply is not None else "no reply recorded"
+        status = reply.status if reply is not None else None
+        if status == 403:  # the status says it all, whatever the body
+            return AdapterError(f"{call} denied in {where} — {_POLICY_HINT} (no AWS error document; {seen})")
+        if status in (429, 503):
+            return AdapterError(f"{call} in {where} was throttled or unavailable ({seen}){reply.wait_hint() if reply else ''} — try again shortly")
         what = "botocore could not parse it" if isinstance(exc, ResponseParserError) else (
             f"it lacks what an AWS answer has ({type(exc).__name__}: {str(exc)[:60]})"
         )
