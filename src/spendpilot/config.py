@@ -157,12 +157,16 @@ class Settings(BaseSettings):
         return self.home / "sweep.lock"
 
     def check_home(self) -> None:
-        """Refuse a home that is a file (nothing is created here)."""
+        """Refuse a home that is a file, lies below a file, or cannot be written (by permissions;
+        nothing is created here, so a refused command leaves no folder behind)."""
+        fix = f"set home (--home, SPENDPILOT_HOME or home = in {DEFAULT_CONFIG_FILE}) to a folder you can write"
         if self.home.exists() and not self.home.is_dir():
-            raise ConfigError(
-                f"home {self.home} is a file, not a folder — set home (--home, SPENDPILOT_HOME or "
-                f"home = in {DEFAULT_CONFIG_FILE}) to a folder spendpilot may create"
-            )
+            raise ConfigError(f"home {self.home} is a file, not a folder — {fix}")
+        existing = next((p for p in (self.home.absolute(), *self.home.absolute().parents) if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise ConfigError(f"home {self.home} is not a writable folder ({existing} is a file) — {fix}")
+        if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+            raise ConfigError(f"home {self.home} is not a writable folder ({existing} is read-only to you) — {fix}")
 
     def ensure_home(self) -> Path:
         """Create home if needed and prove it writable, so a bad home is one line, not a traceback."""

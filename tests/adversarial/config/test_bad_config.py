@@ -14,7 +14,11 @@ command in a subprocess.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -103,7 +107,9 @@ CONFIG_CASES = [
     Case("home-a-file", ("proposals", "--home", "{tmp}/a-file"), "home {tmp}/a-file is a file, not a folder"),
     Case("home-a-file-in-toml", ("proposals", "--config", "{tmp}/spendpilot.toml"), "home {tmp}/a-file is a file, not a folder",
          toml='home = "{tmp}/a-file"\n', unset=("SPENDPILOT_HOME",)),
-    Case("home-below-a-file", ("proposals", "--home", "{tmp}/a-file/home"), "home {tmp}/a-file/home is not a writable folder (Not a directory)"),
+    Case("home-below-a-file", ("proposals", "--home", "{tmp}/a-file/home"), "home {tmp}/a-file/home is not a writable folder ({tmp}/a-file is a file)"),
+    Case("ingest-home-below-a-file", ("ingest", str(DATA / "llm_usage.csv"), "--llm-usage", "--home", "{tmp}/a-file/home"), "({tmp}/a-file is a file)"),
+    Case("ingest-home-a-file", ("ingest", str(DATA / "planted_bad_rows.csv"), "--home", "{tmp}/a-file"), "home {tmp}/a-file is a file, not a folder"),
     Case("home-unwritable", ("proposals", "--home", "/sys/spendpilot-home"), "home /sys/spendpilot-home is not a writable folder"),
     # the environment
     Case("env-typo", ("proposals",), "SPENDPILOT_AWS__REGOIN: 'regoin' names no setting — did you mean SPENDPILOT_AWS__REGION?", env={"SPENDPILOT_AWS__REGOIN": "x"}),
@@ -156,6 +162,29 @@ def test_bad_config(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert _sweeps(tmp_path / "home") == 0  # a refused sweep records nothing
     if case.args[0] != "sweep":
         assert not (tmp_path / "home").exists()  # refused before any store was opened
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to run as another user")
+def test_home_unwritable_for_the_user(tmp_path: Path) -> None:
+    """As an ordinary user (uid 65534) with a read-only home: one line, exit 2, nothing created."""
+    shared = Path(tempfile.mkdtemp(prefix="spendpilot-ro-", dir="/tmp"))
+    try:
+        shared.chmod(0o755)
+        home = shared / "home"
+        home.mkdir(mode=0o555)
+        home.chmod(0o555)
+        env = {k: v for k, v in os.environ.items() if k != "SPENDPILOT_HOME"}
+        result = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "spendpilot.cli",
+             "proposals", "--home", str(home / "stores")],
+            cwd=shared, capture_output=True, text=True, env={**env, "HOME": str(shared)}, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == BAD, result.stdout + result.stderr
+        assert f"home {home / 'stores'} is not a writable folder ({home} is read-only to you)" in one_error_line(result.stderr)
+        assert list(home.iterdir()) == []
+    finally:
+        shared.joinpath("home").chmod(0o755)
+        shutil.rmtree(shared)
 
 
 # --- CLI arguments against a home with a pending and a rejected proposal ------------------------
