@@ -61,6 +61,13 @@ class ConfigFile:
 
 def locate_config_file() -> ConfigFile | None:
     """The file named by ``SPENDPILOT_CONFIG`` (which must exist), else ``./spendpilot.toml`` if any."""
+    try:
+        return _locate()
+    except OSError as exc:  # e.g. a folder on the way this user may not enter
+        raise ConfigError(f"cannot look for the config file: {exc.strerror or exc} ({exc.filename})") from exc
+
+
+def _locate() -> ConfigFile | None:
     named = os.environ.get(CONFIG_ENV, "").strip()
     if named:
         path = Path(named).expanduser()

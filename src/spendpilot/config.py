@@ -160,9 +160,9 @@ class Settings(BaseSettings):
         """Refuse a home that is a file, lies below a file, or cannot be written (by permissions;
         nothing is created here, so a refused command leaves no folder behind)."""
         fix = f"set home (--home, SPENDPILOT_HOME or home = in {DEFAULT_CONFIG_FILE}) to a folder you can write"
-        if self.home.exists() and not self.home.is_dir():
+        if _visible(self.home) and not self.home.is_dir():
             raise ConfigError(f"home {self.home} is a file, not a folder — {fix}")
-        existing = next((p for p in (self.home.absolute(), *self.home.absolute().parents) if p.exists()), None)
+        existing = next((p for p in (self.home.absolute(), *self.home.absolute().parents) if _visible(p)), None)
         if existing is not None and not existing.is_dir():
             raise ConfigError(f"home {self.home} is not a writable folder ({existing} is a file) — {fix}")
         if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
@@ -181,6 +181,14 @@ class Settings(BaseSettings):
                 "(--home, SPENDPILOT_HOME or home = in spendpilot.toml) to a folder you can write"
             ) from exc
         return self.home
+
+
+def _visible(path: Path) -> bool:
+    """Whether ``path`` exists as far as this user can see (a folder it may not enter hides it)."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
