@@ -22,9 +22,10 @@ from spendpilot.scenarios.emulator import EMULATOR_ENV, LocalAwsEmulator
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
-# Before anything imports boto3 or chromadb: offline, and never a real AWS profile.
+# Before anything imports boto3 or chromadb: offline, and never a real AWS profile. The config
+# file is /dev/null (no settings): a spendpilot.toml in the working directory is never read.
 os.environ.update(EMULATOR_ENV)
-os.environ.update({"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False", "SPENDPILOT_CONFIG": "/nonexistent.toml"})
+os.environ.update({"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False", "SPENDPILOT_CONFIG": os.devnull})
 for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "SPENDPILOT_LLM__MODEL", "SPENDPILOT_FAILPOINTS"):
     os.environ.pop(_var, None)
 

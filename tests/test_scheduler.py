@@ -52,7 +52,7 @@ def runs(home: Path) -> list[dict[str, str | None]]:
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("SPENDPILOT_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("SPENDPILOT_CONFIG", os.devnull)  # no config file
     return Settings(home=tmp_path / "home", schedule=ScheduleSettings(sweep_cron=YEARLY))
 
 

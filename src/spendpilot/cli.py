@@ -58,20 +58,29 @@ HomeOpt = Annotated[
 
 
 def _settings(config: Path | None, home: Path | None = None) -> Settings:
-    if config is not None and not config.is_file():
-        raise typer.BadParameter(f"config file {config} does not exist", param_hint="--config")
-    overrides = {"home": home} if home is not None else {}
-    return load_settings(config, **overrides)
+    """Settings for a command; any config mistake ends it with one line and exit code 2."""
+    try:
+        if config is not None and (not config.exists() or config.is_dir()):
+            state = "is a folder, not a TOML file" if config.exists() else "does not exist"
+            raise ConfigError(f"--config {config} {state}")
+        overrides = {"home": home} if home is not None else {}
+        return load_settings(config, **overrides)
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
 
 
 def _services(settings: Settings) -> SpendpilotServices:
     from spendpilot.runtime import build_services
 
-    return build_services(settings)
+    try:
+        return build_services(settings)
+    except SpendpilotError as exc:  # e.g. a home that cannot be created or written
+        raise _fail(exc) from exc
 
 
 def _fail(exc: SpendpilotError) -> typer.Exit:
-    err.print(Text(f"error: {exc}", style="red"), soft_wrap=True)
+    one_line = " ".join(str(exc).split())  # an error is one line, whatever its author wrote
+    err.print(Text(f"error: {one_line}", style="red"), soft_wrap=True)
     return typer.Exit(int(exc.exit_code))
 
 

@@ -2,23 +2,44 @@
 
 Precedence (highest first): explicit arguments, ``SPENDPILOT_*`` environment variables
 (nested with ``__``, e.g. ``SPENDPILOT_LLM__MODEL``), the TOML file, defaults.
+
+Which TOML file, whether it is trusted, and the one-line errors for a file that is malformed,
+misspelt or wrongly typed live in ``spendpilot._config_file``. Every mistake is a
+``ConfigError`` (exit code 2), never a traceback and never silently ignored.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
+    SettingsError,
 )
 
-DEFAULT_CONFIG_FILE = "spendpilot.toml"
+from spendpilot._config_file import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG_FILE,
+    check_environment,
+    describe_validation_error,
+    locate_config_file,
+    origin_of,
+    read_config_file,
+)
+from spendpilot.errors import ConfigError
+
+__all__ = ["DEFAULT_CONFIG_FILE", "Settings", "load_settings"]
+
+MAX_METRIC_LOOKBACK_DAYS = 455
+"""CloudWatch keeps hourly data for 455 days (15 months); older history does not exist."""
 
 
 class AwsSettings(BaseModel):
@@ -37,6 +58,13 @@ class AwsSettings(BaseModel):
         description="SSM Parameter Store prefix holding each product feature's model "
         "(<prefix>/<feature>/model); the route_to_model action writes here.",
     )
+
+    @field_validator("metric_lookback_days")
+    @classmethod
+    def _lookback_in_range(cls, days: int) -> int:
+        if not 1 <= days <= MAX_METRIC_LOOKBACK_DAYS:
+            raise ValueError(f"must be between 1 and {MAX_METRIC_LOOKBACK_DAYS} days (CloudWatch's retention)")
+        return days
 
 
 class LlmSettings(BaseModel):
@@ -78,6 +106,19 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL for operational state; default: SQLite under home."
     )
 
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:  # a bad value from the environment or an argument
+            raise ConfigError(describe_validation_error(exc)) from exc
+        except SettingsError as exc:  # e.g. SPENDPILOT_AWS='{bad': a section that is not valid JSON
+            field = re.search(r'field "(\w+)"', str(exc))
+            name = f"SPENDPILOT_{field.group(1).upper()}" if field else "a SPENDPILOT_* variable"
+            raise ConfigError(
+                f"environment variable {name} is not valid JSON for a table; set its keys one by one "
+                f"instead (e.g. {name}__KEY=value)"
+            ) from exc
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -87,12 +128,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = os.environ.get("SPENDPILOT_CONFIG", DEFAULT_CONFIG_FILE)
-        return (
-            init_settings,
-            env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
-        )
+        check_environment(settings_cls)
+        return (init_settings, env_settings, _TomlFileSource(settings_cls))
 
     def source_configs(self) -> list[dict[str, Any]]:
         """The configured sources, or the defaults: [aws] (if enabled), the lake, LLM usage."""
@@ -135,13 +172,81 @@ class Settings(BaseSettings):
     def sweep_lock_path(self) -> Path:
         return self.home / "sweep.lock"
 
+    def check_home(self) -> None:
+        """Refuse a home that is a file, lies below a file, or cannot be written (by permissions;
+        nothing is created here, so a refused command leaves no folder behind)."""
+        fix = f"set home (--home, SPENDPILOT_HOME or home = in {DEFAULT_CONFIG_FILE}) to a folder you can write"
+        if _visible(self.home) and not self.home.is_dir():
+            raise ConfigError(f"home {self.home} is a file, not a folder — {fix}")
+        existing = next((p for p in (self.home.absolute(), *self.home.absolute().parents) if _visible(p)), None)
+        if existing is not None and not existing.is_dir():
+            raise ConfigError(f"home {self.home} is not a writable folder ({existing} is a file) — {fix}")
+        if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+            raise ConfigError(f"home {self.home} is not a writable folder ({existing} is read-only to you) — {fix}")
+
     def ensure_home(self) -> Path:
-        self.home.mkdir(parents=True, exist_ok=True)
+        """Create home if needed and prove it writable, so a bad home is one line, not a traceback."""
+        self.check_home()
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.home):
+                pass
+        except OSError as exc:
+            raise ConfigError(
+                f"home {self.home} is not a writable folder ({exc.strerror or exc}) — set home "
+                "(--home, SPENDPILOT_HOME or home = in spendpilot.toml) to a folder you can write"
+            ) from exc
         return self.home
 
 
+def _visible(path: Path) -> bool:
+    """Whether ``path`` exists as far as this user can see (a folder it may not enter hides it)."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Load settings, optionally from an explicit TOML file."""
+    """Load settings, optionally from an explicit TOML file (which is then trusted, and must exist).
+
+    The file is handed on through ``SPENDPILOT_CONFIG`` so that processes started from this one
+    (the scheduler's jobs) read the same file.
+    """
     if config_file is not None:
-        os.environ["SPENDPILOT_CONFIG"] = str(config_file)
-    return Settings(**overrides)
+        if not config_file.exists() or config_file.is_dir():
+            state = "is a folder, not a TOML file" if config_file.exists() else "does not exist"
+            raise ConfigError(f"config file {config_file} {state}")
+        os.environ[CONFIG_ENV] = str(config_file)
+    settings = Settings(**overrides)
+    settings.check_home()
+    _check_cron(settings.schedule.sweep_cron)
+    return settings
+
+
+def _check_cron(cron: str) -> None:
+    """A cron the scheduler cannot read is a config mistake now, not when the daemon starts.
+
+    Checked here rather than on ``ScheduleSettings`` so code may still build one with any string
+    (the scheduler refuses it again when it builds its trigger).
+    """
+    if cron == ScheduleSettings.model_fields["sweep_cron"].default:
+        return  # no need to import the scheduler for the default
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(cron)
+    except ValueError as exc:
+        where = origin_of(("schedule", "sweep_cron"))
+        raise ConfigError(f"{where}schedule.sweep_cron = {cron!r}: not a 5-field cron expression ({exc})") from exc
+
+
+class _TomlFileSource(PydanticBaseSettingsSource):
+    """The TOML file ``locate_config_file`` picks, read by ``read_config_file`` (checked, trusted)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ returns the whole file
+
+    def __call__(self) -> dict[str, Any]:
+        config = locate_config_file()
+        return {} if config is None else read_config_file(config, self.settings_cls)

@@ -86,3 +86,8 @@ def print_proposal(console: Console, p: Proposal) -> None:
     console.print(f"Plan hash: {p.plan_hash}")
     if p.note:
         console.print(Text(f"Note: {p.note}"))
+    if p.narrative:
+        from spendpilot.agent.narrate import narrative_credit
+
+        console.print(Text(f"Reviewer's note ({narrative_credit(p)}):", style="italic"), soft_wrap=True)
+        console.print(Text(f"  {p.narrative}"), soft_wrap=True)

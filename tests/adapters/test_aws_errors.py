@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from tests.adapters.reply_server import FAST_AWS
 from tests.conftest import run_cli
 from tests.e2e.conftest import DemoOrg, demo_org  # noqa: F401 - the demo organisation fixture
 
@@ -29,7 +30,7 @@ def closed_port() -> str:
 
 
 def test_unreachable_endpoint_names_the_call_endpoint_and_region(closed_port: str) -> None:
-    aws = AwsAdapter(region="eu-west-1", endpoint_url=closed_port)
+    aws = AwsAdapter(region="eu-west-1", endpoint_url=closed_port, config=FAST_AWS)
     with pytest.raises(AdapterError) as raised:
         aws.ec2.describe_instance("i-0123456789abcdef0")
     message = str(raised.value)
@@ -91,7 +92,8 @@ def test_approve_and_resume_against_an_unreachable_endpoint_fail_in_one_line(
 ) -> None:
     sweep = json.loads(run_cli("sweep", "--json", env=demo_org.env(), check=True).stdout)
     p = next(x for x in sweep["proposals"] if x["target"]["name"] == "train-idle-p4d")
-    offline = {**demo_org.env(), "SPENDPILOT_AWS__ENDPOINT_URL": closed_port}
+    # AWS_MAX_ATTEMPTS=1: a refused connection is not retried (botocore honours the variable).
+    offline = {**demo_org.env(), "SPENDPILOT_AWS__ENDPOINT_URL": closed_port, "AWS_MAX_ATTEMPTS": "1"}
 
     approved = run_cli("approve", p["id"], "--by", "alice", env=offline)
     assert approved.returncode == ExitCode.UNAVAILABLE, approved.stdout + approved.stderr

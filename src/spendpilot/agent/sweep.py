@@ -15,12 +15,11 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 
 from spendpilot.adapters.base import Source, SourceContext
 from spendpilot.agent.collect import collect_snapshot
-from spendpilot.agent.definitions import load_agent
+from spendpilot.agent.narrate import narrate_proposal
 from spendpilot.checks import run_checks
 from spendpilot.config import Settings
 from spendpilot.domain import (
@@ -120,7 +119,7 @@ def build_sweep_graph(deps: SweepDeps) -> Any:
         return {"proposals": kept, "suppressed": suppressed}
 
     def narrate(state: SweepState) -> SweepState:
-        return {"proposals": [_narrate(deps.model, p) for p in state["proposals"]]}
+        return {"proposals": [narrate_proposal(deps.model, p) for p in state["proposals"]]}
 
     def persist(state: SweepState) -> SweepState:
         snapshot = state["snapshot"]
@@ -173,27 +172,3 @@ def run_sweep(deps: SweepDeps, now: datetime | None = None) -> SweepReport:
     report: SweepReport = result["report"]
     return report
 
-
-def _narrate(model: BaseChatModel | None, p: Proposal) -> Proposal:
-    """A plain-words paragraph for the reviewer. Offline: built from the numbers; with a model:
-    the model rewrites those same facts. Resource names are data, fenced as such."""
-    e = p.estimate
-    plain = (
-        f"{p.summary}. {p.plan.description} Estimated saving {e.expected} per month "
-        f"(range {e.low} to {e.high}); risk {p.risk.value}."
-    )
-    if model is None:
-        return p.model_copy(update={"narrative": plain})
-    try:
-        definition = load_agent("sweep")
-        reply = model.invoke(
-            [
-                SystemMessage(content=definition.system_prompt),
-                HumanMessage(content=f"<proposal_facts>\n{plain}\n</proposal_facts>"),
-            ]
-        )
-        text = str(reply.content).strip() or plain
-    except Exception as exc:  # the narrative is optional; a model outage must not stop a sweep
-        log.warning("narration failed, using the plain text: %s", exc)
-        text = plain
-    return p.model_copy(update={"narrative": text})

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from spendpilot._config_file import one_line
 from spendpilot.domain import Facts, Finding, Snapshot
 from spendpilot.errors import ConfigError
 from spendpilot.registry import Registry
@@ -42,7 +43,7 @@ class CheckSpec(Generic[S]):
         try:
             return self.settings_model(**(overrides or {}))
         except ValidationError as exc:
-            raise ConfigError(f"[checks.{self.rule}] in spendpilot.toml: {exc}") from exc
+            raise ConfigError(f"[checks.{self.rule}] in spendpilot.toml: {one_line(exc)}") from exc
 
     def run(self, snapshot: Snapshot, settings: S, prices: PriceBook) -> list[Finding[Any]]:
         """The check's findings, stamped with its rule and action kind, facts type-checked."""

@@ -84,6 +84,9 @@ class Proposal(BaseModel):
     fingerprint: str
     evidence_digest: str
     narrative: str = ""
+    narrative_by: str = ""
+    """Who wrote ``narrative``: "spendpilot" (built from the numbers) or "model:<name>" (a
+    language model's note that passed spendpilot's checks). "" for proposals stored before."""
     note: str = ""
     sweep_id: str | None = None
     rollback_of: str | None = None

@@ -3,18 +3,28 @@
 It is also the one place botocore failures become ``AdapterError`` (messages in ``errors.py``),
 in two ways because botocore reports them in two ways:
 
-- transport and credential failures (unreachable endpoint, timeouts, no credentials) surface
-  inside botocore after its retries, where the ``after-call-error`` event names the operation;
-  a handler on every client raises ``AdapterError`` there;
+- transport and credential failures (unreachable endpoint, timeouts, no credentials) and replies
+  botocore cannot parse (``ResponseParserError``: garbage, truncated XML, a proxy's page)
+  surface inside botocore, where the ``after-call-error`` event names the operation; a handler
+  on every client raises ``AdapterError`` there;
 - an error *response* (AccessDenied, ValidationError, …) is a ``ClientError`` that some API
   methods expect and handle (an unknown instance id means "gone"). So it is translated only when
   it escapes an API object's method: ``ec2``, ``autoscaling``, ``cloudwatch`` and
-  ``llm_routing`` are wrapped in ``_Translated``.
+  ``llm_routing`` are wrapped in ``_Translated``. A reply that parsed but lacks the fields every
+  answer has (an HTML page with status 200 parses to nothing) fails inside those methods as a
+  ``KeyError``/``TypeError``; that too becomes an ``AdapterError`` when a reply was received.
+
+Every client remembers the raw HTTP reply to its last call (a ``before-parse`` handler), so an
+unreadable answer is reported with its status, content type and first characters, not as
+"0 findings" and never as the whole body.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import threading
+import weakref
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any, TypeVar, cast
@@ -22,29 +32,74 @@ from typing import Any, TypeVar, cast
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from spendpilot.adapters.aws.autoscaling import AutoScalingApi
 from spendpilot.adapters.aws.cloudwatch import CloudWatchApi
 from spendpilot.adapters.aws.ec2 import Ec2Api
-from spendpilot.adapters.aws.errors import adapter_error
+from spendpilot.adapters.aws.errors import UNREADABLE_REPLY, RawReply, adapter_error
 from spendpilot.adapters.aws.ssm_routing import LlmRoutingApi
 from spendpilot.errors import AdapterError
 
-_BOTO_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30)
+
+def _default_retries() -> dict[str, Any]:
+    """Standard retries, 5 of them, unless the user set AWS_MAX_ATTEMPTS / AWS_RETRY_MODE:
+    botocore honours those only when the client's Config leaves them out."""
+    retries: dict[str, Any] = {}
+    if not os.environ.get("AWS_MAX_ATTEMPTS"):
+        retries["max_attempts"] = 5
+    if not os.environ.get("AWS_RETRY_MODE"):
+        retries["mode"] = "standard"
+    return retries
+
+
+_BOTO_CONFIG = Config(retries=_default_retries(), connect_timeout=5, read_timeout=30)
 _Api = TypeVar("_Api")
+
+
+class _LastReply(threading.local):
+    """The raw reply to a client's last call, per thread."""
+
+    reply: RawReply | None = None
+    operation: str | None = None
+
+
+_LAST_REPLY: weakref.WeakKeyDictionary[Any, _LastReply] = weakref.WeakKeyDictionary()
+
+
+def _remember_reply(holder: _LastReply, response_dict: dict[str, Any], operation_model: Any = None, **_: Any) -> None:
+    """botocore ``before-parse`` handler: keep the head of what arrived, before parsing it."""
+    holder.operation = getattr(operation_model, "name", None)
+    body = response_dict.get("body")
+    raw = body if isinstance(body, bytes) else b""
+    headers = response_dict.get("headers") or {}
+    promised = str(headers.get("content-length", "") or "")
+    holder.reply = RawReply(
+        status=response_dict.get("status_code"),
+        content_type=str(headers.get("content-type", "") or ""),
+        body_head=raw[:1024],
+        body_length=len(raw),
+        promised_length=int(promised) if promised.isdigit() else None,
+        retry_after=headers.get("retry-after"),
+    )
+
+
+def _last_reply(client: Any) -> RawReply | None:
+    holder = _LAST_REPLY.get(client)
+    return holder.reply if holder is not None else None
 
 
 def _translate(client: Any, exc: Exception, operation: str) -> AdapterError:
     meta = client.meta
     return adapter_error(
         exc, service=meta.service_model.service_name, operation=operation,
-        region=meta.region_name, endpoint=meta.endpoint_url,
+        region=meta.region_name, endpoint=meta.endpoint_url, reply=_last_reply(client),
     )
 
 
 def _raise_on_call_error(client: Any, exception: Exception, event_name: str, **_: Any) -> None:
-    """botocore ``after-call-error`` handler: the call failed without an AWS response."""
-    if isinstance(exception, BotoCoreError):
+    """botocore ``after-call-error`` handler: the call failed without a usable AWS response."""
+    if isinstance(exception, BotoCoreError | ResponseParserError):
         raise _translate(client, exception, operation=event_name.rsplit(".", 1)[-1]) from exception
 
 
@@ -64,13 +119,26 @@ class _Translated:
     def _guard(self, method: Callable[..., Any], name: str) -> Callable[..., Any]:
         @functools.wraps(method)
         def guarded(*args: Any, **kwargs: Any) -> Any:
+            holder = _LAST_REPLY.get(self._client)
+            if holder is not None:
+                holder.reply = None
             try:
                 return method(*args, **kwargs)
             except (ClientError, BotoCoreError) as exc:
                 operation = getattr(exc, "operation_name", None) or name
                 raise _translate(self._client, exc, operation) from exc
+            except UNREADABLE_REPLY as exc:
+                if _last_reply(self._client) is None:
+                    raise  # no reply came: a bug of ours, not AWS's answer
+                raise _translate(self._client, exc, _operation_of(self._client, name)) from exc
 
         return guarded
+
+
+def _operation_of(client: Any, method_name: str) -> str:
+    """The API operation behind an adapter method, from the last request: "DescribeInstances"."""
+    holder = _LAST_REPLY.get(client)
+    return (holder.operation if holder is not None else None) or method_name
 
 
 def _translated(api: _Api, client: Any) -> _Api:
@@ -113,6 +181,8 @@ class AwsAdapter:
         if self.endpoint_url:
             kwargs["endpoint_url"] = self.endpoint_url
         client = self._session.client(service, **kwargs)
+        holder = _LAST_REPLY.setdefault(client, _LastReply())
+        client.meta.events.register("before-parse", functools.partial(_remember_reply, holder))
         client.meta.events.register("after-call-error", functools.partial(_raise_on_call_error, client))
         return client
 

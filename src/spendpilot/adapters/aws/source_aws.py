@@ -29,9 +29,11 @@ class AwsSourceSettings(SourceSettings):
     endpoint_url: str | None = Field(
         None, description="API endpoint override (an emulator). Unset: boto3's own resolution, which honours AWS_ENDPOINT_URL.",
     )
-    max_attempts: int = Field(5, ge=1, le=20, description="Attempts per API call (botocore standard retries).")
-    connect_timeout: float = Field(5, gt=0, description="Seconds to wait for a connection.")
-    read_timeout: float = Field(30, gt=0, description="Seconds to wait for an answer.")
+    max_attempts: int | None = Field(
+        None, ge=1, le=20, description="Attempts per API call (default 5, or AWS_MAX_ATTEMPTS; standard retries)."
+    )
+    connect_timeout: float | None = Field(None, gt=0, description="Seconds to wait for a connection (default 5).")
+    read_timeout: float | None = Field(None, gt=0, description="Seconds to wait for an answer (default 30).")
     metric_lookback_days: int = Field(14, ge=1, le=455, description="How much CloudWatch history a sweep reads.")
     llm_routing_prefix: str = Field(
         "/spendpilot/features",
@@ -56,10 +58,12 @@ class AwsRegionSource:
 
         s = self.settings
         session = boto3.session.Session(profile_name=s.profile, region_name=self.region)
-        config = Config(
-            retries={"max_attempts": s.max_attempts, "mode": "standard"},
-            connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
-        )
+        config = None  # the adapter's default: 5 attempts or AWS_MAX_ATTEMPTS, 5 s / 30 s
+        if (s.max_attempts, s.connect_timeout, s.read_timeout) != (None, None, None):
+            config = Config(
+                retries={"max_attempts": s.max_attempts or 5, "mode": "standard"},
+                connect_timeout=s.connect_timeout or 5, read_timeout=s.read_timeout or 30,
+            )
         return AwsAdapter(
             region=self.region, endpoint_url=s.endpoint_url, routing_prefix=s.llm_routing_prefix,
             session=session, config=config,

@@ -8,6 +8,7 @@ from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from spendpilot.agent.narrate import is_model_written, narrative_credit
 from spendpilot.domain import Proposal
 from spendpilot.tui.formatting import mapping_lines
 
@@ -92,7 +93,11 @@ def render_proposal(proposal: Proposal) -> Text:
     if proposal.note:
         parts += [_heading("Note"), Text(proposal.note)]
     if proposal.narrative:
-        parts += [_heading("Narrative"), Text(proposal.narrative)]
+        parts += [
+            _heading("Reviewer's note"),
+            Text(narrative_credit(proposal), style="italic yellow" if is_model_written(proposal) else "italic dim"),
+            Text(proposal.narrative),
+        ]
     return Text("\n").join(parts)
 
 
