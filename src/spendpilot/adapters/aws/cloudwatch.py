@@ -128,12 +128,19 @@ class CloudWatchApi:
         """
         found = GpuDiscovery()
         index = _HostIndex(hosts)
+        seen: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()
         paginator = self._client.get_paginator("list_metrics")
         for namespace in dict.fromkeys(namespaces):
             for page in paginator.paginate(Namespace=namespace, MetricName=metric):
                 for listed in page["Metrics"]:
-                    found.listed += 1
+                    # Kept in the order listed: CloudWatch ignores the order, but moto (the
+                    # emulator; its Dimension ordering is inconsistent) matches only that order.
                     dims = tuple((d["Name"], d["Value"]) for d in listed.get("Dimensions", []))
+                    key = (listed["Namespace"], listed["MetricName"], tuple(sorted(dims)))
+                    if key in seen:  # one query per series, however often a listing repeats it
+                        continue
+                    seen.add(key)
+                    found.listed += 1
                     owner = self._owner(dict(dims), hosts, index, found)
                     if owner is not None:
                         found.by_instance.setdefault(owner, []).append(
