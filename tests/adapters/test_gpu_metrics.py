@@ -139,3 +139,13 @@ def test_a_host_shared_by_two_instances_is_not_guessed(aws: AwsAdapter) -> None:
         {"i-1": "ip-10-0-1-23.ec2.internal", "i-2": "ip-10-0-1-23.ec2.internal"}
     )
     assert discovery.by_instance == {} and discovery.ambiguous_hosts == {"ip-10-0-1-23.ec2.internal"}
+
+
+def test_an_aggregation_rollup_is_not_counted_as_a_gpu(aws: AwsAdapter, aws_endpoint: str) -> None:
+    """aggregation_dimensions [["InstanceId"]] adds an all-GPU average next to the per-GPU series."""
+    iid, host = _launch(aws_endpoint, "g5.12xlarge", "g5-rollup")
+    _publish(aws, iid, host, 4)
+    aws.cloudwatch.put_utilisation(iid, *GPU, _hourly(utcnow(), 0.3), unit="None")  # {InstanceId} only
+    discovery = aws.cloudwatch.discover_gpu_series({iid: host})
+    assert [s.index for s in discovery.by_instance[iid]] == ["0", "1", "2", "3"]
+    assert discovery.rollups_skipped == 1

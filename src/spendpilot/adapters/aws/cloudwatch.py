@@ -78,6 +78,8 @@ class GpuDiscovery:
     ambiguous_hosts: set[str] = field(default_factory=set)
     """``host`` values matching more than one instance (overlapping VPC ranges): not guessed."""
     listed: int = 0
+    rollups_skipped: int = 0
+    """Series without an ``index`` (aggregation roll-ups) left out because per-GPU series exist."""
 
     def count(self) -> int:
         return sum(len(s) for s in self.by_instance.values())
@@ -146,8 +148,14 @@ class CloudWatchApi:
                         found.by_instance.setdefault(owner, []).append(
                             GpuSeries(owner, listed["Namespace"], listed["MetricName"], dims)
                         )
-        for series in found.by_instance.values():
-            series.sort(key=lambda s: (_index_key(s.index), s.namespace, s.dimensions))
+        for iid, series in found.by_instance.items():
+            # ``aggregation_dimensions`` (e.g. [["InstanceId"]]) adds roll-ups over all GPUs next
+            # to the per-GPU series: an average is not a GPU, and could hide the one busy GPU.
+            per_gpu = [s for s in series if s.index is not None]
+            found.rollups_skipped += len(series) - len(per_gpu) if per_gpu else 0
+            found.by_instance[iid] = sorted(
+                per_gpu or series, key=lambda s: (_index_key(s.index), s.namespace, s.dimensions)
+            )
         return found
 
     @staticmethod
