@@ -259,8 +259,11 @@ def _describe_recheck(ctx: ActionContext, target: ResourceRef, idle: dict[str, A
         by_metric.setdefault(f"{row[0]['namespace']}/{row[0]['metric']}", []).append(row)
     for key, rows in by_metric.items():
         m = rows[0][0]
-        measured = [(gpu, s, s.percentile(m["percentile"])) for _, gpu, s in rows if s is not None]
-        measured = [(gpu, s, p) for gpu, s, p in measured if p is not None]
+        measured: list[tuple[str | None, MetricSeries, float]] = []
+        for _, gpu, s in rows:
+            p = s.percentile(m["percentile"]) if s is not None else None
+            if s is not None and p is not None:
+                measured.append((gpu, s, p))
         if not measured:
             out[key] = f"no datapoints since {idle['measured_until']} (not counted as busy)"
             continue
