@@ -40,22 +40,31 @@ def ctx(aws_endpoint: str, tmp_path) -> ActionContext:  # noqa: ANN001
     return _context(aws_endpoint, tmp_path)
 
 
-def _gpu_instance(aws_endpoint: str) -> str:
+GPUS = 4
+
+
+def _gpu_instance(aws_endpoint: str) -> tuple[str, str]:
+    """A 4-GPU instance: its id and private DNS name (the agent's ``host`` dimension)."""
     ec2 = boto3.client("ec2", endpoint_url=aws_endpoint, region_name="us-east-1")
     ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    return ec2.run_instances(ImageId=ami, InstanceType="g5.xlarge", MinCount=1, MaxCount=1)["Instances"][0][
-        "InstanceId"
-    ]
+    inst = ec2.run_instances(ImageId=ami, InstanceType="g5.12xlarge", MinCount=1, MaxCount=1)["Instances"][0]
+    return inst["InstanceId"], inst["PrivateDnsName"]
+
+
+def _put_gpu(aws: AwsAdapter, host: str, index: int, points: list[tuple[datetime, float]]) -> None:
+    """One GPU's series as the CloudWatch agent publishes it without append_dimensions."""
+    dims = {"host": host, "index": str(index), "name": "NVIDIA A10G", "arch": "Ampere"}
+    aws.cloudwatch.put_utilisation(None, *GPU, points, dimensions=dims, unit="None")
 
 
 def _finding(instance_id: str, measured_until: datetime, gpu_below: float = 5.0, cpu_below: float = 10.0) -> Finding:
     resource = Resource(
         ref=ResourceRef(provider="aws", kind="ec2_instance", id=instance_id, region="us-east-1", name="nb"),
         tags={"env": "dev"},
-        attributes={"instance_type": "g5.xlarge", "state": "running"},
+        attributes={"instance_type": "g5.12xlarge", "state": "running"},
     )
     facts = IdleGpuFacts(
-        instance_type="g5.xlarge", region="us-east-1", gpu_p95=0.8, cpu_p95=2.5, hours=48,
+        instance_type="g5.12xlarge", region="us-east-1", gpu_p95=0.8, cpu_p95=2.5, hours=48, gpus=GPUS,
         idle_metrics=(
             IdleMetric(namespace=GPU.namespace, metric=GPU.name, observed_p95=0.8, below_percent=gpu_below),
             IdleMetric(namespace=CPU.namespace, metric=CPU.name, observed_p95=2.5, below_percent=cpu_below),
@@ -71,13 +80,15 @@ def _hourly(start: datetime, hours: int, value: float) -> list[tuple[datetime, f
 
 @pytest.fixture
 def idle_since_sweep(aws: AwsAdapter, aws_endpoint: str) -> tuple[str, ActionPlan, datetime]:
-    """An instance idle for two days up to a sweep that ended five hours ago, and its plan."""
-    iid = _gpu_instance(aws_endpoint)
+    """A 4-GPU instance (GPU series by host only) idle for two days up to a sweep that ended
+    five hours ago, and its plan. Returns the instance's private DNS name, not its id."""
+    iid, host = _gpu_instance(aws_endpoint)
     measured_until = utcnow() - 5 * HOUR
-    for metric in (GPU, CPU):
-        aws.cloudwatch.put_utilisation(iid, *metric, _hourly(measured_until - 48 * HOUR, 48, 1.0))
+    aws.cloudwatch.put_utilisation(iid, *CPU, _hourly(measured_until - 48 * HOUR, 48, 1.0))
+    for index in range(GPUS):
+        _put_gpu(aws, host, index, _hourly(measured_until - 48 * HOUR, 48, 1.0))
     finding = _finding(iid, measured_until)
-    return iid, get_action("stop_instance").build_plan(finding), measured_until
+    return host, get_action("stop_instance").build_plan(finding), measured_until
 
 
 def test_plan_records_what_it_assumed(idle_since_sweep: tuple[str, ActionPlan, datetime]) -> None:
@@ -87,28 +98,43 @@ def test_plan_records_what_it_assumed(idle_since_sweep: tuple[str, ActionPlan, d
     gpu, cpu = idle["metrics"]
     assert (gpu["namespace"], gpu["metric"], gpu["below_percent"], gpu["sweep_observed"]) == (*GPU, 5.0, 0.8)
     assert (cpu["namespace"], cpu["metric"], cpu["below_percent"], cpu["sweep_observed"]) == (*CPU, 10.0, 2.5)
-    assert gpu["percentile"] == 95
-    assert "cloudwatch:GetMetricData" in plan.permissions
+    assert gpu["percentile"] == 95 and gpu["each"] == "gpu"
+    assert "each" not in cpu
+    assert {"cloudwatch:GetMetricData", "cloudwatch:ListMetrics"} <= set(plan.permissions)
 
 
-def test_gpu_busy_since_the_sweep_is_a_difference(
+def test_one_gpu_busy_since_the_sweep_is_a_difference(
     aws: AwsAdapter, ctx: ActionContext, idle_since_sweep: tuple[str, ActionPlan, datetime]
 ) -> None:
-    iid, plan, measured_until = idle_since_sweep
-    aws.cloudwatch.put_utilisation(iid, *GPU, [(measured_until + 2 * HOUR, 97.0)])
+    host, plan, measured_until = idle_since_sweep
+    for index in range(GPUS):  # three GPUs still idle, GPU 2 busy: the instance is busy
+        _put_gpu(aws, host, index, [(measured_until + 2 * HOUR, 97.0 if index == 2 else 0.5)])
     differences = get_action("stop_instance").evidence_differences(ctx, plan)
     ((label, (assumed, now)),) = differences.items()
-    assert label.startswith("CWAgent/nvidia_smi_utilization_gpu p95 since")
-    assert assumed == "below 5% (the sweep saw 0.8%)"
+    assert label.startswith("CWAgent/nvidia_smi_utilization_gpu GPU 2 p95 since")
+    assert assumed == "below 5% (the sweep saw at most 0.8%)"
     assert now.startswith("97.0%")
+
+
+def test_gpus_published_with_instance_id_are_rechecked_too(aws: AwsAdapter, ctx: ActionContext, aws_endpoint: str) -> None:
+    iid, _ = _gpu_instance(aws_endpoint)
+    measured_until = utcnow() - 5 * HOUR
+    plan = get_action("stop_instance").build_plan(_finding(iid, measured_until))
+    for index in range(GPUS):  # append_dimensions: InstanceId and InstanceType; host is some other name
+        dims = {"host": "gpu-box-7", "index": str(index), "name": "NVIDIA A10G", "InstanceId": iid,
+                "InstanceType": "g5.12xlarge"}
+        value = 88.0 if index == 3 else 0.2
+        aws.cloudwatch.put_utilisation(None, *GPU, [(measured_until + HOUR, value)], dimensions=dims, unit="None")
+    differences = get_action("stop_instance").evidence_differences(ctx, plan)
+    assert [k.split(" p95")[0] for k in differences] == ["CWAgent/nvidia_smi_utilization_gpu GPU 3"]
 
 
 def test_cpu_busy_on_a_gpu_instance_is_a_difference_too(
     aws: AwsAdapter, ctx: ActionContext, idle_since_sweep: tuple[str, ActionPlan, datetime]
 ) -> None:
-    iid, plan, measured_until = idle_since_sweep
-    aws.cloudwatch.put_utilisation(iid, *CPU, _hourly(measured_until + HOUR, 3, 60.0))
-    aws.cloudwatch.put_utilisation(iid, *GPU, _hourly(measured_until + HOUR, 3, 0.5))
+    host, plan, measured_until = idle_since_sweep
+    aws.cloudwatch.put_utilisation(plan.target.id, *CPU, _hourly(measured_until + HOUR, 3, 60.0))
+    _put_gpu(aws, host, 0, _hourly(measured_until + HOUR, 3, 0.5))
     differences = get_action("stop_instance").evidence_differences(ctx, plan)
     assert list(differences) == [next(k for k in differences if k.startswith("AWS/EC2/CPUUtilization"))]
 
@@ -116,19 +142,20 @@ def test_cpu_busy_on_a_gpu_instance_is_a_difference_too(
 def test_still_idle_or_busy_only_before_the_sweep_is_no_difference(
     aws: AwsAdapter, ctx: ActionContext, idle_since_sweep: tuple[str, ActionPlan, datetime]
 ) -> None:
-    iid, plan, measured_until = idle_since_sweep
+    host, plan, measured_until = idle_since_sweep
     # A busy hour the sweep already judged (its p95 tolerated it) is not re-judged...
-    aws.cloudwatch.put_utilisation(iid, *GPU, [(measured_until - 2 * HOUR, 99.0)])
-    # ...and idle hours since are what the plan assumed.
-    for metric in (GPU, CPU):
-        aws.cloudwatch.put_utilisation(iid, *metric, _hourly(measured_until + HOUR, 3, 1.5))
+    _put_gpu(aws, host, 1, [(measured_until - 2 * HOUR, 99.0)])
+    # ...and idle hours since, on every GPU, are what the plan assumed.
+    aws.cloudwatch.put_utilisation(plan.target.id, *CPU, _hourly(measured_until + HOUR, 3, 1.5))
+    for index in range(GPUS):
+        _put_gpu(aws, host, index, _hourly(measured_until + HOUR, 3, 1.5))
     assert get_action("stop_instance").evidence_differences(ctx, plan) == {}
 
 
 def test_no_datapoints_since_the_sweep_does_not_block_but_is_said(
     ctx: ActionContext, idle_since_sweep: tuple[str, ActionPlan, datetime], caplog: pytest.LogCaptureFixture
 ) -> None:
-    iid, plan, _ = idle_since_sweep
+    _, plan, _ = idle_since_sweep
     action = get_action("stop_instance")
     with caplog.at_level(logging.WARNING, logger="spendpilot.actions.stop_instance"):
         assert action.evidence_differences(ctx, plan) == {}
@@ -171,6 +198,18 @@ def test_a_plan_stored_before_preconditions_existed_rechecks_nothing(tmp_path) -
 # --- through the CLI, as the review reproduced it ----------------------------------------------
 
 
+def test_the_ledger_names_the_busiest_gpu_of_those_reporting(
+    aws: AwsAdapter, ctx: ActionContext, idle_since_sweep: tuple[str, ActionPlan, datetime]
+) -> None:
+    host, plan, measured_until = idle_since_sweep
+    for index, value in ((0, 0.5), (3, 2.5)):
+        _put_gpu(aws, host, index, [(measured_until + HOUR, value)])
+    recorded = get_action("stop_instance").apply(ctx, plan)
+    assert recorded["evidence_at_apply"]["CWAgent/nvidia_smi_utilization_gpu"].startswith(
+        "GPU 3, the busiest of 2 reporting, p95 2.5%"
+    )
+
+
 def _swept_proposal(org: DemoOrg, name: str) -> dict:
     sweep = json.loads(run_cli("sweep", "--json", env=org.env(), check=True).stdout)
     return next(p for p in sweep["proposals"] if p["target"]["name"] == name)
@@ -178,14 +217,16 @@ def _swept_proposal(org: DemoOrg, name: str) -> dict:
 
 def test_gpu_busy_after_the_sweep_aborts_the_stop_as_drift(demo_org: DemoOrg) -> None:  # noqa: F811
     p = _swept_proposal(demo_org, "notebook-g5-idle")
-    demo_org.client("cloudwatch").put_metric_data(
+    # The demo's notebook agent publishes without append_dimensions: its GPU is known by host.
+    cloudwatch = demo_org.client("cloudwatch")
+    ec2 = demo_org.client("ec2")
+    host = ec2.describe_instances(InstanceIds=[p["target"]["id"]])["Reservations"][0]["Instances"][0]["PrivateDnsName"]
+    listed = cloudwatch.list_metrics(Namespace=GPU.namespace, MetricName=GPU.name,
+                                     Dimensions=[{"Name": "host", "Value": host}])["Metrics"]
+    assert listed and all("InstanceId" not in {d["Name"] for d in m["Dimensions"]} for m in listed)
+    cloudwatch.put_metric_data(
         Namespace=GPU.namespace,
-        MetricData=[
-            {
-                "MetricName": GPU.name, "Dimensions": [{"Name": "InstanceId", "Value": p["target"]["id"]}],
-                "Value": 97.0, "Unit": "Percent",
-            }
-        ],
+        MetricData=[{"MetricName": GPU.name, "Dimensions": listed[0]["Dimensions"], "Value": 97.0}],
     )
     result = run_cli("approve", p["id"], "--by", "alice", env=demo_org.env())
     assert result.returncode == 3, result.stdout + result.stderr

@@ -89,7 +89,9 @@ def test_read_only_statement_sweeps_but_cannot_change_anything(
     instances = aws.ec2.list_instances()
     assert instances and aws.autoscaling.list_groups() and aws.llm_routing.list_routes()
     aws.ec2.latest_spot_prices(["g5.xlarge"])
-    aws.cloudwatch.instance_utilisation([instances[0].ref.id], end=utcnow(), days=1)
+    gpus = aws.cloudwatch.discover_gpu_series({i.ref.id: i.attributes["private_dns_name"] for i in instances})
+    assert gpus.count() > 0  # ListMetrics is granted: the demo's per-GPU series are found
+    aws.cloudwatch.instance_utilisation([instances[0].ref.id], end=utcnow(), days=1, gpu=gpus.by_instance)
     for p in pending:
         with pytest.raises(AdapterError, match="denied"):
             get_action(p.action).apply(_through(aws), p.plan)

@@ -104,6 +104,24 @@ def test_idle_gpu_traps(itype: str, gpu: float, cpu: float, hours: int, state: s
     assert _check("idle_gpu_instance", snap, PRICES) == [], why
 
 
+def _gpu(iid: str, index: int, value: float, hours: int = 14 * 24) -> MetricSeries:
+    series = _series(iid, "nvidia_smi_utilization_gpu", value, hours)
+    return series.model_copy(update={"dimensions": {"index": str(index), "host": "ip-10-0-0-1"}})
+
+
+def test_an_instance_is_idle_only_if_every_gpu_is() -> None:
+    cpu = _series("i-1", "CPUUtilization", 2.0)
+    eight = [_gpu("i-1", n, 0.3) for n in range(8)]
+    idle = _snap(_instance("i-1", "p4d.24xlarge"), metrics={"i-1": [cpu, *eight]})
+    [finding] = _check("idle_gpu_instance", idle, PRICES)
+    assert finding.facts.gpus == 8
+    one_busy = _snap(_instance("i-1", "p4d.24xlarge"), metrics={"i-1": [cpu, *eight[:7], _gpu("i-1", 7, 91.0)]})
+    assert _check("idle_gpu_instance", one_busy, PRICES) == []
+    # A GPU with too little history cannot be called idle, so neither can its instance.
+    young = _snap(_instance("i-1", "p4d.24xlarge"), metrics={"i-1": [cpu, *eight[:7], _gpu("i-1", 7, 0.3, hours=20)]})
+    assert _check("idle_gpu_instance", young, PRICES) == []
+
+
 def test_ignore_tag_and_threshold_override() -> None:
     snap = _snap(_instance("i-1", "g5.2xlarge", **{"spendpilot:ignore": "yes"}), metrics=_gpu_metrics("i-1", 0.5, 2.0))
     assert _check("idle_gpu_instance", snap, PRICES) == []

@@ -7,6 +7,12 @@ measurement ended. Before applying, ``evidence_differences`` applies the same te
 averages below the threshold) to the datapoints *since* that instant only: those hours were
 never judged, and re-judging older ones could disagree with the sweep on the same data.
 
+GPU utilisation is one series per GPU (adapters/aws/cloudwatch.py), and the test is per GPU:
+any GPU whose p95 since the sweep reached the threshold is drift, named by its index. The
+re-check finds the instance's GPU series again (ListMetrics, by ``InstanceId`` or by ``host`` ==
+its private DNS name) rather than trusting the dimensions the sweep saw, so an agent restarted
+with other ``append_dimensions`` is still read.
+
 A metric with no datapoints since the sweep does not block: a stopped CloudWatch agent or a
 short gap is not evidence of work, and treating it as such would make every approval within the
 first minutes after a sweep drift. It is logged as a warning, and ``apply`` records what the
@@ -89,6 +95,7 @@ def idle_preconditions(facts: StopInstanceFacts) -> dict[str, Any]:
                 {
                     "namespace": m.namespace, "metric": m.metric, "percentile": _PERCENTILE,
                     "below_percent": m.below_percent, "sweep_observed": m.observed_p95,
+                    **({"each": "gpu"} if _per_gpu(m.metric) else {}),
                 }
                 for m in facts.idle_metrics
             ],
@@ -104,6 +111,7 @@ class StopInstance(Action[StopInstanceFacts]):
         "ec2:StopInstances",
         "ec2:StartInstances",
         "cloudwatch:GetMetricData",
+        "cloudwatch:ListMetrics",
     )
 
     def risk(self, finding: Finding[StopInstanceFacts]) -> Risk:
@@ -152,8 +160,12 @@ class StopInstance(Action[StopInstanceFacts]):
             return {}
         since = datetime.fromisoformat(idle["measured_until"])
         differences: dict[str, tuple[Any, Any]] = {}
-        for assumed, series in _recheck(ctx, plan.target, idle):
-            label = f"{assumed['namespace']}/{assumed['metric']} p{assumed['percentile']} since {since:%Y-%m-%d %H:%M} UTC"
+        for assumed, gpu, series in _recheck(ctx, plan.target, idle):
+            which = f" {gpu}" if gpu else ""
+            label = (
+                f"{assumed['namespace']}/{assumed['metric']}{which} p{assumed['percentile']} "
+                f"since {since:%Y-%m-%d %H:%M} UTC"
+            )
             now = series.percentile(assumed["percentile"]) if series else None
             if now is None:
                 silent_for = ctx.now() - since
@@ -163,8 +175,9 @@ class StopInstance(Action[StopInstanceFacts]):
                     "sweep's evidence stands", plan.target.id, assumed["metric"], _duration(silent_for),
                 )
             elif now >= assumed["below_percent"]:
+                saw = "the sweep saw at most" if gpu else "the sweep saw"
                 differences[label] = (
-                    f"below {assumed['below_percent']:g}% (the sweep saw {assumed['sweep_observed']:g}%)",
+                    f"below {assumed['below_percent']:g}% ({saw} {assumed['sweep_observed']:g}%)",
                     f"{now:.1f}% ({_hours(series)})",
                 )
         return differences
@@ -186,38 +199,78 @@ class StopInstance(Action[StopInstanceFacts]):
         return state is not None and state.get("state") in wanted
 
 
+def _per_gpu(metric: str) -> bool:
+    """GPU utilisation comes as one series per GPU, whatever namespace the agent publishes to."""
+    return metric == NVIDIA_GPU.name
+
+
 def _recheck(
     ctx: ActionContext, target: ResourceRef, idle: dict[str, Any]
-) -> list[tuple[dict[str, Any], MetricSeries | None]]:
-    """Each assumed metric with its hourly averages since the sweep (None: no datapoints)."""
+) -> list[tuple[dict[str, Any], str | None, MetricSeries | None]]:
+    """Each assumed metric with its hourly averages since the sweep (None: no datapoints).
+
+    A per-GPU metric yields one row per GPU with datapoints (the second item names it, e.g.
+    "GPU 3"), or a single ``(metric, None, None)`` row when no GPU reported since the sweep.
+    """
     since = datetime.fromisoformat(idle["measured_until"])
     now = ctx.now()
     metrics: list[dict[str, Any]] = idle["metrics"]
     if now - since < _MIN_WINDOW:
-        return [(m, None) for m in metrics]
+        return [(m, None, None) for m in metrics]
     aws: AwsAdapter = ctx.target(target)
-    wants_gpu = any((m["namespace"], m["metric"]) == tuple(NVIDIA_GPU) for m in metrics)
+    gpu_namespaces = [m["namespace"] for m in metrics if _per_gpu(m["metric"])]
+    gpus: dict[str, Any] = {}
+    if gpu_namespaces:
+        inst = aws.ec2.describe_instance(target.id)
+        dns = inst.attributes.get("private_dns_name") if inst else None
+        gpus = aws.cloudwatch.discover_gpu_series({target.id: dns}, namespaces=gpu_namespaces).by_instance
     found = aws.cloudwatch.instance_utilisation(
-        [target.id], start=since, end=now, period_seconds=int(idle["period_seconds"]),
-        include_gpu={target.id} if wants_gpu else set(),
+        [target.id], start=since, end=now, period_seconds=int(idle["period_seconds"]), gpu=gpus,
     )[target.id]
-    by_metric = {(s.namespace, s.name): s for s in found}
-    return [(m, by_metric.get((m["namespace"], m["metric"]))) for m in metrics]
+    rows: list[tuple[dict[str, Any], str | None, MetricSeries | None]] = []
+    for m in metrics:
+        mine = [s for s in found if (s.namespace, s.name) == (m["namespace"], m["metric"])]
+        if not _per_gpu(m["metric"]):
+            rows.append((m, None, mine[0] if mine else None))
+        elif not mine:
+            rows.append((m, None, None))
+        else:
+            rows.extend((m, _gpu_name(s), s) for s in mine)
+    return rows
+
+
+def _gpu_name(series: MetricSeries) -> str:
+    index = series.dimensions.get("index")
+    return f"GPU {index}" if index is not None else "GPU"
 
 
 def _describe_recheck(ctx: ActionContext, target: ResourceRef, idle: dict[str, Any]) -> dict[str, str]:
-    """For the ledger: what each assumed metric looked like since the sweep, as the stop went out."""
+    """For the ledger: what each assumed metric looked like since the sweep, as the stop went out.
+
+    Per-GPU metrics are summarised in one entry: the busiest GPU and how many reported.
+    """
     try:
         rechecked = _recheck(ctx, target, idle)
     except AdapterError as exc:  # the record is informative; the evidence check already passed
         return {"error": str(exc)}
     out: dict[str, str] = {}
-    for m, series in rechecked:
-        p = series.percentile(m["percentile"]) if series else None
-        out[f"{m['namespace']}/{m['metric']}"] = (
-            f"no datapoints since {idle['measured_until']} (not counted as busy)"
-            if p is None
-            else f"p{m['percentile']} {p:.1f}% ({_hours(series)}) since {idle['measured_until']}, "
+    by_metric: dict[str, list[tuple[dict[str, Any], str | None, MetricSeries | None]]] = {}
+    for row in rechecked:
+        by_metric.setdefault(f"{row[0]['namespace']}/{row[0]['metric']}", []).append(row)
+    for key, rows in by_metric.items():
+        m = rows[0][0]
+        measured: list[tuple[str | None, MetricSeries, float]] = []
+        for _, gpu, s in rows:
+            p = s.percentile(m["percentile"]) if s is not None else None
+            if s is not None and p is not None:
+                measured.append((gpu, s, p))
+        if not measured:
+            out[key] = f"no datapoints since {idle['measured_until']} (not counted as busy)"
+            continue
+        gpu, series, p = max(measured, key=lambda r: r[2])
+        of = f"{gpu}, the busiest of {len(measured)} reporting, " if gpu and len(measured) > 1 else ""
+        out[key] = (
+            f"{of}p{m['percentile']} {p:.1f}% ({_hours(series)}) since {idle['measured_until']}, "
             f"threshold {m['below_percent']:g}%"
         )
     return out

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from spendpilot.actions.stop_instance import IdleMetric, StopInstanceFacts
 from spendpilot.checks.registry import register_check
-from spendpilot.domain import Evidence, Finding, Snapshot
+from spendpilot.domain import Evidence, Finding, MetricSeries, Snapshot
 from spendpilot.domain.metrics import EC2_CPU as CPU
 from spendpilot.domain.metrics import NVIDIA_GPU as GPU
 from spendpilot.savings.pricebook import PriceBook
@@ -18,8 +18,11 @@ class IdleGpuFacts(StopInstanceFacts):
     """A stop whose case is idle GPUs: what was measured, over how long."""
 
     gpu_p95: float
+    """The busiest GPU's p95: every other GPU of the instance was at or below it."""
     cpu_p95: float | None = None
     hours: float
+    gpus: int = 1
+    """How many GPU series (one per GPU) the case rests on."""
 
 
 class IdleGpuSettings(BaseModel):
@@ -56,32 +59,46 @@ def find_idle_gpu_instances(
         itype = attrs["instance_type"]
         if not prices.is_gpu(itype):
             continue
-        gpu = snapshot.metric(res.ref.id, GPU.name)
-        if gpu is None or gpu.hours_covered() < settings.min_history_hours:
+        gpus = snapshot.metrics_named(res.ref.id, GPU.name)
+        # One series per GPU; an instance is idle only if every GPU is. A GPU without enough
+        # history cannot be called idle, so neither can its instance.
+        if not gpus or any(g.hours_covered() < settings.min_history_hours for g in gpus):
             continue
-        cpu = snapshot.metric(res.ref.id, CPU.name)
-        gpu_p95 = gpu.percentile(95) or 0.0
-        cpu_p95 = cpu.percentile(95) if cpu else None
+        p95s = [(g, g.percentile(95) or 0.0) for g in gpus]
+        busiest, gpu_p95 = max(p95s, key=lambda gp: gp[1])
         if gpu_p95 >= settings.gpu_p95_max_percent:
             continue
+        cpu = snapshot.metric(res.ref.id, CPU.name)
+        cpu_p95 = cpu.percentile(95) if cpu else None
         if cpu_p95 is not None and cpu_p95 >= settings.cpu_p95_max_percent:
             continue
-        idle_share = gpu.share_below(settings.gpu_p95_max_percent) or 0.0
-        first: datetime = gpu.points[0].at
-        last: datetime = gpu.points[-1].at
+        idle_share = _all_idle_share(gpus, settings.gpu_p95_max_percent)
+        hours = max(g.hours_covered() for g in gpus)
+        first: datetime = min(g.points[0].at for g in gpus)
+        last: datetime = max(g.points[-1].at for g in gpus)
         cost_30d = snapshot.resource_costs_30d.get(res.ref.id)
         billed_hours = snapshot.resource_billed_hours_30d.get(res.ref.id)
         committed = snapshot.resource_commitment_share_30d.get(res.ref.id, 0.0)
+        sources = ", ".join(sorted({f"{g.namespace}/{g.name}" for g in gpus}))
         evidence = [
             Evidence(
                 label="GPU utilisation p95 (hourly average)",
-                value=f"{gpu_p95:.1f}% over {gpu.hours_covered():.0f} h ({first:%Y-%m-%d} to {last:%Y-%m-%d})",
-                source=f"CloudWatch {GPU}",
+                value=(
+                    f"{gpu_p95:.1f}% over {hours:.0f} h ({first:%Y-%m-%d} to {last:%Y-%m-%d})"
+                    + (f", the busiest of {len(gpus)} GPUs ({_gpu_label(busiest)})" if len(gpus) > 1 else "")
+                ),
+                source=f"CloudWatch {sources}, one series per GPU",
+            ),
+            Evidence(
+                label="GPUs, p95 each",
+                value=", ".join(f"{_gpu_label(g)} {p:.1f}%" for g, p in p95s)
+                + f"; all below {settings.gpu_p95_max_percent:g}%",
+                source=f"CloudWatch {sources}",
             ),
             Evidence(
                 label="GPU idle share",
-                value=f"{idle_share:.0%} of hours below {settings.gpu_p95_max_percent:g}%",
-                source=f"CloudWatch {GPU}",
+                value=f"{idle_share:.0%} of hours with every GPU below {settings.gpu_p95_max_percent:g}%",
+                source=f"CloudWatch {sources}",
             ),
         ]
         if cpu_p95 is not None:
@@ -109,8 +126,13 @@ def find_idle_gpu_instances(
                     source="FOCUS lake: EffectiveCost of rows with a CommitmentDiscountId",
                 )
             )
-        idle_metrics = [IdleMetric(namespace=GPU.namespace, metric=GPU.name, observed_p95=round(gpu_p95, 2),
-                                   below_percent=settings.gpu_p95_max_percent)]
+        # The GPU test is per GPU (the executor re-checks each GPU of the instance); one entry
+        # per namespace the series came from, with the busiest GPU's p95 as what the sweep saw.
+        idle_metrics = [
+            IdleMetric(namespace=ns, metric=GPU.name, below_percent=settings.gpu_p95_max_percent,
+                       observed_p95=round(max(p for g, p in p95s if g.namespace == ns), 2))
+            for ns in sorted({g.namespace for g in gpus})
+        ]
         if cpu_p95 is not None:
             idle_metrics.append(IdleMetric(namespace=CPU.namespace, metric=CPU.name, observed_p95=round(cpu_p95, 2),
                                            below_percent=settings.cpu_p95_max_percent))
@@ -119,7 +141,8 @@ def find_idle_gpu_instances(
                 resource=res,
                 summary=(
                     f"{itype} '{res.ref.name or res.ref.id}' has had idle GPUs "
-                    f"(p95 {gpu_p95:.1f}%) for {gpu.hours_covered() / 24:.0f} days"
+                    f"({'all ' + str(len(gpus)) + ', busiest ' if len(gpus) > 1 else ''}p95 {gpu_p95:.1f}%) "
+                    f"for {hours / 24:.0f} days"
                 ),
                 facts=IdleGpuFacts(
                     instance_type=itype,
@@ -128,7 +151,8 @@ def find_idle_gpu_instances(
                     cpu_p95=round(cpu_p95, 2) if cpu_p95 is not None else None,
                     idle_share=round(idle_share, 3),
                     idle_basis="its GPUs",
-                    hours=gpu.hours_covered(),
+                    hours=hours,
+                    gpus=len(gpus),
                     # What the executor re-checks before stopping it (actions/stop_instance.py),
                     # on datapoints after the end of this sweep's measurement.
                     idle_metrics=tuple(idle_metrics),
@@ -141,3 +165,23 @@ def find_idle_gpu_instances(
             )
         )
     return findings
+
+
+def _gpu_label(series: MetricSeries) -> str:
+    index = series.dimensions.get("index")
+    return f"GPU {index}" if index is not None else "GPU"
+
+
+def _all_idle_share(gpus: list[MetricSeries], threshold: float) -> float:
+    """Share of measured hours in which every GPU was below ``threshold``.
+
+    Per hour, the instance is as busy as its busiest GPU; an hour only one GPU reported counts
+    with that GPU alone.
+    """
+    busiest: dict[datetime, float] = {}
+    for g in gpus:
+        for p in g.points:
+            busiest[p.at] = max(busiest.get(p.at, 0.0), p.value)
+    if not busiest:
+        return 0.0
+    return sum(1 for v in busiest.values() if v < threshold) / len(busiest)

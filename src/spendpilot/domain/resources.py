@@ -43,11 +43,17 @@ class MetricPoint(BaseModel):
 
 
 class MetricSeries(BaseModel):
-    """One metric of one resource. Utilisation is in percent (0-100)."""
+    """One metric of one resource. Utilisation is in percent (0-100).
+
+    A resource may have several series of one metric: the CloudWatch agent publishes GPU
+    utilisation once per GPU. ``dimensions`` are the series' own CloudWatch dimensions (e.g.
+    ``index``, ``name``, ``host``), which tell those series apart.
+    """
 
     resource_id: str
     namespace: str
     name: str
+    dimensions: dict[str, str] = Field(default_factory=dict)
     unit: str = "Percent"
     period_seconds: int = 3600
     statistic: str = "Average"

@@ -75,6 +75,10 @@ class Snapshot(_Readings):
                 return series
         return None
 
+    def metrics_named(self, resource_id: str, name: str) -> list[MetricSeries]:
+        """Every series of one metric of a resource (one per GPU for GPU utilisation)."""
+        return [s for s in self.metrics.get(resource_id, []) if s.name == name]
+
     def of_kind(self, kind: str) -> list[Resource]:
         return [r for r in self.resources if r.ref.kind == kind]
 

@@ -53,6 +53,14 @@ class MetricProfile(BaseModel):
 class ResourceMetrics(BaseModel):
     cpu: MetricProfile | None = None
     gpu: MetricProfile | None = None
+    """Every GPU of the instance (as many as its type has), unless ``gpus`` overrides one."""
+    gpus: dict[int, MetricProfile] = Field(default_factory=dict)
+    """GPU index -> its own profile (e.g. the one busy GPU of eight)."""
+    agent_dimensions: Literal["instance_id", "host"] = "instance_id"
+    """How the CloudWatch agent on this instance tags its GPU series: ``instance_id`` =
+    ``append_dimensions`` adds InstanceId, InstanceType, ImageId (and AutoScalingGroupName in a
+    group); ``host`` = no append_dimensions, only ``host`` (the private DNS name) ties a series to
+    its instance."""
 
 
 class BillingLineItem(BaseModel):

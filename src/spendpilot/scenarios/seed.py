@@ -6,6 +6,7 @@ Refuses anything but a loopback endpoint: seeding real AWS would launch real GPU
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
@@ -13,7 +14,8 @@ from urllib.parse import urlparse
 from spendpilot.adapters.aws.client import AwsAdapter
 from spendpilot.adapters.aws.cloudwatch import CPU, GPU
 from spendpilot.errors import ScenarioError
-from spendpilot.scenarios.model import Scenario
+from spendpilot.savings.pricebook import PriceBook
+from spendpilot.scenarios.model import ResourceMetrics, Scenario
 from spendpilot.scenarios.synth import hourly_points
 
 
@@ -24,6 +26,8 @@ class SeededInstance:
     instance_type: str
     tags: dict[str, str]
     launched_at: datetime
+    private_dns_name: str = ""
+    image_id: str = ""
 
 
 @dataclass
@@ -76,8 +80,12 @@ def seed_scenario(aws: AwsAdapter, scenario: Scenario, now: datetime | None = No
             if spec.launched_hours_ago is not None
             else full_window
         )
+        inst = resp["Instances"][0]
         org.instances.append(
-            SeededInstance(resp["Instances"][0]["InstanceId"], spec.name, spec.instance_type, tags, launched)
+            SeededInstance(
+                inst["InstanceId"], spec.name, spec.instance_type, tags, launched,
+                inst.get("PrivateDnsName", ""), inst.get("ImageId", ami),
+            )
         )
 
     for group in scenario.resources.autoscaling_groups:
@@ -112,11 +120,22 @@ def seed_scenario(aws: AwsAdapter, scenario: Scenario, now: datetime | None = No
         described = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group.name])
         ids = [i["InstanceId"] for i in described["AutoScalingGroups"][0]["Instances"]]
         org.groups[group.name] = ids
+        described_instances = {
+            i["InstanceId"]: i
+            for r in (ec2.describe_instances(InstanceIds=ids)["Reservations"] if ids else [])
+            for i in r["Instances"]
+        }
         for n, iid in enumerate(ids):
             name = f"{group.name}-{n}"
             tags = {"Name": name, **group.tags, "aws:autoscaling:groupName": group.name}
             ec2.create_tags(Resources=[iid], Tags=_tag_list({"Name": name}))
-            org.instances.append(SeededInstance(iid, name, group.instance_type, tags, full_window))
+            raw = described_instances.get(iid, {})
+            org.instances.append(
+                SeededInstance(
+                    iid, name, group.instance_type, tags, full_window,
+                    raw.get("PrivateDnsName", ""), raw.get("ImageId", ami),
+                )
+            )
 
     for route in scenario.resources.llm_features:
         aws.llm_routing.set_route(route.feature, route.model)
@@ -131,6 +150,7 @@ def _seed_metrics(
 ) -> None:
     max_hours = scenario.metric_days * 24
     group_of = {iid: name for name, ids in org.groups.items() for iid in ids}
+    prices = PriceBook.bundled()
     for inst in org.instances:
         profile = scenario.metrics.get(inst.name) or scenario.metrics.get(
             group_of.get(inst.instance_id, "")
@@ -139,8 +159,41 @@ def _seed_metrics(
             continue
         alive_hours = int((now - inst.launched_at).total_seconds() // 3600)
         hours = max(0, min(max_hours, alive_hours))
-        for (namespace, metric), prof in ((CPU, profile.cpu), (GPU, profile.gpu)):
-            if prof is None or hours == 0:
+        if hours == 0:
+            continue
+        if profile.cpu is not None:
+            points = hourly_points(profile.cpu, end=now, hours=hours, rng=rng)
+            aws.cloudwatch.put_utilisation(inst.instance_id, *CPU, points)
+        spec = prices.instance(inst.instance_type)
+        for index, dims in enumerate(_agent_gpu_dimensions(inst, profile, spec.gpus if spec else 1,
+                                                            (spec.gpu_model if spec else None) or "NVIDIA GPU")):
+            prof = profile.gpus.get(index, profile.gpu)
+            if prof is None:
                 continue
             points = hourly_points(prof, end=now, hours=hours, rng=rng)
-            aws.cloudwatch.put_utilisation(inst.instance_id, namespace, metric, points)
+            aws.cloudwatch.put_utilisation(None, *GPU, points, dimensions=dims, unit="None")
+
+
+def _agent_gpu_dimensions(
+    inst: SeededInstance, profile: ResourceMetrics, count: int, model: str
+) -> list[dict[str, str]]:
+    """The dimensions the CloudWatch agent's nvidia_gpu section gives each GPU's series.
+
+    One series per GPU: ``index``, ``name`` (the model), ``uuid``, ``host`` (the private DNS
+    name), plus ``append_dimensions`` when the agent is configured with them (see
+    adapters/aws/cloudwatch.py for where these shapes come from).
+    """
+    out = []
+    for index in range(max(1, count)):
+        dims = {
+            "host": inst.private_dns_name or f"{inst.instance_id}.ec2.internal",
+            "index": str(index),
+            "name": model,
+            "uuid": f"GPU-{uuid.uuid5(uuid.NAMESPACE_OID, f'{inst.instance_id}/{index}')}",
+        }
+        if profile.agent_dimensions == "instance_id":
+            dims |= {"InstanceId": inst.instance_id, "InstanceType": inst.instance_type, "ImageId": inst.image_id}
+            if group := inst.tags.get("aws:autoscaling:groupName"):
+                dims["AutoScalingGroupName"] = group
+        out.append(dims)
+    return out

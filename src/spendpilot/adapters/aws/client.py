@@ -150,6 +150,7 @@ READ_PERMISSIONS: tuple[str, ...] = (
     "ec2:DescribeSpotPriceHistory",
     "autoscaling:DescribeAutoScalingGroups",
     "cloudwatch:GetMetricData",
+    "cloudwatch:ListMetrics",
     "ssm:GetParametersByPath",
 )
 """What a sweep calls: read-only, the whole of what spendpilot needs when no action is approved."""

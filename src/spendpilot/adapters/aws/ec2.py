@@ -38,6 +38,9 @@ class Ec2Api:
                 "launch_time": inst["LaunchTime"].isoformat(),
                 "availability_zone": inst.get("Placement", {}).get("AvailabilityZone"),
                 "autoscaling_group": tags.get(ASG_TAG),
+                # The CloudWatch agent's ``host`` dimension: how GPU series published without
+                # an InstanceId dimension are tied to their instance (adapters/aws/cloudwatch.py).
+                "private_dns_name": inst.get("PrivateDnsName") or None,
             },
         )
 

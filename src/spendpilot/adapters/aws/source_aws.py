@@ -35,6 +35,11 @@ class AwsSourceSettings(SourceSettings):
     connect_timeout: float | None = Field(None, gt=0, description="Seconds to wait for a connection (default 5).")
     read_timeout: float | None = Field(None, gt=0, description="Seconds to wait for an answer (default 30).")
     metric_lookback_days: int = Field(14, ge=1, le=455, description="How much CloudWatch history a sweep reads.")
+    gpu_namespaces: list[str] = Field(
+        default_factory=lambda: ["CWAgent"],
+        description="CloudWatch namespaces where the CloudWatch agent publishes nvidia_smi_utilization_gpu "
+        "(the agent's metrics.namespace; CWAgent unless configured).",
+    )
     llm_routing_prefix: str = Field(
         "/spendpilot/features",
         description="SSM Parameter Store prefix holding each product feature's model (<prefix>/<feature>/model); "
@@ -81,20 +86,32 @@ class AwsRegionSource:
         instances = aws.ec2.list_instances()
         groups = aws.autoscaling.list_groups()
         routes = aws.llm_routing.list_routes()
-        running = [r.ref.id for r in instances if r.attributes["state"] == "running"]
-        gpu_ids = {r.ref.id for r in instances if ctx.prices.is_gpu(r.attributes["instance_type"])}
+        running = [r for r in instances if r.attributes["state"] == "running"]
+        gpu_hosts = {
+            r.ref.id: r.attributes.get("private_dns_name")
+            for r in running if ctx.prices.is_gpu(r.attributes["instance_type"])
+        }
+        gpus = aws.cloudwatch.discover_gpu_series(gpu_hosts, namespaces=self.settings.gpu_namespaces)
         metrics = aws.cloudwatch.instance_utilisation(
-            running, end=ctx.now, days=self.settings.metric_lookback_days, include_gpu=gpu_ids
+            [r.ref.id for r in running], end=ctx.now, days=self.settings.metric_lookback_days,
+            gpu=gpus.by_instance,
         )
+        warnings = []
+        if gpus.ambiguous_hosts:
+            warnings.append(
+                f"GPU series whose host matches several instances were skipped: {', '.join(sorted(gpus.ambiguous_hosts))}"
+            )
         group_types = [g.attributes["instance_type"] for g in groups if g.attributes.get("instance_type")]
         spot = aws.ec2.latest_spot_prices(group_types)
         return SourceResult(
             resources=instances + groups + routes,
             metrics=metrics,
             live_spot_prices=spot,
+            warnings=warnings,
             summary=(
                 f"{len(instances)} instances, {len(groups)} groups, {len(routes)} LLM routes, "
-                f"metrics for {len(running)} running instances"
+                f"metrics for {len(running)} running instances "
+                f"({gpus.count()} GPU series on {len(gpus.by_instance)} of {len(gpu_hosts)} GPU instances)"
             ),
         )
 
