@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,8 +22,23 @@ import pyarrow.parquet as pq
 
 from spendpilot.errors import IngestError
 
-NULL_TOKENS = ("NULL", "")
-"""Both spellings of a missing value in FOCUS CSV exports (the FOCUS sample writes ``NULL``)."""
+NULL_TOKENS: tuple[str, ...] = ("",) + tuple(
+    sorted({"".join(letters) for letters in itertools.product(*zip("null", "NULL", strict=True))})
+)
+"""Every spelling of a missing value: an empty field and ``NULL`` in any letter case (the FOCUS
+sample writes ``NULL``, the specification's examples ``null``). Read as text, a ``null``
+CommitmentDiscountId would look like a commitment."""
+
+MAX_RECORD_BYTES = 2 * 1024 * 1024
+"""Longest CSV record read (the engine's default line limit, set explicitly so both CSV readers
+agree); a longer one is quarantined as "line too long"."""
+
+UNPARSEABLE_LINE = "unparseable CSV line"
+
+
+def is_null_token(text: str) -> bool:
+    """True for an empty string and ``NULL`` in any letter case."""
+    return not text or (len(text) == 4 and text.upper() == "NULL")
 
 
 SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -108,7 +124,7 @@ def _text(value: object) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    return None if text in NULL_TOKENS else text
+    return None if is_null_token(text) else text
 
 
 def read_jsonl(path: Path, wanted: list[str]) -> JsonLines:
