@@ -10,7 +10,7 @@ names a DuckDB function.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,8 @@ def exact_total(row: dict[str, Any], alias: str) -> Decimal | None:
     units, fraction = row[f"{alias}_units"], row[f"{alias}_fraction"]
     if units is None:
         return None
-    return Decimal(units) + Decimal(fraction)
+    with localcontext(prec=80):  # the default 28 digits would round a 10^26 total
+        return Decimal(units) + Decimal(fraction)
 
 
 def full_match_sql(expression: str, pattern: str) -> str:

@@ -27,13 +27,12 @@ NOT_INTEGER = "not an integer"
 NOT_JSON_OBJECT = "not a JSON object"
 NOT_ALLOWED = "not one of the allowed values"
 NOT_ISO_TIMESTAMP = (
-    "not an ISO 8601 date-time (YYYY-MM-DD, optionally THH:MM:SS and Z or an offset); a "
-    "spreadsheet date such as 4/1/25 is ambiguous and is never guessed (ingest --date-format "
-    "reads one format explicitly)"
+    "not an ISO 8601 date-time such as 2025-04-01T00:00:00Z; a date like 4/1/25 is ambiguous "
+    "and never guessed (see ingest --date-format)"
 )
 NOT_ISO_DATE = (
-    "not an ISO 8601 date (YYYY-MM-DD); a spreadsheet date such as 4/1/25 is ambiguous and is "
-    "never guessed (ingest --date-format reads one format explicitly)"
+    "not an ISO 8601 date such as 2025-04-01; a date like 4/1/25 is ambiguous and never guessed "
+    "(see ingest --date-format)"
 )
 OUT_OF_TIME_RANGE = f"outside {TIMESTAMP_RANGE[0][:4]}-{int(TIMESTAMP_RANGE[1][:4]) - 1}, not a real billing date"
 

@@ -246,7 +246,7 @@ def stage_source(run: LakeTransaction, plan: SourcePlan, progress: Progress | No
         report.content_sha256 = digest.result()
     if report.rows_read == 0:
         report.notes.append(
-            f"{path.name}: no data rows (a header only); nothing to store, and that is not an error"
+            "no data rows (only a header): nothing to store, and that is not an error"
         )
     return report
 
