@@ -63,30 +63,53 @@ class _RecordTooLong(Exception):
 
 
 class _Lines:
-    """Physical lines of a binary file, terminators kept, with push-back for re-reading."""
+    """Physical lines of a binary file, terminators kept, with push-back for re-reading.
 
-    def __init__(self, handle: BinaryIO) -> None:
+    Lines end at ``terminator``: ``\n`` (which also covers ``\r\n``), or ``\r`` for the
+    classic Mac files spreadsheets still write ("CSV (Macintosh)").
+    """
+
+    _CHUNK = 1 << 20
+
+    def __init__(self, handle: BinaryIO, terminator: bytes = b"\n", start: bytes = b"") -> None:
         self._handle = handle
+        self._terminator = terminator
+        self._buffer = start
+        """Bytes read but not yet returned as lines (``start``: those read to sniff the file)."""
+        self._eof = False
         self._back: list[bytes | _LongLine] = []
-        self._first = True
 
     def pop(self) -> bytes | _LongLine | None:
         if self._back:
             return self._back.pop()
-        line = self._handle.readline(MAX_RECORD_BYTES + 1)
-        if self._first:
-            self._first = False
-            line = line.removeprefix(_BOM)
-        if not line:
-            return None
-        if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
-            length = len(line)
-            while more := self._handle.readline(1 << 20):
-                length += len(more)
-                if more.endswith(b"\n"):
-                    break
-            return _LongLine(line[: MAX_EVIDENCE_CHARS * 4], length)
-        return line
+        while True:
+            end = self._buffer.find(self._terminator)
+            if end >= 0 and end < MAX_RECORD_BYTES:
+                line, self._buffer = self._buffer[: end + 1], self._buffer[end + 1 :]
+                return line
+            if end >= 0 or len(self._buffer) > MAX_RECORD_BYTES:
+                return self._skip_long_line()
+            if self._eof:
+                line, self._buffer = self._buffer, b""
+                return line or None
+            chunk = self._handle.read(self._CHUNK)
+            self._eof = not chunk
+            self._buffer += chunk
+
+    def _skip_long_line(self) -> _LongLine:
+        head = self._buffer[: MAX_EVIDENCE_CHARS * 4]
+        length = 0
+        while (end := self._buffer.find(self._terminator)) < 0 and not self._eof:
+            length += len(self._buffer)
+            self._buffer = self._handle.read(self._CHUNK)
+            self._eof = not self._buffer
+        if end < 0:
+            length += len(self._buffer)
+            self._buffer = b""
+        else:
+            length += end + 1
+            self._buffer = self._buffer[end + 1 :]
+        return _LongLine(head, length)
 
     def push_back(self, lines: Sequence[bytes | _LongLine]) -> None:
         self._back.extend(reversed(lines))
@@ -180,6 +203,43 @@ def open_binary(path: Path) -> BinaryIO:
     return open(path, "rb")  # noqa: SIM115 - the caller closes it
 
 
+def _terminator(start: bytes) -> bytes:
+    """``\r`` for a file whose first bytes end lines with it alone, else ``\n``."""
+    return b"\r" if b"\n" not in start and b"\r" in start else b"\n"
+
+
+def count_lines(path: Path) -> int:
+    """Physical lines in a CSV file, not counting empty lines at its end.
+
+    The engine's reader is trusted only when it returned one record per line after the header
+    (no quoted field spanning lines, no blank line, nothing lost): counting terminators is
+    C-speed, so this check costs little beside the read itself. Empty lines at the end of a
+    file are common and harmless, so they are not counted.
+    """
+    count, tail = 0, b""
+    with open_binary(path) as handle:
+        chunk = handle.read(1 << 16)
+        terminator = _terminator(chunk)
+        while chunk:
+            count += chunk.count(terminator)
+            tail = (tail + chunk)[-256:]
+            chunk = handle.read(8 << 20)
+    if not tail:
+        return 0
+    if not tail.endswith(terminator):
+        return count + 1  # an unterminated last line
+
+    def strip(body: bytes) -> bytes:
+        body = body[: -len(terminator)]
+        return body.removesuffix(b"\r") if terminator == b"\n" else body
+
+    body = strip(tail)
+    while body.endswith(terminator):
+        count -= 1
+        body = strip(body)
+    return count
+
+
 class CsvRecords:
     """The records of one CSV file, read line by line (see the module docstring).
 
@@ -206,7 +266,9 @@ class CsvRecords:
         csv.field_size_limit(max(limit, MAX_RECORD_BYTES))
         try:
             with open_binary(self.path) as handle:
-                yield from self._read(_Lines(handle))
+                start = handle.read(1 << 16)
+                lines = _Lines(handle, _terminator(start), start.removeprefix(_BOM))
+                yield from self._read(lines)
         finally:
             csv.field_size_limit(limit)
 

@@ -13,6 +13,7 @@ import gzip
 import io
 import itertools
 import json
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -65,16 +66,47 @@ def _open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - returned to the caller
 
 
+def _header_text(path: Path) -> str:
+    """The text of the header record alone (a later line that is not UTF-8 is a row's problem,
+    quarantined with that row, not the file's)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    taken: list[bytes] = []
+    with opener(path, "rb") as handle:  # type: ignore[operator]
+        while len(taken) < 100:
+            line = handle.readline(MAX_RECORD_BYTES)
+            if not line:
+                break
+            taken.append(line)
+            if b"".join(taken).count(b'"') % 2 == 0:  # no quoted name left open
+                break
+    return b"".join(taken).decode("utf-8-sig")
+
+
 def csv_header(path: Path) -> list[str]:
     """The header row, read with the csv module so quoted names are split as the reader does."""
     try:
-        with _open_text(path) as handle:
-            header = next(csv.reader(handle), None)
-    except (UnicodeDecodeError, OSError, csv.Error, EOFError) as exc:
-        raise IngestError(f"{path}: not a readable CSV file ({exc})") from exc
+        text = _header_text(path)
+        if any(ord(c) < 32 and c not in "\t\r\n" for c in text):
+            raise ValueError("control characters in the header: binary data")
+        header = next(csv.reader(io.StringIO(text, newline="")), None)
+    except (UnicodeDecodeError, OSError, csv.Error, EOFError, ValueError, zlib.error) as exc:
+        hint = ""
+        if not path.name.lower().endswith(".gz") and _starts_with(path, b"\x1f\x8b"):
+            hint = "; it is gzip-compressed: name it .csv.gz"
+        elif _starts_with(path, b"PAR1"):
+            hint = "; it is a Parquet file: name it .parquet"
+        raise IngestError(f"{path}: not a readable CSV file ({exc}){hint}") from exc
     if not header or header == [""]:
         raise IngestError(f"{path}: empty file, no CSV header")
     return header
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(magic)) == magic
+    except OSError:
+        return False
 
 
 def parquet_schema(path: Path) -> pa.Schema:

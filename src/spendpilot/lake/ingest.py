@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 
 from spendpilot.errors import IngestError
 from spendpilot.lake import _dialect, _sources
-from spendpilot.lake._csv_records import CsvRecords
+from spendpilot.lake._csv_records import CsvRecords, count_lines
 from spendpilot.lake._sources import SkippedLine
 from spendpilot.lake._storage import (
     LakeTransaction,
@@ -229,10 +229,11 @@ def stage_source(run: LakeTransaction, plan: SourcePlan, progress: Progress | No
     one-line ``IngestError`` naming the file; a full disk propagates (see ``ingest_files``).
     """
     path = plan.path
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spendpilot-hash") as pool:
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="spendpilot-hash") as pool:
         digest = pool.submit(content_sha256, path)
+        lines = pool.submit(count_lines, path) if plan.reread is not None else None
         try:
-            report = _stage_once(run, plan, digest, progress, line_by_line=False)
+            report = _stage_once(run, plan, digest, progress, line_by_line=False, lines=lines)
             if report is None:
                 report = _stage_once(run, plan, digest, progress, line_by_line=True)
         except IngestError:
@@ -252,8 +253,15 @@ def stage_source(run: LakeTransaction, plan: SourcePlan, progress: Progress | No
 
 
 def _stage_once(run: LakeTransaction, plan: SourcePlan, digest: Future[str],
-                progress: Progress | None, *, line_by_line: bool) -> IngestReport | None:
-    """One read of ``plan``; None when the engine's CSV reader stumbled (read line by line)."""
+                progress: Progress | None, *, line_by_line: bool,
+                lines: Future[int] | None = None) -> IngestReport | None:
+    """One read of ``plan``; None when the engine's CSV reader cannot be trusted with it.
+
+    The engine's CSV reader is trusted when it rejected no line and returned one record for
+    every physical line after the header (``lines``, counted beside the read). Otherwise (a
+    broken line, or a quoted field spanning lines, whether meant or not) the caller reads the
+    file line by line.
+    """
     con = _dialect.connect()
     staged = run.stage(plan.path, digest)
     report = IngestReport(file=plan.path)
@@ -294,7 +302,10 @@ def _stage_once(run: LakeTransaction, plan: SourcePlan, digest: Future[str],
                     raise
                 staged.discard()
                 return None
-            if plan.reread is not None and _dialect.reader_stumbled(con):
+            if plan.reread is not None and (
+                _dialect.reader_stumbled(con)
+                or (lines is not None and report.rows_read + 1 != lines.result())
+            ):
                 staged.discard()
                 return None
         if skipped:
