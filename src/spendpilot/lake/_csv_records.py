@@ -17,15 +17,20 @@ that), ingestion reads the file again with this module, which applies one rule e
 * Blank lines are not records (the engine skips them too).
 
 Rows are numbered as the engine numbers them: row 1 is the first record after the header.
-Python's csv module (C code) does the splitting; this module only decides where reading starts
-again after a broken record. It reads a few hundred thousand rows a second, slower than the
-engine, which is acceptable for the rare file that needs it.
+Three C-speed pieces do the work: a regular expression recognises a line that is one
+well-formed record of the right width (most lines); Python's csv module splits the others and
+says where a record breaks; Arrow's CSV parser turns the good records' bytes into columns. This
+module only decides where reading starts again after a broken record. It reads about 130,000
+FOCUS rows a second (the engine: about 100,000 including validation, in parallel), so a file
+with one broken line takes a little over twice as long to ingest as a clean one.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import io
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +38,10 @@ from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from spendpilot.errors import IngestError
-from spendpilot.lake._sources import MAX_RECORD_BYTES, UNPARSEABLE_LINE, SkippedLine
+from spendpilot.lake._sources import MAX_RECORD_BYTES, NULL_TOKENS, UNPARSEABLE_LINE, SkippedLine
 
 MAX_EVIDENCE_CHARS = 10_000
 """Longest raw text kept for a quarantined line (the rest is summarised by its length)."""
@@ -75,7 +81,9 @@ class _Lines:
         self._handle = handle
         self._terminator = terminator
         self._buffer = start
-        """Bytes read but not yet returned as lines (``start``: those read to sniff the file)."""
+        """Bytes read (``start``: those read to sniff the file); lines before ``_position``
+        have been returned."""
+        self._position = 0
         self._eof = False
         self._back: list[bytes | _LongLine] = []
 
@@ -83,20 +91,24 @@ class _Lines:
         if self._back:
             return self._back.pop()
         while True:
-            end = self._buffer.find(self._terminator)
-            if end >= 0 and end < MAX_RECORD_BYTES:
-                line, self._buffer = self._buffer[: end + 1], self._buffer[end + 1 :]
+            end = self._buffer.find(self._terminator, self._position)
+            if 0 <= end < self._position + MAX_RECORD_BYTES:
+                line = self._buffer[self._position : end + 1]
+                self._position = end + 1
                 return line
-            if end >= 0 or len(self._buffer) > MAX_RECORD_BYTES:
+            if end >= 0 or len(self._buffer) - self._position > MAX_RECORD_BYTES:
                 return self._skip_long_line()
             if self._eof:
-                line, self._buffer = self._buffer, b""
+                line = self._buffer[self._position :]
+                self._buffer, self._position = b"", 0
                 return line or None
             chunk = self._handle.read(self._CHUNK)
             self._eof = not chunk
-            self._buffer += chunk
+            self._buffer = self._buffer[self._position :] + chunk
+            self._position = 0
 
     def _skip_long_line(self) -> _LongLine:
+        self._buffer, self._position = self._buffer[self._position :], 0
         head = self._buffer[: MAX_EVIDENCE_CHARS * 4]
         length = 0
         while (end := self._buffer.find(self._terminator)) < 0 and not self._eof:
@@ -222,7 +234,7 @@ def count_lines(path: Path) -> int:
         terminator = _terminator(chunk)
         while chunk:
             count += chunk.count(terminator)
-            tail = (tail + chunk)[-256:]
+            tail = (tail + chunk[-256:])[-256:]
             chunk = handle.read(8 << 20)
     if not tail:
         return 0
@@ -274,10 +286,26 @@ class CsvRecords:
 
     def _read(self, lines: _Lines) -> Iterator[pa.Table]:
         width = len(self.names)
+        simple = _simple_record(width)
         feed = _Feed(lines)
-        good: list[list[str]] = []
+        good: list[bytes] = []
+        """The raw bytes of each good record, parsed into columns a chunk at a time."""
         header = True
         while True:
+            if not header:
+                # Fast lane: a line that is one well-formed record of the right width, in valid
+                # UTF-8, needs no Python-level parsing (most lines of most files).
+                line = lines.pop()
+                if line is None:
+                    break
+                if isinstance(line, bytes) and simple.fullmatch(line) and _is_utf8(line):
+                    self.rows += 1
+                    good.append(line)
+                    if len(good) >= self.chunk_rows:
+                        yield self._table(good)
+                        good = []
+                    continue
+                lines.push_back([line])
             feed.attempt = attempt = _Attempt()
             try:
                 fields = next(feed.reader)
@@ -312,7 +340,7 @@ class CsvRecords:
                 self._quarantine(attempt.lines[0], kind, None)
             else:
                 self.rows += 1
-                good.append(fields)
+                good.append(b"".join(x for x in attempt.lines if isinstance(x, bytes)))
                 if len(good) >= self.chunk_rows:
                     yield self._table(good)
                     good = []
@@ -325,10 +353,51 @@ class CsvRecords:
             return None
         return _quote_field(line.decode("utf-8", "replace").rstrip("\r\n"))
 
-    def _table(self, records: list[list[str]]) -> pa.Table:
+    def _table(self, records: list[bytes]) -> pa.Table:
+        """Good records (raw bytes, each one complete record) as an all-text table.
+
+        Arrow's CSV parser (C++) splits them; they are known to be well formed and of the right
+        width, so it splits them as the csv module did. If it ever disagrees on the count, the
+        slower csv module result is used instead.
+        """
+        body = b"".join(r if r.endswith((b"\n", b"\r")) else r + b"\n" for r in records)
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO(body),
+                read_options=pacsv.ReadOptions(column_names=self.names, use_threads=False),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in self.names},
+                    null_values=list(NULL_TOKENS), strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
+                ),
+            )
+        except pa.ArrowInvalid:
+            table = None
+        if table is None or table.num_rows != len(records):
+            return self._table_slowly(records)
+        return table
+
+    def _table_slowly(self, records: list[bytes]) -> pa.Table:
+        rows = [next(csv.reader(io.StringIO(r.decode("utf-8"), newline=""))) for r in records]
         columns = {}
-        for name, values in zip(self.names, zip(*records, strict=True), strict=True):
+        for name, values in zip(self.names, zip(*rows, strict=True), strict=True):
             text = pa.array(values, pa.string())
             missing = pc.or_(pc.equal(text, ""), pc.equal(pc.utf8_upper(text), "NULL"))
             columns[name] = pc.if_else(missing, pa.scalar(None, pa.string()), text)
         return pa.table(columns)
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _simple_record(width: int) -> re.Pattern[bytes]:
+    """A whole line that is exactly one record of ``width`` fields: each field either quoted
+    (``""`` inside) or free of quotes, commas and line breaks; then the line's end."""
+    field_ = rb'(?:"[^"]*(?:""[^"]*)*"|[^",\r\n]*)'
+    return re.compile(field_ + (rb"," + field_) * (width - 1) + rb"\r?\n?")
