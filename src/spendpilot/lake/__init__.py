@@ -10,7 +10,15 @@ Layout under ``lake_dir``::
                                                   ingest; ``health`` lists such folders)
 
 A newer export for the same (ProviderName, BillingAccountId, BillingPeriodStart) replaces the
-stored rows for that key (restated billing); see ``_storage.LakeTransaction``.
+stored rows for that key (restated billing); see ``_storage.LakeTransaction``. LLM usage is
+restated the same way per (provider, feature, day) (``llm_usage``).
+
+What ingestion promises (pinned by ``tests/adversarial/lake``): a file is either refused whole
+with one line naming it (nothing written), or every record in it is stored or quarantined with a
+reason, ``rows_read == rows_stored + rows_quarantined``. Dates must be ISO 8601 (or match an
+explicit ``date_format``), amounts are bounded (``schema.MONEY_LIMIT``), ``NULL`` in any letter
+case is a missing value, and sums over the lake cannot overflow. ``health`` reports a lake's
+state without changing it.
 
 Plain Parquet on purpose: a distributed engine can read the same files when one machine is
 not enough.
