@@ -19,6 +19,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -223,19 +224,28 @@ def stage_source(run: LakeTransaction, plan: SourcePlan, progress: Progress | No
                  ) -> IngestReport:
     """Validate one input into the run's staging area; nothing is visible until the commit.
 
-    A CSV file is read by the engine first; if its reader rejects any line, or fails on the
-    file as a whole, what it staged is discarded and the file is read again line by line
-    (``_csv_records``), which accounts for every line. The engine's own read errors become a
-    one-line ``IngestError`` naming the file; a full disk propagates (see ``ingest_files``).
+    A CSV file is read by the engine first; if its reader rejects any line, returns anything
+    but one record per line, or fails on the file as a whole, what it staged is discarded and
+    the file is read again line by line (``_csv_records``), which accounts for every line. The
+    engine's own read errors become a one-line ``IngestError`` naming the file; a full disk
+    propagates (see ``run_plans``).
     """
     path = plan.path
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="spendpilot-hash") as pool:
         digest = pool.submit(content_sha256, path)
         lines = pool.submit(count_lines, path) if plan.reread is not None else None
+        shown = 0
+
+        def forward(rows: int) -> None:  # a re-read starts from 0: never show fewer rows
+            nonlocal shown
+            if progress is not None and rows > shown:
+                shown = rows
+                progress(rows)
+
         try:
-            report = _stage_once(run, plan, digest, progress, line_by_line=False, lines=lines)
+            report = _stage_once(run, plan, digest, forward, line_by_line=False, lines=lines)
             if report is None:
-                report = _stage_once(run, plan, digest, progress, line_by_line=True)
+                report = _stage_once(run, plan, digest, forward, line_by_line=True)
         except IngestError:
             raise
         except Exception as exc:  # the engine's own read errors: the file as a whole
@@ -287,11 +297,12 @@ def _stage_once(run: LakeTransaction, plan: SourcePlan, digest: Future[str],
         if line_by_line:
             assert plan.reread is not None
             records = plan.reread()
-            for table in records.tables():
-                con.register("_csv_records", table)
-                for batch in validator.stream("_csv_records", first_row=report.rows_read):
-                    take(batch)
-                con.unregister("_csv_records")
+            with closing(records.tables()) as tables:
+                for table in tables:
+                    con.register("_csv_records", table)
+                    for batch in validator.stream("_csv_records", first_row=report.rows_read):
+                        take(batch)
+                    con.unregister("_csv_records")
             skipped = records.broken
         else:
             try:
