@@ -133,15 +133,26 @@ def ingest(
     llm_usage: Annotated[
         bool, typer.Option("--llm-usage", help="The file is LLM usage (day, model, feature, tokens…), not FOCUS.")
     ] = False,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            help="Also read dates written in this one strptime format, e.g. '%m/%d/%y' for 4/1/25 "
+            "(zone-less means UTC). Without it only ISO 8601 dates are read and others are quarantined.",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     home: HomeOpt = None,
 ) -> None:
     """Validate billing data and store it in the local Parquet lake.
 
     Bad rows are quarantined with file, row, field and reason (never dropped); a file that is not
-    FOCUS at all is refused with exit code 2 and nothing is written. A re-delivered (restated)
-    export replaces the stored rows of the same provider, billing account and billing period;
-    the files of one folder are one delivery and are stored together or not at all.
+    FOCUS at all is refused with exit code 2 and nothing is written. Dates must be ISO 8601
+    (2025-04-01, 2025-04-01T00:00:00Z): a spreadsheet date such as 4/1/25 is quarantined, never
+    guessed, unless --date-format names its format. A re-delivered (restated) export replaces the
+    stored rows of the same provider, billing account and billing period (LLM usage: provider,
+    feature and day); the files of one folder are one delivery and are stored together or not at
+    all. A full disk fails with exit code 1 and stores nothing.
     """
     import shlex
 
@@ -157,7 +168,7 @@ def ingest(
         raise refuse(IngestError(f"{path}: no such file or folder"))
     try:
         if llm_usage:
-            reports = [ingest_llm_usage_file(path, settings.lake_dir)]
+            reports = [ingest_llm_usage_file(path, settings.lake_dir, date_format=date_format)]
         else:
             with Progress(
                 TextColumn("[progress.description]{task.description}"), BarColumn(),
@@ -165,7 +176,8 @@ def ingest(
                 disable=not err.is_terminal,
             ) as progress:
                 task = progress.add_task(f"Ingesting {path.name}", total=None)
-                reports = ingest_path(path, settings.lake_dir, progress=lambda n: progress.update(task, completed=n))
+                reports = ingest_path(path, settings.lake_dir, progress=lambda n: progress.update(task, completed=n),
+                                      date_format=date_format)
     except SpendpilotError as exc:
         raise refuse(exc) from exc
     for r in reports:
@@ -173,10 +185,12 @@ def ingest(
             Text(f"{r.file}: read {r.rows_read:,} · stored {r.rows_stored:,} · quarantined {r.rows_quarantined:,}"),
             soft_wrap=True,
         )
+        for note in r.notes:
+            console.print(Text(f"    {note}", style="cyan"), soft_wrap=True)
         if r.rows_replaced:
             console.print(Text(
                 f"    replaced {r.rows_replaced:,} previously stored rows: this export restates their "
-                "provider, billing account and billing period", style="cyan",
+                f"{', '.join(r.restatement_key)}", style="cyan",
             ), soft_wrap=True)
         for reason, count in sorted(r.reasons.items(), key=lambda kv: -kv[1]):
             console.print(Text(f"    {count:,} × {reason}", style="yellow"), soft_wrap=True)
@@ -186,8 +200,7 @@ def ingest(
                 "on line N + 1 unless a quoted field spans lines):", style="dim",
             ), soft_wrap=True)
             for q in r.examples:
-                where = f"{q.field}: " if q.field else ""
-                console.print(Text(f"      {q.file}:{q.row} {where}{q.reason}"), soft_wrap=True)
+                console.print(Text(f"      {q.file}:{q.row} {q.message}"), soft_wrap=True)
         if r.quarantine_file:
             qfile = r.quarantine_file.resolve()
             read = f"import duckdb; duckdb.read_parquet({json.dumps(str(qfile))}).order(\"_row\").show()"

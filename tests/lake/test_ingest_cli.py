@@ -31,9 +31,11 @@ def test_summary_shows_restatement_examples_and_how_to_read_the_quarantine(
     out = proc.stdout.splitlines()
     assert out[0] == f"{restated}: read 1,000 · stored 993 · quarantined 7"
     assert "replaced 1,000 previously stored rows" in out[1]
-    reason = "BillingCurrency: not an ISO 4217 currency code (three capital letters, e.g. USD)"
+    reason = "not an ISO 4217 currency code (three capital letters, e.g. USD)"
+    assert f"7 × BillingCurrency: {reason}" in proc.stdout
     examples = [line.strip() for line in out[1:] if line.strip().startswith(f"{restated}:")]
-    assert examples == [f"{restated}:{row} {reason}" for row in range(1, 6)]  # at most five
+    # Each example names the row, the field and the value written there.
+    assert examples == [f"{restated}:{row} BillingCurrency: 'usd' is {reason}" for row in range(1, 6)]
     quarantine = next(home.glob("lake/quarantine/restated-*.parquet")).resolve()
     assert any(str(quarantine) in line for line in out)
     command = next(line for line in out if "read them with:" in line).split("read them with:")[1]

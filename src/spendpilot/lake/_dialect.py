@@ -10,13 +10,14 @@ names a DuckDB function.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from spendpilot.lake._sources import SkippedLine
+from spendpilot.lake._sources import MAX_RECORD_BYTES, NULL_TOKENS
 
 
 def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
@@ -62,60 +63,37 @@ def rows(
 
 REJECTS_TABLE = "csv_rejects"
 
-UNPARSEABLE_LINE = "unparseable CSV line"
-_REJECT_KINDS = {
-    "UNQUOTED VALUE": "unterminated or stray quote",
-    "MISSING COLUMNS": "too few fields",
-    "TOO MANY COLUMNS": "too many fields",
-    "INVALID ENCODING": "not UTF-8",
-    "LINE SIZE OVER MAXIMUM": "line too long",
-}
-"""The reader's error types → the words a quarantine reason uses (a fixed set, so they count)."""
-_FIELD_KINDS = ("UNQUOTED VALUE", "INVALID ENCODING")
-"""Error types that point at one field (the others are about the line as a whole)."""
-
-
 def csv_text_source(path: Path, names: Sequence[str]) -> str:
     """A FROM-clause item reading every CSV field as text.
 
     The dialect is fixed (comma, double quote, header line) and the columns are given, so the
-    reader never sniffs: a sniffer that meets a broken line gives up on the whole file, where
-    this reader skips that line. ``NULL`` and empty fields are nulls; the header's names are
-    replaced by ``names`` (the spec's spellings). Lines that cannot be split into the right
-    number of fields, carry a stray quote, or are not UTF-8 are recorded in ``REJECTS_TABLE``
-    with their row number, so the caller can quarantine them rather than fail the file. A quote
-    that is never closed swallows the rest of the file into that one rejected line.
+    reader never sniffs: a sniffer that meets a broken line gives up on the whole file. Empty
+    fields and ``NULL`` in any letter case are nulls (``_sources.NULL_TOKENS``); the header's
+    names are replaced by ``names`` (the spec's spellings). Lines that cannot be split into the
+    right number of fields, carry a stray quote, or are not UTF-8 are recorded in
+    ``REJECTS_TABLE``. The reader's recovery from such a line is not exact (a quote that never
+    closes can take the following lines with it, and the text it logs can be another line's), so
+    the caller re-reads a file with any rejected line with ``_csv_records`` instead of trusting
+    it (``reader_stumbled``).
     """
     columns = ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names)
+    nulls = ", ".join(literal(t) for t in NULL_TOKENS)
     return (
         f"read_csv({literal(str(path))}, auto_detect = false, header = true, "
-        f"columns = {{{columns}}}, nullstr = ['NULL', ''], delim = ',', quote = '\"', "
+        f"columns = {{{columns}}}, nullstr = [{nulls}], delim = ',', quote = '\"', "
         f"escape = '\"', ignore_errors = true, store_rejects = true, "
+        f"max_line_size = {MAX_RECORD_BYTES}, "
         f"rejects_table = '{REJECTS_TABLE}', rejects_scan = 'csv_reject_scans', parallel = true)"
     )
 
 
-def csv_rejects(con: duckdb.DuckDBPyConnection) -> list[SkippedLine]:
-    """Every line ``csv_text_source`` skipped, with the field it broke at when there is one.
-
-    The reader may log several errors for one line (a stray quote, then the fields it hid); a
-    line counts once, described by its first error. Rows are counted as records after the
-    header, the same way as the rows the reader returns.
-    """
+def reader_stumbled(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the last ``csv_text_source`` read rejected any line."""
     try:
-        found = con.sql(
-            "SELECT line, arg_min(error_type, column_idx) AS kind, "
-            "arg_min(column_name, column_idx) AS field, any_value(csv_line) AS text "
-            f"FROM {REJECTS_TABLE} GROUP BY line ORDER BY line"
-        ).fetchall()
+        found = con.sql(f"SELECT count(*) FROM {REJECTS_TABLE}").fetchall()
     except duckdb.CatalogException:
-        return []
-    out = []
-    for line, kind, field, text in found:
-        reason = f"{UNPARSEABLE_LINE} ({_REJECT_KINDS.get(kind, str(kind).lower())})"
-        field = field if kind in _FIELD_KINDS else None
-        out.append(SkippedLine(int(line) - 1, reason, text, field))
-    return out
+        return False
+    return bool(found[0][0])
 
 
 def parquet_text_source(path: Path, schema: pa.Schema, names: Sequence[str]) -> str:
@@ -123,7 +101,7 @@ def parquet_text_source(path: Path, schema: pa.Schema, names: Sequence[str]) -> 
 
     Typed values print exactly (decimals and timestamps in full, doubles as their shortest exact
     form); a map or struct (a Tags column written as a map) prints as a JSON object. ``''`` and
-    ``'NULL'`` become nulls, as in CSV.
+    ``NULL`` in any letter case become nulls, as in CSV.
     """
     parts = []
     for field, name in zip(schema, names, strict=True):
@@ -133,7 +111,9 @@ def parquet_text_source(path: Path, schema: pa.Schema, names: Sequence[str]) -> 
         else:
             text = f"CAST({column} AS VARCHAR)"
         alias = '"' + name.replace('"', '""') + '"'
-        parts.append(f"CASE WHEN {text} IN ('', 'NULL') THEN NULL ELSE {text} END AS {alias}")
+        parts.append(
+            f"CASE WHEN {text} = '' OR upper({text}) = 'NULL' THEN NULL ELSE {text} END AS {alias}"
+        )
     return f"(SELECT {', '.join(parts)} FROM read_parquet({literal(str(path))}))"
 
 
@@ -149,6 +129,34 @@ def parquet_relation(pattern: str) -> str:
     return (
         f"read_parquet({literal(pattern)}, hive_partitioning = true, union_by_name = true)"
     )
+
+
+def exact_sum_sql(expression: str, alias: str) -> str:
+    """Two aggregates whose total is the exact sum of a decimal column, and cannot overflow.
+
+    A plain SUM of DECIMAL(38, 12) overflows past 10^26 and then fails every query that reads
+    the lake. Summing whole units as HUGEINT (about 1.7 * 10^38) and the fractions as decimals
+    (each below 1 in magnitude) keeps the total exact; it would take 10^12 rows of 10^26 each to
+    overflow. ``exact_total`` joins the two parts; ``approximate_total_sql`` orders by them.
+    """
+    return (
+        f"CAST(sum(CAST(trunc({expression}) AS HUGEINT)) AS VARCHAR) AS {alias}_units, "
+        f"sum({expression} - trunc({expression})) AS {alias}_fraction"
+    )
+
+
+def approximate_total_sql(alias: str) -> str:
+    """The total of ``exact_sum_sql`` as a double, for ordering only."""
+    return f"(CAST({alias}_units AS DOUBLE) + CAST({alias}_fraction AS DOUBLE))"
+
+
+def exact_total(row: dict[str, Any], alias: str) -> Decimal | None:
+    """The exact total from a row holding the two parts of ``exact_sum_sql`` (None: no rows)."""
+    units, fraction = row[f"{alias}_units"], row[f"{alias}_fraction"]
+    if units is None:
+        return None
+    with localcontext(prec=80):  # the default 28 digits would round a 10^26 total
+        return Decimal(units) + Decimal(fraction)
 
 
 def full_match_sql(expression: str, pattern: str) -> str:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -21,8 +23,23 @@ import pyarrow.parquet as pq
 
 from spendpilot.errors import IngestError
 
-NULL_TOKENS = ("NULL", "")
-"""Both spellings of a missing value in FOCUS CSV exports (the FOCUS sample writes ``NULL``)."""
+NULL_TOKENS: tuple[str, ...] = ("",) + tuple(
+    sorted({"".join(letters) for letters in itertools.product(*zip("null", "NULL", strict=True))})
+)
+"""Every spelling of a missing value: an empty field and ``NULL`` in any letter case (the FOCUS
+sample writes ``NULL``, the specification's examples ``null``). Read as text, a ``null``
+CommitmentDiscountId would look like a commitment."""
+
+MAX_RECORD_BYTES = 2 * 1024 * 1024
+"""Longest CSV record read (the engine's default line limit, set explicitly so both CSV readers
+agree); a longer one is quarantined as "line too long"."""
+
+UNPARSEABLE_LINE = "unparseable CSV line"
+
+
+def is_null_token(text: str) -> bool:
+    """True for an empty string and ``NULL`` in any letter case."""
+    return not text or (len(text) == 4 and text.upper() == "NULL")
 
 
 SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -49,16 +66,47 @@ def _open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - returned to the caller
 
 
+def _header_text(path: Path) -> str:
+    """The text of the header record alone (a later line that is not UTF-8 is a row's problem,
+    quarantined with that row, not the file's)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    taken: list[bytes] = []
+    with opener(path, "rb") as handle:  # type: ignore[operator]
+        while len(taken) < 100:
+            line = handle.readline(MAX_RECORD_BYTES)
+            if not line:
+                break
+            taken.append(line)
+            if b"".join(taken).count(b'"') % 2 == 0:  # no quoted name left open
+                break
+    return b"".join(taken).decode("utf-8-sig")
+
+
 def csv_header(path: Path) -> list[str]:
     """The header row, read with the csv module so quoted names are split as the reader does."""
     try:
-        with _open_text(path) as handle:
-            header = next(csv.reader(handle), None)
-    except (UnicodeDecodeError, OSError, csv.Error, EOFError) as exc:
-        raise IngestError(f"{path}: not a readable CSV file ({exc})") from exc
+        text = _header_text(path)
+        if any(ord(c) < 32 and c not in "\t\r\n" for c in text):
+            raise ValueError("control characters in the header: binary data")
+        header = next(csv.reader(io.StringIO(text, newline="")), None)
+    except (UnicodeDecodeError, OSError, csv.Error, EOFError, ValueError, zlib.error) as exc:
+        hint = ""
+        if not path.name.lower().endswith(".gz") and _starts_with(path, b"\x1f\x8b"):
+            hint = "; it is gzip-compressed: name it .csv.gz"
+        elif _starts_with(path, b"PAR1"):
+            hint = "; it is a Parquet file: name it .parquet"
+        raise IngestError(f"{path}: not a readable CSV file ({exc}){hint}") from exc
     if not header or header == [""]:
         raise IngestError(f"{path}: empty file, no CSV header")
     return header
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(magic)) == magic
+    except OSError:
+        return False
 
 
 def parquet_schema(path: Path) -> pa.Schema:
@@ -108,7 +156,7 @@ def _text(value: object) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    return None if text in NULL_TOKENS else text
+    return None if is_null_token(text) else text
 
 
 def read_jsonl(path: Path, wanted: list[str]) -> JsonLines:

@@ -17,11 +17,22 @@ that the next ingest, or the next query through ``CostLake``, carries out to the
 step is idempotent (a rename whose staged file is gone was done; a delete of a missing file was
 done), so replaying a journal twice is harmless. Either way no key is left with both its old
 and new rows, or with neither.
+
+**Staging left behind.** A run holds an exclusive advisory lock on its own staging folder for
+as long as it lives, and the OS drops that lock when the process dies. So the next ingest can
+tell a dead run's folder (lock free: deleted) from a live concurrent run's (lock held: kept);
+see ``clean_orphaned_staging``. A folder with a journal is an interrupted commit and is
+finished by ``recover`` instead.
+
+**A full disk.** Writing fails with ENOSPC (or EFBIG under a file size limit); the run deletes
+everything it staged and the ingest fails with ``StorageFullError``, naming the lake, so the
+disk is not left fuller than before and the next ingest is not misled by leftovers.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -38,7 +49,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from spendpilot.errors import IngestError
+from spendpilot.errors import ExitCode, IngestError
 
 try:
     import fcntl
@@ -55,6 +66,43 @@ ROW_GROUP_ROWS = 122_880
 MAX_PENDING_ROWS = 4 * ROW_GROUP_ROWS
 """Bound on rows held for all partitions together (an input spanning many months)."""
 _KEY_SEPARATOR = "\x1f"
+
+
+class StorageFullError(IngestError):
+    """The lake's disk (or the process's file size limit) ran out while writing.
+
+    Everything the run staged has been deleted, so nothing was stored and no space is held.
+    Not bad input: exit code 1, and the same ingest succeeds once there is room.
+    """
+
+    exit_code = ExitCode.FAILURE
+
+
+_FULL = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EFBIG: "file size limit exceeded",
+}
+
+
+def storage_full(error: BaseException) -> str | None:
+    """What ran out, when ``error`` (or an error it was raised from) is a full disk; else None.
+
+    pyarrow and DuckDB report a failed write with the OS's words rather than an ``errno``, so
+    the message is matched too.
+    """
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None:
+            break
+        if isinstance(seen, OSError) and seen.errno in _FULL:
+            return _FULL[seen.errno]
+        text = str(seen)
+        for code, words in _FULL.items():
+            if os.strerror(code) in text:
+                return words
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def content_sha256(path: Path) -> str:
@@ -220,12 +268,30 @@ class StagedWrite:
         return staged
 
     def close(self) -> None:
-        """Close open writers (their files go with the run's staging directory)."""
+        """Close open writers (their files go with the run's staging directory).
+
+        Never raises: it runs while a failed ingest is cleaning up, possibly on a full disk.
+        """
         self._pending.clear()
-        for _, writer in self._writers.values():
-            writer.close()
+        writers = [w for _, w in self._writers.values()]
         if self._quarantine is not None:
-            self._quarantine[1].close()
+            writers.append(self._quarantine[1])
+        for writer in writers:
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    def discard(self) -> None:
+        """Forget everything written for this source so far (it is about to be read again)."""
+        self.close()
+        paths = [path for path, _ in self._writers.values()]
+        if self._quarantine is not None:
+            paths.append(self._quarantine[0])
+        for path in paths:
+            path.unlink(missing_ok=True)
+        self._writers.clear()
+        self._quarantine = None
+        self._keys.clear()
+        self._run.forget(self)
 
 
 
@@ -249,18 +315,41 @@ class LakeTransaction:
         self.restatement_key = tuple(restatement_key)
         self.sources: list[StagedSource] = []
         self._staging = lake_dir / STAGING_DIR / uuid.uuid4().hex
+        self._staging_fd: int | None = None
         self._created: Path | None = None
         self._writes: list[StagedWrite] = []
+        self.journal_written = False
+        """True once the commit point has passed: the run's rows will be in the lake."""
 
-    def staging_file(self) -> Path:
-        """A fresh file name in this run's staging directory (created on first use)."""
-        if not self._staging.is_dir():
+    def _ensure_staging(self) -> None:
+        """Create this run's staging folder and hold its lock for the run's lifetime.
+
+        A cleaner (``clean_orphaned_staging``) deletes a folder only while holding its lock, so
+        if one deleted ours between its creation and our lock, we notice and take a new name.
+        """
+        while self._staging_fd is None:
             missing = self._staging
             while not missing.parent.exists():
                 missing = missing.parent
             self._staging.mkdir(parents=True, exist_ok=True)
             if self._created is None:
                 self._created = missing
+            fd = os.open(self._staging, os.O_RDONLY)
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                ours = os.path.samestat(os.fstat(fd), os.stat(self._staging))
+            except FileNotFoundError:
+                ours = False
+            if ours:
+                self._staging_fd = fd
+            else:
+                os.close(fd)
+                self._staging = self._staging.parent / uuid.uuid4().hex
+
+    def staging_file(self) -> Path:
+        """A fresh file name in this run's staging directory (created on first use)."""
+        self._ensure_staging()
         return self._staging / f"{uuid.uuid4().hex}.parquet"
 
     def stage(self, source: Path, digest: Future[str]) -> StagedWrite:
@@ -268,8 +357,16 @@ class LakeTransaction:
         self._writes.append(write)
         return write
 
+    def forget(self, write: StagedWrite) -> None:
+        """Drop a discarded source's writer from the run."""
+        if write in self._writes:
+            self._writes.remove(write)
+
     def commit(self) -> Committed:
-        """Make every staged source visible at once (see the module docstring)."""
+        """Make every staged source visible at once (see the module docstring).
+
+        A run with nothing to place or remove (header-only exports) changes nothing.
+        """
         done = Committed()
         if not self.sources:
             self.abort()
@@ -277,15 +374,18 @@ class LakeTransaction:
         with lake_lock(self.lake_dir):
             recover(self.lake_dir)
             ops = self._plan(done)
-            journal = self._staging / JOURNAL
-            temporary = journal.with_suffix(".tmp")
-            with open(temporary, "w", encoding="utf-8") as handle:
-                json.dump(ops, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, journal)
-            _apply(self.lake_dir, ops)
-            journal.unlink()
+            if ops:
+                self._ensure_staging()
+                journal = self._staging / JOURNAL
+                temporary = journal.with_suffix(".tmp")
+                with open(temporary, "w", encoding="utf-8") as handle:
+                    json.dump(ops, handle)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temporary, journal)
+                self.journal_written = True
+                _apply(self.lake_dir, ops)
+                journal.unlink()
         self.abort()
         return done
 
@@ -374,10 +474,21 @@ class LakeTransaction:
         return path.relative_to(self.lake_dir).as_posix()
 
     def abort(self) -> None:
-        """Forget everything staged (idempotent), and any folder the run created for it."""
+        """Forget everything staged (idempotent), and any folder the run created for it.
+
+        After the commit point (a journal on disk) the staged files belong to the journal:
+        they are left for ``recover`` to finish placing.
+        """
         for write in self._writes:
             write.close()
-        shutil.rmtree(self._staging, ignore_errors=True)
+        fd, self._staging_fd = self._staging_fd, None
+        try:
+            if (self._staging / JOURNAL).exists():
+                return
+            shutil.rmtree(self._staging, ignore_errors=True)
+        finally:
+            if fd is not None:
+                os.close(fd)
         with contextlib.suppress(OSError):
             self._staging.parent.rmdir()
         created = self._created
@@ -437,6 +548,88 @@ def recover(lake_dir: Path) -> int:
         journal.unlink(missing_ok=True)
         shutil.rmtree(journal.parent, ignore_errors=True)
     return len(journals)
+
+
+def _staging_folders(lake_dir: Path) -> list[Path]:
+    staging = lake_dir / STAGING_DIR
+    if not staging.is_dir():
+        return []
+    return sorted(p for p in staging.iterdir() if p.is_dir())
+
+
+def _try_hold(folder: Path) -> int | None:
+    """A descriptor holding ``folder``'s lock, or None when a live run holds it (or locks are
+    unavailable, when no folder can be proven abandoned)."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def orphaned_staging(lake_dir: Path) -> list[Path]:
+    """Staging folders left by runs that died before committing (no live run holds them).
+
+    Read-only. A folder holding a commit journal is not listed: it is an interrupted commit
+    (``interrupted_commits``), which the next ingest or query finishes.
+    """
+    found = []
+    for folder in _staging_folders(lake_dir):
+        if (folder / JOURNAL).exists():
+            continue
+        fd = _try_hold(folder)
+        if fd is not None:
+            os.close(fd)
+            found.append(folder)
+    return found
+
+
+def interrupted_commits(lake_dir: Path) -> list[Path]:
+    """Journals of commits a crash interrupted (finished by the next ingest or query)."""
+    return _journals(lake_dir)
+
+
+def clean_orphaned_staging(lake_dir: Path) -> list[Path]:
+    """Delete the staging folders of dead runs; returns them.
+
+    Each folder is deleted while holding its lock, so a run that is still alive (it holds the
+    lock from the moment its folder exists) is never touched, and one that creates its folder
+    as we delete it notices (``LakeTransaction._ensure_staging``). Journals are left to
+    ``recover``.
+    """
+    removed = []
+    for folder in _staging_folders(lake_dir):
+        if (folder / JOURNAL).exists():
+            continue
+        fd = _try_hold(folder)
+        if fd is None:
+            continue
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        finally:
+            os.close(fd)
+    return removed
+
+
+def prepare(lake_dir: Path) -> list[Path]:
+    """Before an ingest: finish interrupted commits and delete dead runs' staging folders.
+
+    Does nothing to a lake that does not exist yet (an ingest refused later writes nothing).
+    Returns the folders deleted.
+    """
+    if not lake_dir.is_dir():
+        return []
+    with lake_lock(lake_dir):
+        recover(lake_dir)
+        return clean_orphaned_staging(lake_dir)
 
 
 def recover_if_needed(lake_dir: Path) -> None:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spendpilot.lake._dialect import arrow_reader, full_match_sql, literal
-from spendpilot.lake.schema import DECIMAL_PRECISION, Column, ColumnType
+from spendpilot.lake.schema import DECIMAL_PRECISION, TIMESTAMP_RANGE, Column, ColumnType
 
 MISSING = "missing value"
 NOT_DECIMAL = "not a decimal"
@@ -26,6 +26,31 @@ NOT_DATE = "not a date"
 NOT_INTEGER = "not an integer"
 NOT_JSON_OBJECT = "not a JSON object"
 NOT_ALLOWED = "not one of the allowed values"
+NOT_ISO_TIMESTAMP = (
+    "not an ISO 8601 date-time such as 2025-04-01T00:00:00Z; a date like 4/1/25 is ambiguous "
+    "and never guessed (see ingest --date-format)"
+)
+NOT_ISO_DATE = (
+    "not an ISO 8601 date such as 2025-04-01; a date like 4/1/25 is ambiguous and never guessed "
+    "(see ingest --date-format)"
+)
+OUT_OF_TIME_RANGE = f"outside {TIMESTAMP_RANGE[0][:4]}-{int(TIMESTAMP_RANGE[1][:4]) - 1}, not a real billing date"
+
+ISO_TIMESTAMP = (
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
+    r"(?: ?(?:Z|UTC|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?))?)?"
+)
+"""The shape of ISO 8601 as billing exports write it: a date, optionally a time (``T`` or a
+space), optional fractional seconds, and an optional zone: ``Z``, ``±HH``, ``±HHMM``, ``±HH:MM``
+or BigQuery's `` UTC``. A zone-less value is UTC (the FOCUS rule); an offset is converted to UTC.
+Only the shape is matched here; a value of that shape that is no real moment (September 31st,
+25 o'clock) fails the parse that follows and is reported as such."""
+ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+
+
+def out_of_range(limit: int) -> str:
+    """The quarantine reason for a number whose magnitude reaches ``limit``."""
+    return f"out of range (magnitude must be below 1e{len(str(limit)) - 1}; no real bill has it)"
 
 _PARSE_FAILURE = {
     ColumnType.DECIMAL: NOT_DECIMAL,
@@ -99,11 +124,13 @@ class Validator:
         output: pa.Schema,
         row_checks: Sequence[RowCheck] = (),
         partition_sql: str | None = None,
+        date_format: str | None = None,
     ) -> None:
         self._con = con
         self._source_file = source_file
         self.present = list(present)
         self.output = output
+        self.date_format = date_format
         self.problems: list[Problem] = []
         self._sql_before, self._sql_after = self._build(known, row_checks, partition_sql)
         self._fields = pa.array([p.field for p in self.problems], pa.string())
@@ -113,6 +140,51 @@ class Validator:
     def _problem(self, field: str | None, reason: str) -> int:
         self.problems.append(Problem(field, reason))
         return len(self.problems) - 1
+
+    def _parse_checks(self, name: str, raw: str, column: Column) -> list[str]:
+        """CASE branches for a typed column: the format, then the parse, then the range.
+
+        Dates must look ISO before they are parsed: the engine reads ``4/1/25`` as the year 4.
+        With ``date_format`` a value may instead match that format exactly. A number that
+        parses as a float but not as the column's type is too large, not malformed.
+        """
+        typed = quote(name)
+        branches = []
+        if column.type in (ColumnType.TIMESTAMP, ColumnType.DATE):
+            is_date = column.type is ColumnType.DATE
+            iso = full_match_sql(raw, ISO_DATE if is_date else ISO_TIMESTAMP)
+            not_iso = NOT_ISO_DATE if is_date else NOT_ISO_TIMESTAMP
+            if self.date_format is None:
+                failure = self._problem(name, not_iso)
+                branches.append(f"WHEN {raw} IS NOT NULL AND NOT {iso} THEN {failure}")
+            else:
+                reason = f"{not_iso.split(';')[0]} and does not match the date format {self.date_format!r}"
+                failure = self._problem(name, reason)
+                branches.append(
+                    f"WHEN {raw} IS NOT NULL AND {typed} IS NULL AND NOT {iso} THEN {failure}"
+                )
+            failure = self._problem(name, _PARSE_FAILURE[column.type])
+            branches.append(f"WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN {failure}")
+            low, high = TIMESTAMP_RANGE
+            failure = self._problem(name, OUT_OF_TIME_RANGE)
+            branches.append(
+                f"WHEN {typed} < {column.sql_type} {literal(low)} OR {typed} >= "
+                f"{column.sql_type} {literal(high)} THEN {failure}"
+            )
+            return branches
+        if column.limit is not None:
+            number = f"TRY_CAST({raw} AS DOUBLE)"
+            failure = self._problem(name, out_of_range(column.limit))
+            branches.append(
+                f"WHEN {raw} IS NOT NULL AND {typed} IS NULL AND NOT isnan({number}) AND "
+                f"abs({number}) >= {column.limit} THEN {failure}"
+            )
+        failure = self._problem(name, _PARSE_FAILURE[column.type])
+        branches.append(f"WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN {failure}")
+        if column.limit is not None:
+            failure = self._problem(name, out_of_range(column.limit))
+            branches.append(f"WHEN abs({typed}) >= {column.limit} THEN {failure}")
+        return branches
 
     def _build(self, known: Sequence[Column], row_checks: Sequence[RowCheck],
                partition_sql: str | None) -> tuple[str, str]:
@@ -131,15 +203,15 @@ class Validator:
             if column is None or column.type not in _PARSE_FAILURE:
                 inner.append(quote(name))
             else:
-                inner.append(f"{_typed_sql(quote(name), column)} AS {quote(name)}")
+                typed = _typed_sql(quote(name), column, self.date_format)
+                inner.append(f"{typed} AS {quote(name)}")
                 self._raw_kept[name] = f"_r{i}"
             if column is None:
                 continue
             if not column.nullable:
                 cases.append(f"WHEN {raw} IS NULL THEN {self._problem(name, MISSING)}")
             if column.type in _PARSE_FAILURE:
-                failure = self._problem(name, _PARSE_FAILURE[column.type])
-                cases.append(f"WHEN {raw} IS NOT NULL AND {quote(name)} IS NULL THEN {failure}")
+                cases += self._parse_checks(name, raw, column)
             if column.allowed:
                 values = ", ".join(literal(v) for v in column.allowed)
                 failure = self._problem(name, f"{NOT_ALLOWED} ({', '.join(column.allowed)})")
@@ -186,11 +258,15 @@ class Validator:
             "))",
         )
 
-    def stream(self, source_sql: str, batch_rows: int = 122_880) -> Iterator[ValidatedBatch]:
-        """Validate every row of ``source_sql`` (a FROM-clause item yielding text columns)."""
+    def stream(self, source_sql: str, batch_rows: int = 122_880, first_row: int = 0
+               ) -> Iterator[ValidatedBatch]:
+        """Validate every row of ``source_sql`` (a FROM-clause item yielding text columns).
+
+        Rows are numbered from ``first_row + 1`` (a source fed in chunks continues the count).
+        """
         sql = self._sql_before + source_sql + self._sql_after
         reader = arrow_reader(self._con.sql(sql), batch_rows)
-        seen = 0
+        seen = first_row
         for batch in reader:
             yield self._split(pa.Table.from_batches([batch]), seen)
             seen += batch.num_rows
@@ -202,6 +278,8 @@ class Validator:
             return [("", good if ok is None else good.filter(ok))]
         keys = result.column("_partition")
         values = pc.unique(keys if ok is None else keys.filter(ok)).to_pylist()
+        if not values:  # no good row in this batch
+            return []
         if ok is None and len(values) == 1:
             return [(values[0], good)]
         groups = []
@@ -252,14 +330,23 @@ def quarantine_schema(present: Sequence[str]) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _typed_sql(text: str, column: Column) -> str:
+def _typed_sql(text: str, column: Column, date_format: str | None = None) -> str:
     """The typed value of a text column, NULL when it does not parse.
 
     Integers go through an exact decimal so that ``1.5`` is refused rather than rounded to 2.
+    With ``date_format``, a date or timestamp matching it exactly is read with it (zone-less
+    means UTC); any other value must be ISO 8601 (checked in ``Validator._parse_checks``).
     """
     if column.type is ColumnType.INTEGER:
         exact = f"TRY_CAST({text} AS DECIMAL({DECIMAL_PRECISION}, 18))"
         return f"CASE WHEN {exact} = trunc({exact}) THEN TRY_CAST({exact} AS BIGINT) END"
+    if date_format is not None and column.type in (ColumnType.TIMESTAMP, ColumnType.DATE):
+        iso = ISO_DATE if column.type is ColumnType.DATE else ISO_TIMESTAMP
+        parsed = f"CAST(try_strptime({text}, {literal(date_format)}) AS {column.sql_type})"
+        iso_cast = (
+            f"CASE WHEN {full_match_sql(text, iso)} THEN TRY_CAST({text} AS {column.sql_type}) END"
+        )
+        return f"coalesce({parsed}, {iso_cast})"
     return f"TRY_CAST({text} AS {column.sql_type})"
 
 

@@ -8,28 +8,40 @@ one commit makes them visible together and drops the rows they restate (``_stora
 visits single rows in Python, which is what keeps a million rows to a few seconds.
 
 Rows are numbered as data records: row 1 is the first record after the header, so in a CSV
-file row N is on line N + 1 unless an earlier quoted field spans several lines.
+file row N is on line N + 1 unless an earlier quoted field spans several lines or blank lines
+come before it. A CSV file on which the engine's reader rejects any line is read again line by
+line (``_csv_records``), so that every line is stored or quarantined with its own text.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
 
 from spendpilot.errors import IngestError
 from spendpilot.lake import _dialect, _sources
+from spendpilot.lake._csv_records import CsvRecords, count_lines
 from spendpilot.lake._sources import SkippedLine
-from spendpilot.lake._storage import LakeTransaction, content_sha256, partition_dir
-from spendpilot.lake._validation import RowCheck, Validator, quarantine_schema
+from spendpilot.lake._storage import (
+    LakeTransaction,
+    StagedWrite,
+    StorageFullError,
+    content_sha256,
+    partition_dir,
+    prepare,
+    storage_full,
+)
+from spendpilot.lake._validation import RowCheck, ValidatedBatch, Validator, quarantine_schema
 from spendpilot.lake.schema import (
     FOCUS_BY_NAME,
     FOCUS_COLUMNS,
@@ -76,6 +88,20 @@ class QuarantinedRow(BaseModel):
     """Data row: 1 is the first record after the header (see the module docstring)."""
     field: str | None
     reason: str
+    value: str | None = None
+    """The text written in ``field``, when the problem is in one field's value."""
+
+    @property
+    def message(self) -> str:
+        """``BillingPeriodStart: '4/1/25' is not an ISO 8601 date-time; ...`` (one line)."""
+        where = f"{self.field}: " if self.field else ""
+        if self.value is not None and self.reason.startswith("not "):
+            shown = self.value if len(self.value) <= 60 else self.value[:57] + "..."
+            return f"{where}{shown!r} is {self.reason}"
+        if self.value is not None and self.reason.startswith("out of range"):
+            shown = self.value if len(self.value) <= 60 else self.value[:57] + "..."
+            return f"{where}{shown!r} is {self.reason}"
+        return f"{where}{self.reason}"
 
 
 class IngestReport(BaseModel):
@@ -95,6 +121,10 @@ class IngestReport(BaseModel):
     partitions: list[str] = Field(default_factory=list)
     """Partitions written, relative to the area, e.g. ``provider=AWS/billing_period=2024-09``."""
     content_sha256: str = ""
+    restatement_key: list[str] = Field(default_factory=list)
+    """The columns whose values a newer export restates (``rows_replaced``)."""
+    notes: list[str] = Field(default_factory=list)
+    """Things the user should know that are not errors (e.g. a header-only file)."""
 
 
 @dataclass
@@ -113,8 +143,13 @@ class SourcePlan:
     output: pa.Schema
     row_checks: Sequence[RowCheck] = ()
     partitioned: bool = False
-    skipped: Callable[[duckdb.DuckDBPyConnection], list[SkippedLine]] | None = None
+    skipped: Sequence[SkippedLine] = ()
+    """Lines a reader outside the engine already found unreadable (JSON Lines)."""
     tables: Mapping[str, pa.Table] = field(default_factory=dict)
+    reread: Callable[[], CsvRecords] | None = None
+    """For CSV: the line-by-line reader used when the engine's reader rejects any line."""
+    date_format: str | None = None
+    """An explicit strptime format for dates that are not ISO 8601 (see ``Validator``)."""
 
 
 def canonical_columns(
@@ -133,24 +168,25 @@ def require_columns(path: Path, names: Sequence[str], required: Sequence[str], w
     missing = [c for c in required if c not in names]
     if missing:
         shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+        hint = ""
+        if len(names) == 1 and any(d in names[0] for d in ";\t|"):
+            hint = "; the header is not comma-separated, and only ',' is read"
         raise IngestError(
             f"{path}: not {what} file: missing mandatory column(s) {', '.join(missing)} "
-            f"(found: {shown or 'no columns'})"
+            f"(found: {shown or 'no columns'}){hint}"
         )
 
 
 def renumber(rows: pa.Array | pa.ChunkedArray, skipped: Sequence[int]) -> pa.Array:
     """Row numbers counted over the rows the reader returned → numbers in the input file.
 
-    The reader skips malformed lines but reports where they were; every row at or after a
-    skipped line moves down by one.
+    ``skipped`` are the numbers (in the file) of the records the reader could not return. The
+    j-th of them (from 1) has ``s_j - j`` returned rows before it, so returned row r is
+    preceded by as many skipped records as there are such counts below r.
     """
-    fixed = pc.cast(rows, pa.int64())
-    for line in sorted(skipped):
-        fixed = pc.add(fixed, pc.cast(pc.greater_equal(fixed, line), pa.int64()))
-    if isinstance(fixed, pa.ChunkedArray):
-        return fixed.combine_chunks()
-    return fixed
+    before = [s - j for j, s in enumerate(sorted(skipped), start=1)]
+    numbers = rows.to_pylist()
+    return pa.array([r + bisect_left(before, r) for r in numbers], pa.int64())
 
 
 def _merge_skipped(source_file: str, present: Sequence[str], skipped: list[SkippedLine]
@@ -188,51 +224,121 @@ def stage_source(run: LakeTransaction, plan: SourcePlan, progress: Progress | No
                  ) -> IngestReport:
     """Validate one input into the run's staging area; nothing is visible until the commit.
 
-    The engine's own read errors become a one-line ``IngestError`` naming the file.
+    A CSV file is read by the engine first; if its reader rejects any line, returns anything
+    but one record per line, or fails on the file as a whole, what it staged is discarded and
+    the file is read again line by line (``_csv_records``), which accounts for every line. The
+    engine's own read errors become a one-line ``IngestError`` naming the file; a full disk
+    propagates (see ``run_plans``).
     """
     path = plan.path
-    con = _dialect.connect()
-    for name, table in plan.tables.items():
-        con.register(name, table)
-    report = IngestReport(file=path)
-    reasons: Counter[str] = Counter()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spendpilot-hash") as pool:
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="spendpilot-hash") as pool:
         digest = pool.submit(content_sha256, path)
-        staged = run.stage(path, digest)
+        lines = pool.submit(count_lines, path) if plan.reread is not None else None
+        shown = 0
+
+        def forward(rows: int) -> None:  # a re-read starts from 0: never show fewer rows
+            nonlocal shown
+            if progress is not None and rows > shown:
+                shown = rows
+                progress(rows)
+
         try:
-            validator = Validator(
-                con, str(path), plan.present, plan.known, plan.output, plan.row_checks,
-                partition_sql=FOCUS_PARTITION_SQL if plan.partitioned else None,
-            )
-            for batch in validator.stream(plan.source_sql):
-                for value, rows in batch.parts:
-                    staged.write(_partition_path(value) if plan.partitioned else "", rows)
-                if batch.bad is not None:
-                    staged.write_quarantine(batch.bad)
-                    reasons.update(batch.reasons)
-                report.rows_read += batch.rows
-                report.rows_stored += batch.good_rows
-                if progress is not None:
-                    progress(report.rows_read)
-            lost = plan.skipped(con) if plan.skipped is not None else []
-            if lost:
-                staged.amend_quarantine(_merge_skipped(str(path), plan.present, lost))
-                reasons.update(s.label for s in lost)
-                report.rows_read += len(lost)
-            report.partitions = staged.partitions
-            staged.finish()
+            report = _stage_once(run, plan, digest, forward, line_by_line=False, lines=lines)
+            if report is None:
+                report = _stage_once(run, plan, digest, forward, line_by_line=True)
         except IngestError:
             raise
         except Exception as exc:  # the engine's own read errors: the file as a whole
+            if storage_full(exc):
+                raise
             raise IngestError(
                 f"{path}: could not be read as {plan.fmt.upper()} ({_dialect.first_line(exc)})"
             ) from exc
-        finally:
-            con.close()
+        report.content_sha256 = digest.result()
+    if report.rows_read == 0:
+        report.notes.append(
+            "no data rows (only a header): nothing to store, and that is not an error"
+        )
+    return report
+
+
+def _stage_once(run: LakeTransaction, plan: SourcePlan, digest: Future[str],
+                progress: Progress | None, *, line_by_line: bool,
+                lines: Future[int] | None = None) -> IngestReport | None:
+    """One read of ``plan``; None when the engine's CSV reader cannot be trusted with it.
+
+    The engine's CSV reader is trusted when it rejected no line and returned one record for
+    every physical line after the header (``lines``, counted beside the read). Otherwise (a
+    broken line, or a quoted field spanning lines, whether meant or not) the caller reads the
+    file line by line.
+    """
+    con = _dialect.connect()
+    staged = run.stage(plan.path, digest)
+    report = IngestReport(file=plan.path)
+    reasons: Counter[str] = Counter()
+    try:
+        for name, table in plan.tables.items():
+            con.register(name, table)
+        validator = Validator(
+            con, str(plan.path), plan.present, plan.known, plan.output, plan.row_checks,
+            partition_sql=FOCUS_PARTITION_SQL if plan.partitioned else None,
+            date_format=plan.date_format,
+        )
+
+        def take(batch: ValidatedBatch) -> None:
+            _write_batch(staged, batch, plan.partitioned)
+            reasons.update(batch.reasons)
+            report.rows_read += batch.rows
+            report.rows_stored += batch.good_rows
+            if progress is not None:
+                progress(report.rows_read)
+
+        skipped: Sequence[SkippedLine] = plan.skipped
+        if line_by_line:
+            assert plan.reread is not None
+            records = plan.reread()
+            with closing(records.tables()) as tables:
+                for table in tables:
+                    con.register("_csv_records", table)
+                    for batch in validator.stream("_csv_records", first_row=report.rows_read):
+                        take(batch)
+                    con.unregister("_csv_records")
+            skipped = records.broken
+        else:
+            try:
+                for batch in validator.stream(plan.source_sql):
+                    take(batch)
+            except duckdb.Error as exc:
+                if plan.reread is None or storage_full(exc):
+                    raise
+                staged.discard()
+                return None
+            if plan.reread is not None and (
+                _dialect.reader_stumbled(con)
+                or (lines is not None and report.rows_read + 1 != lines.result())
+            ):
+                staged.discard()
+                return None
+        if skipped:
+            staged.amend_quarantine(_merge_skipped(str(plan.path), plan.present, list(skipped)))
+            reasons.update(s.label for s in skipped)
+            report.rows_read += len(skipped)
+            if progress is not None:
+                progress(report.rows_read)
+        report.partitions = staged.partitions
+        staged.finish()
+    finally:
+        con.close()
     report.rows_quarantined = report.rows_read - report.rows_stored
     report.reasons = dict(reasons.most_common())
-    report.content_sha256 = digest.result()
     return report
+
+
+def _write_batch(staged: StagedWrite, batch: ValidatedBatch, partitioned: bool) -> None:
+    for value, rows in batch.parts:
+        staged.write(_partition_path(value) if partitioned else "", rows)
+    if batch.bad is not None:
+        staged.write_quarantine(batch.bad)
 
 
 def commit_run(run: LakeTransaction, reports: Sequence[IngestReport]) -> None:
@@ -248,32 +354,85 @@ def commit_run(run: LakeTransaction, reports: Sequence[IngestReport]) -> None:
 
 def quarantine_examples(path: Path, limit: int = MAX_EXAMPLES) -> list[QuarantinedRow]:
     """The first ``limit`` rows of a quarantine file (they are stored in row order)."""
-    columns = ["_source_file", "_row", "_field", "_reason"]
-    batches = pq.ParquetFile(path).iter_batches(batch_size=limit, columns=columns)
+    batches = pq.ParquetFile(path).iter_batches(batch_size=limit)
     first = next(batches, None)
     if first is None:
         return []
-    return [
-        QuarantinedRow(file=r["_source_file"], row=r["_row"], field=r["_field"],
-                       reason=r["_reason"])
-        for r in first.to_pylist()[:limit]
-    ]
+    examples = []
+    for r in first.to_pylist()[:limit]:
+        value = r.get(r["_field"]) if r["_field"] else None
+        examples.append(QuarantinedRow(file=r["_source_file"], row=r["_row"], field=r["_field"],
+                                       reason=r["_reason"], value=value))
+    return examples
 
 
-def run_ingest(plan: SourcePlan, lake_dir: Path, *, area: str,
-               progress: Progress | None = None) -> IngestReport:
-    """Ingest one input as a run of its own (no restatement): stage, then commit."""
-    run = LakeTransaction(lake_dir, area)
+def run_ingest(plan: SourcePlan, lake_dir: Path, *, area: str, progress: Progress | None = None,
+               restatement_key: Sequence[str] = ()) -> IngestReport:
+    """Ingest one input as a run of its own: stage, then commit (see ``ingest_files``)."""
+    return run_plans([plan], lake_dir, area=area, progress=progress,
+                     restatement_key=restatement_key)[0]
+
+
+def run_plans(plans: Sequence[SourcePlan], lake_dir: Path, *, area: str,
+              progress: Progress | None = None, restatement_key: Sequence[str] = ()
+              ) -> list[IngestReport]:
+    """Stage every plan, then commit them together; on any failure store nothing.
+
+    First finishes commits a crash interrupted and deletes staging folders dead runs left
+    behind. A full disk becomes ``StorageFullError`` after the run's staged files are deleted.
+    """
+    lake_dir = Path(lake_dir)
+    prepare(lake_dir)
+    run = LakeTransaction(lake_dir, area, restatement_key=restatement_key)
+    reports: list[IngestReport] = []
+    done = 0
     try:
-        report = stage_source(run, plan, progress)
-        commit_run(run, [report])
-    except BaseException:
+        for plan in plans:
+
+            def file_progress(rows: int, offset: int = done) -> None:
+                if progress is not None:
+                    progress(offset + rows)
+
+            report = stage_source(run, plan, file_progress)
+            report.restatement_key = list(restatement_key)
+            done += report.rows_read
+            reports.append(report)
+        commit_run(run, reports)
+    except BaseException as exc:
         run.abort()
-        raise
-    return report
+        full = storage_full(exc)
+        if full is None or isinstance(exc, StorageFullError):
+            raise
+        if run.journal_written:
+            raise StorageFullError(
+                f"{full} while writing {lake_dir}; the ingest was recorded and completes at the "
+                "next ingest or query once there is space"
+            ) from exc
+        raise StorageFullError(
+            f"{full} while writing {lake_dir}; nothing was stored (free some space and ingest again)"
+        ) from exc
+    return reports
 
 
-def focus_plan(path: Path) -> SourcePlan:
+def check_date_format(date_format: str | None) -> None:
+    """Refuse a ``date_format`` the engine cannot use, before anything is read."""
+    if date_format is None:
+        return
+    con = _dialect.connect()
+    try:
+        con.execute("SELECT try_strptime('2025-01-01', ?)", [date_format]).fetchall()
+    except duckdb.Error as exc:
+        raise IngestError(
+            f"date format {date_format!r} is not a strptime format such as '%m/%d/%y' "
+            f"({_dialect.first_line(exc)})"
+        ) from exc
+    finally:
+        con.close()
+    if "%" not in date_format:
+        raise IngestError(f"date format {date_format!r} is not a strptime format such as '%m/%d/%y'")
+
+
+def focus_plan(path: Path, date_format: str | None = None) -> SourcePlan:
     """Check that ``path`` is a FOCUS CSV / CSV.gz / Parquet file and say how to read it.
 
     Reads only the header or schema; raises ``IngestError`` for anything that is not FOCUS.
@@ -302,46 +461,37 @@ def focus_plan(path: Path) -> SourcePlan:
         output=focus_arrow_schema([n for n in names if n not in FOCUS_BY_NAME]),
         row_checks=FOCUS_ROW_CHECKS,
         partitioned=True,
-        skipped=_dialect.csv_rejects if fmt == "csv" else None,
+        reread=(lambda: CsvRecords(path, names)) if fmt == "csv" else None,
+        date_format=date_format,
     )
 
 
-def ingest_files(files: Sequence[Path], lake_dir: Path, progress: Progress | None = None
-                 ) -> list[IngestReport]:
+def ingest_files(files: Sequence[Path], lake_dir: Path, progress: Progress | None = None,
+                 *, date_format: str | None = None) -> list[IngestReport]:
     """Validate FOCUS files and add them to the lake as one run, atomically.
 
     Every header is checked before any row is read. Raises ``IngestError``, writing nothing,
-    when a file is not FOCUS or cannot be read. Rows that fail validation are quarantined,
-    never dropped. The run's rows replace stored rows with the same ProviderName,
-    BillingAccountId and BillingPeriodStart from earlier runs (restated exports; see
-    ``LakeTransaction``); the same bytes ingested again (under any name) replace their earlier
-    copy. ``progress`` receives the running total of rows read.
+    when a file is not FOCUS or cannot be read (``StorageFullError`` when the disk fills).
+    Rows that fail validation are quarantined, never dropped. The run's rows replace stored
+    rows with the same ProviderName, BillingAccountId and BillingPeriodStart from earlier runs
+    (restated exports; see ``LakeTransaction``); the same bytes ingested again (under any name)
+    replace their earlier copy. ``progress`` receives the running total of rows read.
+
+    Dates must be ISO 8601; ``date_format`` (a strptime format such as ``%m/%d/%y``) reads
+    values in that one format too, zone-less values being UTC. Without it, ``4/1/25`` is
+    quarantined, because month-first and day-first cannot be told apart.
     """
-    plans = [focus_plan(Path(f)) for f in files]
-    run = LakeTransaction(Path(lake_dir), FOCUS_AREA, restatement_key=RESTATEMENT_KEY)
-    reports: list[IngestReport] = []
-    done = 0
-    try:
-        for plan in plans:
-
-            def file_progress(rows: int, offset: int = done) -> None:
-                if progress is not None:
-                    progress(offset + rows)
-
-            report = stage_source(run, plan, file_progress)
-            done += report.rows_read
-            reports.append(report)
-        commit_run(run, reports)
-    except BaseException:
-        run.abort()
-        raise
-    return reports
+    check_date_format(date_format)
+    plans = [focus_plan(Path(f), date_format) for f in files]
+    return run_plans(plans, Path(lake_dir), area=FOCUS_AREA, progress=progress,
+                     restatement_key=RESTATEMENT_KEY)
 
 
-def ingest_file(path: Path, lake_dir: Path, *, progress: Progress | None = None) -> IngestReport:
+def ingest_file(path: Path, lake_dir: Path, *, progress: Progress | None = None,
+                date_format: str | None = None) -> IngestReport:
     """Validate one FOCUS CSV / CSV.gz / Parquet file and add it to the lake (see
     ``ingest_files``)."""
-    return ingest_files([Path(path)], lake_dir, progress=progress)[0]
+    return ingest_files([Path(path)], lake_dir, progress=progress, date_format=date_format)[0]
 
 
 def ingestible_files(path: Path) -> list[Path]:
@@ -362,7 +512,8 @@ def ingestible_files(path: Path) -> list[Path]:
     return [path]
 
 
-def ingest_path(path: Path, lake_dir: Path, progress: Progress | None = None) -> list[IngestReport]:
+def ingest_path(path: Path, lake_dir: Path, progress: Progress | None = None, *,
+                date_format: str | None = None) -> list[IngestReport]:
     """Ingest a file, or every .csv / .csv.gz / .parquet file directly inside a directory.
 
     A directory is one run: its files are committed together or not at all, and they never
@@ -373,4 +524,4 @@ def ingest_path(path: Path, lake_dir: Path, progress: Progress | None = None) ->
     files = ingestible_files(path)
     if not files:
         raise IngestError(f"{path}: no .csv, .csv.gz or .parquet files to ingest")
-    return ingest_files(files, lake_dir, progress=progress)
+    return ingest_files(files, lake_dir, progress=progress, date_format=date_format)

@@ -3,7 +3,21 @@
 Provider usage APIs and gateways export tokens and cost per day; spendpilot's LLM checks need
 them per product feature. The rules are those of FOCUS ingestion: the file is rejected whole if
 it lacks the mandatory columns, bad rows are quarantined with a reason, cost is an exact decimal,
-and re-ingesting the same bytes replaces the earlier copy.
+counts and costs are bounded (``COUNT_LIMIT``, ``MONEY_LIMIT``), and re-ingesting the same bytes
+replaces the earlier copy.
+
+**Restatement.** Usage exports are re-delivered like bills: a day's numbers are revised while
+late requests are counted, and a user re-downloads a range that overlaps the last one. The
+newest delivery is the truth for every (provider, feature, day) its stored rows carry: the rows
+of older deliveries with that key are replaced, so re-delivering "the same rows plus one" keeps
+each day once. Why that key:
+
+* *day*: usage is exported and corrected per day;
+* *feature* (and not only the provider): separate exports for separate features (a gateway per
+  team) must not replace each other;
+* not *model*: a restated day is the feature's whole day. If a correction moves a feature's
+  traffic from one model to another, a key with the model would keep the old model's rows next
+  to the new ones and count that traffic twice.
 """
 
 from __future__ import annotations
@@ -17,6 +31,7 @@ import pyarrow as pa
 from spendpilot.domain import LlmUsage
 from spendpilot.errors import IngestError
 from spendpilot.lake import _dialect, _sources
+from spendpilot.lake._csv_records import CsvRecords
 from spendpilot.lake._sources import SkippedLine
 from spendpilot.lake._storage import recover_if_needed
 from spendpilot.lake._validation import RowCheck
@@ -24,18 +39,22 @@ from spendpilot.lake.ingest import (
     IngestReport,
     SourcePlan,
     canonical_columns,
+    check_date_format,
     require_columns,
     run_ingest,
 )
-from spendpilot.lake.schema import Column, ColumnType
+from spendpilot.lake.schema import COUNT_LIMIT, MONEY_LIMIT, Column, ColumnType
 
 LLM_USAGE_AREA = "llm_usage"
+LLM_RESTATEMENT_KEY = ("provider", "feature", "day")
+"""A newer usage export's rows for one such key replace the stored ones (module docstring)."""
 
 _S, _I = ColumnType.STRING, ColumnType.INTEGER
 
 
 def _needed(name: str, type_: ColumnType) -> Column:
-    return Column(name, type_, required=True, nullable=False, focus_level="")
+    limit = COUNT_LIMIT if type_ is _I else MONEY_LIMIT if type_ is ColumnType.DECIMAL else None
+    return Column(name, type_, required=True, nullable=False, focus_level="", limit=limit)
 
 
 LLM_USAGE_COLUMNS: tuple[Column, ...] = (
@@ -46,7 +65,7 @@ LLM_USAGE_COLUMNS: tuple[Column, ...] = (
     Column("project_id", _S, focus_level=""),
     _needed("requests", _I),
     _needed("input_tokens", _I),
-    Column("cached_input_tokens", _I, focus_level=""),
+    Column("cached_input_tokens", _I, focus_level="", limit=COUNT_LIMIT),
     _needed("output_tokens", _I),
     _needed("cost", ColumnType.DECIMAL),
     Column("currency", _S, focus_level=""),
@@ -70,16 +89,20 @@ def _canonical(name: str) -> str:
     return stripped.lower() if stripped.lower() in _NAMES else stripped
 
 
-def ingest_llm_usage_file(path: Path, lake_dir: Path) -> IngestReport:
+def ingest_llm_usage_file(path: Path, lake_dir: Path, *, date_format: str | None = None
+                          ) -> IngestReport:
     """Validate one usage export (CSV, CSV.gz or JSON Lines) and add it to the lake.
 
     Mandatory columns: day, provider, model, feature, requests, input_tokens, output_tokens,
     cost. Optional: project_id, cached_input_tokens (0 when absent), currency (USD when absent).
+    ``day`` is an ISO date (YYYY-MM-DD) or, with ``date_format``, a date in that format. The
+    export restates stored rows with the same (provider, feature, day) (module docstring).
     """
     path = Path(path)
     lake_dir = Path(lake_dir)
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
+    check_date_format(date_format)
     fmt = _sources.file_format(path, ("csv", "jsonl"))
     tables: dict[str, pa.Table] = {}
     skipped: list[SkippedLine] = []
@@ -106,10 +129,12 @@ def ingest_llm_usage_file(path: Path, lake_dir: Path) -> IngestReport:
         known=LLM_USAGE_COLUMNS,
         output=_output_schema([n for n in names if n not in _NAMES]),
         row_checks=LLM_ROW_CHECKS,
-        skipped=_dialect.csv_rejects if fmt == "csv" else (lambda _con: skipped),
+        skipped=skipped,
         tables=tables,
+        reread=(lambda: CsvRecords(path, names)) if fmt == "csv" else None,
+        date_format=date_format,
     )
-    return run_ingest(plan, lake_dir, area=LLM_USAGE_AREA)
+    return run_ingest(plan, lake_dir, area=LLM_USAGE_AREA, restatement_key=LLM_RESTATEMENT_KEY)
 
 
 def read_llm_usage(lake_dir: Path, since: date | None = None) -> list[LlmUsage]:

@@ -7,6 +7,13 @@ default, at the latest ``ChargePeriodEnd`` in the lake, so an old export still s
 Lines are split by ``BillingCurrency`` and never summed across currencies, except in
 ``untagged_spend``, which returns a bare ``Decimal`` (it is meant for single-currency bills).
 
+Money is summed exactly and a sum cannot fail: ingestion bounds each row's cost, so a plain
+DECIMAL sum stays far from its 10^26 limit, but a lake written before that bound, or a file
+placed by hand, must not turn every question into an error. A query whose plain sum overflows
+is run again with ``_dialect.exact_sum_sql`` (whole units as HUGEINT plus fractions, exact and
+about 2x slower, so only then). Shares (``resource_commitment_share``) are ratios and are summed
+as doubles, which cannot overflow either.
+
 The SQL is plain (parameters, GROUP BY, named columns); the DuckDB-specific parts come from
 ``_dialect``.
 """
@@ -46,6 +53,15 @@ _COST = "EffectiveCost"
 _TAGS = '"Tags"'
 _TAG = f"trim({_dialect.tag_value_sql(_TAGS, '?')})"
 """The trimmed value of the tag named by the next bound parameter."""
+_PLAIN_SUM = f'sum("{_COST}") AS cost'
+_EXACT_SUM = _dialect.exact_sum_sql(f'"{_COST}"', "cost")
+
+
+def _total(row: dict[str, Any]) -> Decimal:
+    """The cost a row adds up to, from either kind of sum (see ``CostLake._summed``)."""
+    if "cost_units" in row:
+        return _dialect.exact_total(row, "cost") or Decimal(0)
+    return Decimal(row["cost"]) if row["cost"] is not None else Decimal(0)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -92,6 +108,18 @@ class CostLake:
         finally:
             con.close()
 
+    def _summed(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run ``sql`` whose ``{cost}`` is the summed cost (``{order}`` the same, to sort by).
+
+        A plain sum first; if it overflows (values stored before ingest bounded them), the
+        exact two-part sum. Read the result with ``_total``.
+        """
+        try:
+            return self._rows(sql.replace("{cost}", _PLAIN_SUM).replace("{order}", "cost"), params)
+        except duckdb.OutOfRangeException:
+            order = _dialect.approximate_total_sql("cost")
+            return self._rows(sql.replace("{cost}", _EXACT_SUM).replace("{order}", order), params)
+
     def _window(self, days: int, until: datetime | None) -> tuple[datetime, datetime] | None:
         """``[until - days, until)``, ``until`` defaulting to the lake's latest charge end."""
         end = _utc(until) if until is not None else self.latest_charge_time()
@@ -122,14 +150,14 @@ class CostLake:
         query.)
         """
         where, params = self._between(since, until)
-        by_id = self._rows(
-            f'SELECT "BillingCurrency" AS currency, "ResourceId" AS k, sum("{_COST}") AS cost '
+        by_id = self._summed(
+            'SELECT "BillingCurrency" AS currency, "ResourceId" AS k, {cost} '
             f'FROM focus WHERE "ResourceId" IS NOT NULL AND {where} '
             'GROUP BY "BillingCurrency", "ResourceId"',
             params,
         )
-        by_name = self._rows(
-            f'SELECT "BillingCurrency" AS currency, "ResourceName" AS k, sum("{_COST}") AS cost '
+        by_name = self._summed(
+            'SELECT "BillingCurrency" AS currency, "ResourceName" AS k, {cost} '
             f'FROM focus WHERE "ResourceName" IS NOT NULL AND ("ResourceId" IS NULL '
             f'OR "ResourceName" <> "ResourceId") AND {where} '
             'GROUP BY "BillingCurrency", "ResourceName"',
@@ -137,10 +165,10 @@ class CostLake:
         )
         costs: dict[str, dict[str, Decimal]] = {}
         for r in by_name:
-            costs.setdefault(r["k"], {})[r["currency"]] = Decimal(r["cost"])
+            costs.setdefault(r["k"], {})[r["currency"]] = _total(r)
         ids: dict[str, dict[str, Decimal]] = {}
         for r in by_id:
-            ids.setdefault(r["k"], {})[r["currency"]] = Decimal(r["cost"])
+            ids.setdefault(r["k"], {})[r["currency"]] = _total(r)
         costs.update(ids)
         return costs
 
@@ -170,8 +198,9 @@ class CostLake:
         """
         where, params = self._between(since, until)
         rows = self._rows(
-            f'SELECT "ResourceId" AS k, sum(CASE WHEN "CommitmentDiscountId" IS NOT NULL THEN "{_COST}" '
-            f'ELSE 0 END) AS covered, sum("{_COST}") AS total FROM focus '
+            'SELECT "ResourceId" AS k, sum(CASE WHEN "CommitmentDiscountId" IS NOT NULL THEN '
+            f'CAST("{_COST}" AS DOUBLE) ELSE 0 END) AS covered, sum(CAST("{_COST}" AS DOUBLE)) '
+            'AS total FROM focus '
             f'WHERE "ResourceId" IS NOT NULL AND {where} GROUP BY "ResourceId" '
             'HAVING sum(CASE WHEN "CommitmentDiscountId" IS NOT NULL THEN 1 ELSE 0 END) > 0',
             params,
@@ -194,16 +223,14 @@ class CostLake:
             return []
         key_sql, key_params = self._dimension(by)
         where, params = self._between(*window)
-        rows = self._rows(
-            f"SELECT k, currency, sum(cost) AS cost FROM ("
+        rows = self._summed(
+            "SELECT k, currency, {cost} FROM ("
             f"SELECT coalesce({key_sql}, ?) AS k, \"BillingCurrency\" AS currency, "
-            f'"{_COST}" AS cost FROM focus WHERE {where}) AS windowed '
-            "GROUP BY k, currency ORDER BY cost DESC, k LIMIT ?",
+            f'"{_COST}" FROM focus WHERE {where}) AS windowed '
+            "GROUP BY k, currency ORDER BY {order} DESC, k LIMIT ?",
             [*key_params, self._missing_label(by), *params, int(limit)],
         )
-        return [
-            SpendLine(key=r["k"], cost=Decimal(r["cost"]), currency=r["currency"]) for r in rows
-        ]
+        return [SpendLine(key=r["k"], cost=_total(r), currency=r["currency"]) for r in rows]
 
     def daily_spend(self, days: int = 30, until: datetime | None = None) -> list[DailySpend]:
         """Effective cost per UTC day (by charge start) for the ``days`` days ending at ``until``.
@@ -219,12 +246,12 @@ class CostLake:
         start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
         where, params = self._between(start, start + timedelta(days=days))
         day = _dialect.day_sql('"ChargePeriodStart"')
-        rows = self._rows(
-            f'SELECT {day} AS day, "BillingCurrency" AS currency, sum("{_COST}") AS cost '
+        rows = self._summed(
+            f'SELECT {day} AS day, "BillingCurrency" AS currency, {{cost}} '
             f'FROM focus WHERE {where} GROUP BY {day}, "BillingCurrency" ORDER BY day',
             params,
         )
-        found = {(r["day"], r["currency"]): Decimal(r["cost"]) for r in rows}
+        found = {(r["day"], r["currency"]): _total(r) for r in rows}
         currencies = sorted({c for _, c in found}) or ["USD"]
         out: list[DailySpend] = []
         for offset in range(days):
@@ -250,12 +277,11 @@ class CostLake:
         else:
             missing = f"{_TAGS} IS NULL OR trim({_TAGS}) = '{{}}'"
             key_params = []
-        rows = self._rows(
-            f'SELECT sum("{_COST}") AS cost FROM focus WHERE ({missing}) AND {where}',
+        rows = self._summed(
+            f"SELECT {{cost}} FROM focus WHERE ({missing}) AND {where}",
             [*key_params, *params],
         )
-        cost = rows[0]["cost"]
-        return Decimal(cost) if cost is not None else Decimal(0)
+        return _total(rows[0])
 
     # --- SQL pieces --------------------------------------------------------------------------
 

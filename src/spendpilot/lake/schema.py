@@ -10,6 +10,10 @@ Three properties drive ingestion:
   absent.
 * ``nullable``: when False, a row with a null here is quarantined.
 * ``type``: how the text is parsed. Money and quantities are exact decimals, never floats.
+* ``limit``: the largest magnitude a value may have. A value no real bill contains (a cost of
+  10^25) is quarantined rather than stored, so one corrupt line cannot make every later sum
+  meaningless or overflow (see ``MONEY_LIMIT``). Timestamps must be ISO 8601 and fall in
+  ``TIMESTAMP_RANGE``: a spreadsheet's ``4/1/25`` would otherwise be read as the year 4.
 * ``allowed`` / ``pattern``: the spec's value constraints, checked only where the spec defines
   them for a column the lake requires (``ChargeCategory``'s allowed values, ``BillingCurrency``'s
   ISO 4217 code format). A row that breaks one is quarantined: a ``ChargeCategory`` of ``Foo``
@@ -49,6 +53,21 @@ QUANTITY_SCALE = 18
 """Quantities: DECIMAL(38, 18). Exports print usage with up to 15 decimals (the FOCUS sample's
 ``ConsumedQuantity``), which DECIMAL(38, 12) would round."""
 
+MONEY_LIMIT = 10**12
+"""Largest magnitude of a cost or unit price on one row, exclusive: a trillion in the billing
+currency. The largest real invoices are a few billion a month for a whole company; one line is
+far smaller. The bound also keeps every sum far inside DECIMAL(38, 12) (10^26): overflowing it
+would take 10^14 rows at the limit."""
+QUANTITY_LIMIT = 10**15
+"""Largest magnitude of a quantity on one row, exclusive. Usage is counted in units such as
+hours, GB-months, requests or bytes; a petabyte in bytes (10^15) per line is beyond any bill."""
+COUNT_LIMIT = 10**15
+"""Largest request or token count on one usage row (one day of one feature), exclusive: a
+quadrillion tokens a day would cost more than any company's revenue."""
+TIMESTAMP_RANGE = ("2000-01-01", "2100-01-01")
+"""Timestamps and dates are accepted in ``[start, end)``: cloud billing began in 2006 and no
+commitment runs to 2100, so a year outside it is a misread date (``0004-01-25``, ``9999-12-31``)."""
+
 ARROW_TYPES: dict[ColumnType, pa.DataType] = {
     ColumnType.DECIMAL: pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE),
     ColumnType.STRING: pa.string(),
@@ -85,6 +104,8 @@ class Column:
     """A regular expression the whole value must match (the spec's value format)."""
     pattern_reason: str = ""
     """The quarantine reason when ``pattern`` does not match."""
+    limit: int | None = None
+    """Decimal and integer columns: a value whose magnitude reaches this is quarantined."""
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -104,7 +125,11 @@ _D, _S, _T, _J = ColumnType.DECIMAL, ColumnType.STRING, ColumnType.TIMESTAMP, Co
 
 
 def _quantity(name: str, focus_level: str = "Conditional") -> Column:
-    return Column(name, _D, focus_level=focus_level, scale=QUANTITY_SCALE)
+    return Column(name, _D, focus_level=focus_level, scale=QUANTITY_SCALE, limit=QUANTITY_LIMIT)
+
+
+def _money(name: str, focus_level: str = "Conditional") -> Column:
+    return Column(name, _D, focus_level=focus_level, limit=MONEY_LIMIT)
 
 
 def _core(
@@ -119,6 +144,7 @@ def _core(
     return Column(
         name, type_, required=True, nullable=False, focus_level="Mandatory",
         allowed=allowed, pattern=pattern, pattern_reason=pattern_reason,
+        limit=MONEY_LIMIT if type_ is ColumnType.DECIMAL else None,
     )
 
 
@@ -160,12 +186,12 @@ FOCUS_COLUMNS: tuple[Column, ...] = (
     Column("CommitmentDiscountType", _S),
     _quantity("ConsumedQuantity"),
     Column("ConsumedUnit", _S),
-    _mandatory("ContractedCost", _D),
-    Column("ContractedUnitPrice", _D),
+    _money("ContractedCost", "Mandatory"),
+    _money("ContractedUnitPrice"),
     _core("EffectiveCost", _D),
     _mandatory("InvoiceIssuerName", _S),
     _core("ListCost", _D),
-    Column("ListUnitPrice", _D),
+    _money("ListUnitPrice"),
     Column("PricingCategory", _S),
     _quantity("PricingQuantity", "Mandatory"),
     _mandatory("PricingUnit", _S),
@@ -191,9 +217,9 @@ FOCUS_COLUMNS: tuple[Column, ...] = (
     Column("CommitmentDiscountUnit", _S),
     Column("InvoiceId", _S),
     Column("PricingCurrency", _S),
-    Column("PricingCurrencyContractedUnitPrice", _D),
-    Column("PricingCurrencyEffectiveCost", _D),
-    Column("PricingCurrencyListUnitPrice", _D),
+    _money("PricingCurrencyContractedUnitPrice"),
+    _money("PricingCurrencyEffectiveCost"),
+    _money("PricingCurrencyListUnitPrice"),
     Column("ServiceSubcategory", _S),
     Column("SkuMeter", _S),
     Column("SkuPriceDetails", _J),
