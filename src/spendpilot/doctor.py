@@ -259,8 +259,17 @@ def _check_lake_staging(
 def _check_lake(lake_dir: Path) -> CheckResult:
     if not lake_dir.exists():
         return CheckResult(name="lake", status=CheckStatus.OK, summary="empty (nothing ingested yet)")
-    from spendpilot.lake import CostLake  # DuckDB: imported only when there is a lake to read
+    from spendpilot.lake import (  # DuckDB: imported only when there is a lake to read
+        CostLake,
+        health,
+    )
 
+    report = health(lake_dir)
+    if report.errors:
+        return CheckResult(
+            name="lake", status=CheckStatus.FAIL, summary=f"{lake_dir} cannot be read ({report.errors[0]})",
+            details=report.errors + report.warnings,
+        )
     try:
         lake = CostLake(lake_dir)
         rows = lake.row_count()
@@ -270,8 +279,10 @@ def _check_lake(lake_dir: Path) -> CheckResult:
     total = sum((d.cost for d in daily), start=0)
     currency = daily[0].currency if daily else "USD"
     return CheckResult(
-        name="lake", status=CheckStatus.OK,
-        summary=f"{rows:,} billing rows; {total:,.2f} {currency} over the last {len(daily)} days with charges",
+        name="lake", status=CheckStatus.WARN if report.warnings else CheckStatus.OK,
+        summary=f"{rows:,} billing rows, {report.llm_usage_rows:,} LLM usage rows, {report.quarantined:,} quarantined; "
+        f"{total:,.2f} {currency} over the last {len(daily)} days with charges",
+        details=report.warnings,
     )
 
 

@@ -71,7 +71,7 @@ def _header_text(path: Path) -> str:
     quarantined with that row, not the file's)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     taken: list[bytes] = []
-    with opener(path, "rb") as handle:  # type: ignore[operator]
+    with opener(path, "rb") as handle:
         while len(taken) < 100:
             line = handle.readline(MAX_RECORD_BYTES)
             if not line:

@@ -254,6 +254,7 @@ def stage_source(run: LakeTransaction, plan: SourcePlan, progress: Progress | No
             raise IngestError(
                 f"{path}: could not be read as {plan.fmt.upper()} ({_dialect.first_line(exc)})"
             ) from exc
+        assert report is not None  # the line-by-line pass always returns a report
         report.content_sha256 = digest.result()
     if report.rows_read == 0:
         report.notes.append(
@@ -297,7 +298,7 @@ def _stage_once(run: LakeTransaction, plan: SourcePlan, digest: Future[str],
         if line_by_line:
             assert plan.reread is not None
             records = plan.reread()
-            with closing(records.tables()) as tables:
+            with closing(records.tables()) as tables:  # type: ignore[type-var]
                 for table in tables:
                     con.register("_csv_records", table)
                     for batch in validator.stream("_csv_records", first_row=report.rows_read):
