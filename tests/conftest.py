@@ -20,7 +20,9 @@ import pytest
 from spendpilot.adapters.aws.emulator import EMULATOR_ENV, LocalAwsEmulator
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+DATA = REPO / "tests" / "data"
+"""Everything the default suite reads lives here, each folder with a PROVENANCE.md."""
+FOCUS_SAMPLE = DATA / "focus-sample" / "focus_1.0_sample_1000.csv"
 
 # Before anything imports boto3 or chromadb: offline, and never a real AWS profile.
 os.environ.update(EMULATOR_ENV)
