@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from tests.conftest import run_cli
-from tests.e2e.conftest import DemoOrg, demo_org  # noqa: F401 - the demo organisation fixture
+from tests.demo_fixtures import DemoOrg
 
 from spendpilot.adapters.aws.client import AwsAdapter
 from spendpilot.domain import ProposalStatus, utcnow
@@ -87,17 +87,17 @@ def test_access_denied_names_the_missing_permission(aws_endpoint: str, restricte
 
 
 def test_approve_and_resume_against_an_unreachable_endpoint_fail_in_one_line(
-    demo_org: DemoOrg, closed_port: str  # noqa: F811
+    swept_org: DemoOrg, closed_port: str
 ) -> None:
-    sweep = json.loads(run_cli("sweep", "--json", env=demo_org.env(), check=True).stdout)
-    p = next(x for x in sweep["proposals"] if x["target"]["name"] == "train-idle-p4d")
-    offline = {**demo_org.env(), "SPENDPILOT_AWS__ENDPOINT_URL": closed_port}
+    assert swept_org.sweep is not None
+    p = next(x for x in swept_org.sweep["proposals"] if x["target"]["name"] == "train-idle-p4d")
+    offline = {**swept_org.env(), "SPENDPILOT_AWS__ENDPOINT_URL": closed_port}
 
     approved = run_cli("approve", p["id"], "--by", "alice", env=offline)
     assert approved.returncode == ExitCode.UNAVAILABLE, approved.stdout + approved.stderr
     assert "Traceback" not in approved.stderr
     assert f"ec2:DescribeInstances: cannot reach {closed_port}" in approved.stdout + approved.stderr
-    assert build_services(demo_org.settings).store.get_proposal(p["id"]).status is ProposalStatus.APPROVED
+    assert build_services(swept_org.settings).store.get_proposal(p["id"]).status is ProposalStatus.APPROVED
 
     resumed = run_cli("resume", env=offline)
     assert resumed.returncode == ExitCode.UNAVAILABLE, resumed.stdout + resumed.stderr
@@ -105,5 +105,5 @@ def test_approve_and_resume_against_an_unreachable_endpoint_fail_in_one_line(
     assert "ec2:DescribeInstances: cannot reach" in resumed.stdout + resumed.stderr
 
     # Back online, resume finishes what was approved.
-    assert run_cli("resume", env=demo_org.env()).returncode == 0
-    assert demo_org.instance_state("train-idle-p4d") in ("stopping", "stopped")
+    assert run_cli("resume", env=swept_org.env()).returncode == 0
+    assert swept_org.instance_state("train-idle-p4d") in ("stopping", "stopped")
