@@ -36,6 +36,17 @@ def test_sweep_yields_expected_proposals_and_avoids_traps(demo_org: DemoOrg) -> 
         assert p["status"] == "pending"
 
 
+def test_the_demo_proposes_the_same_four_changes_worth_the_same_total(swept_org: DemoOrg) -> None:
+    """Refactors keep what the demo finds: four proposals, $27,352.18 a month expected (issue 5)."""
+    assert swept_org.sweep is not None
+    report = swept_org.sweep["report"]
+    assert sorted(p["target"]["name"] for p in swept_org.sweep["proposals"]) == sorted(
+        want.target for want in swept_org.scenario.expected.must_propose
+    )
+    assert len(report["new_proposals"]) == 4 and report["findings"] == 4
+    assert report["total_expected_monthly"] == {"amount": "27352.18", "currency": "USD"}
+
+
 def test_cli_and_tui_decisions_change_exactly_what_was_approved(swept_org: DemoOrg) -> None:
     env = swept_org.env()
     sweep = swept_org.sweep
@@ -106,17 +117,18 @@ def test_cli_and_tui_decisions_change_exactly_what_was_approved(swept_org: DemoO
     assert store.count_audit("execution_started", idle_p4d["id"]) == 1
 
 
-def test_rejection_is_remembered_and_not_reproposed(demo_org: DemoOrg) -> None:
-    services = build_services(demo_org.settings)
-    first = services.sweep()
+def test_rejection_is_remembered_and_not_reproposed(swept_org: DemoOrg) -> None:
+    assert swept_org.sweep is not None
+    first_new = swept_org.sweep["report"]["new_proposals"]  # the first sweep, as the fixture ran it
+    services = build_services(swept_org.settings)
     notebook = next(
         p for p in services.list_proposals([ProposalStatus.PENDING]) if p.target.name == "notebook-g5-idle"
     )
     services.reject(notebook.id, by="bob", reason="researcher back Monday")
-    second = build_services(demo_org.settings).sweep()
+    second = build_services(swept_org.settings).sweep()
     assert notebook.id not in second.new_proposals + second.unchanged_proposals
     assert any("notebook-g5-idle" in s and "researcher back Monday" in s for s in second.suppressed)
-    assert len(second.unchanged_proposals) == len(first.new_proposals) - 1
+    assert len(second.unchanged_proposals) == len(first_new) - 1
 
 
 def test_waste_that_comes_back_after_execution_is_proposed_again(swept_org: DemoOrg) -> None:
