@@ -25,8 +25,8 @@ def upstream() -> Path:
     if not where:
         pytest.skip("SPENDPILOT_SHARED_DATA is not set: no upstream copy to compare tests/data with")
     folder = Path(where)
-    if not folder.is_dir():
-        pytest.skip(f"SPENDPILOT_SHARED_DATA={where} is not a folder")
+    if not folder.is_dir():  # asked for and missing: say so rather than pass by skipping
+        pytest.fail(f"SPENDPILOT_SHARED_DATA={where} is not a folder")
     return folder
 
 
