@@ -115,12 +115,17 @@ def _seed_aws(endpoint: str, scenario: Scenario, now: datetime) -> SeededOrg:
     uses makes that happen before the seed, so the seeding draws the same ids whatever ran before.
     """
     aws = AwsAdapter(region=scenario.region, endpoint_url=endpoint)
+    _warm_up(aws)
+    _seed_moto_ids(endpoint)
+    return seed_scenario(aws, scenario, now)
+
+
+def _warm_up(aws: AwsAdapter) -> None:
+    """One read from each service the seeding writes to, so moto has built their state already."""
     aws.client("ec2").describe_instances()
     aws.client("autoscaling").describe_auto_scaling_groups()
     aws.client("ssm").describe_parameters()
     aws.client("cloudwatch").list_metrics()
-    _seed_moto_ids(endpoint)
-    return seed_scenario(aws, scenario, now)
 
 
 def _ids(org: SeededOrg) -> tuple[object, ...]:
@@ -142,14 +147,12 @@ def demo_template(emulator: LocalAwsEmulator, tmp_path_factory: pytest.TempPathF
     endpoint = emulator.endpoint_url
     assert endpoint
     now = datetime.now(UTC)
-    # moto draws extra numbers the first time it serves EC2 in a process: seed once to warm it up,
-    # so that the template's seeding and every test's draw the same sequence.
     emulator.reset()
-    _seed_aws(endpoint, scenario, now)
-    emulator.reset()
+    _warm_up(AwsAdapter(region=scenario.region, endpoint_url=endpoint))
     _seed_moto_ids(endpoint)
     root = tmp_path_factory.mktemp("demo-template")
     home = root / "home"
+    # prepare_scenario seeds through its own adapter, exactly as _seed_aws does for each test.
     prepared = prepare_scenario(_settings(home, scenario, endpoint), scenario, endpoint, now=now)
     swept_home = root / "swept-home"
     shutil.copytree(home, swept_home)
