@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test check-data lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The suite reads only tests/data. This re-checks those copies against their upstream files:
+# `make check-data SHARED_DATA=/path/to/shared/data` (see tests/data/*/PROVENANCE.md).
+check-data: $(STAMP)
+	@test -n "$(SHARED_DATA)" || { echo "usage: make check-data SHARED_DATA=/path/to/shared/data" >&2; exit 2; }
+	SPENDPILOT_SHARED_DATA=$(SHARED_DATA) $(BIN)/python -m pytest -q -p no:cacheprovider -rs tests/test_data_provenance.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools benchmarks evals

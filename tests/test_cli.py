@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from tests.conftest import SHARED_DATA, run_cli
+from tests.conftest import FOCUS_SAMPLE, run_cli
 
 
 def test_ingest_real_focus_sample_accounts_for_every_row(tmp_path: Path) -> None:
-    sample = SHARED_DATA / "focus-sample" / "focus_1.0_sample_1000.csv"
-    if not sample.is_file():
-        pytest.skip("../shared/data is not beside this checkout")
-    proc = run_cli("ingest", str(sample), "--home", str(tmp_path), check=True)
+    proc = run_cli("ingest", str(FOCUS_SAMPLE), "--home", str(tmp_path), check=True)
     line = next(ln for ln in proc.stdout.splitlines() if "read" in ln)
     counts = dict(part.strip().split(" ", 1) for part in line.split(":", 1)[1].split("·"))
     assert counts["read"] == "1,000"

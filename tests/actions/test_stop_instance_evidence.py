@@ -10,7 +10,7 @@ import boto3
 import pytest
 from pydantic import ValidationError
 from tests.conftest import run_cli
-from tests.e2e.conftest import DemoOrg, demo_org  # noqa: F401 - the demo organisation fixture
+from tests.demo_fixtures import DemoOrg
 
 from spendpilot.actions import ActionContext, get_action
 from spendpilot.actions.stop_instance import IDLE, IdleMetric
@@ -211,15 +211,16 @@ def test_the_ledger_names_the_busiest_gpu_of_those_reporting(
 
 
 def _swept_proposal(org: DemoOrg, name: str) -> dict:
-    sweep = json.loads(run_cli("sweep", "--json", env=org.env(), check=True).stdout)
-    return next(p for p in sweep["proposals"] if p["target"]["name"] == name)
+    """The pending proposal for ``name``, as the org's ``spendpilot sweep --json`` printed it."""
+    assert org.sweep is not None
+    return next(p for p in org.sweep["proposals"] if p["target"]["name"] == name)
 
 
-def test_gpu_busy_after_the_sweep_aborts_the_stop_as_drift(demo_org: DemoOrg) -> None:  # noqa: F811
-    p = _swept_proposal(demo_org, "notebook-g5-idle")
+def test_gpu_busy_after_the_sweep_aborts_the_stop_as_drift(swept_org: DemoOrg) -> None:
+    p = _swept_proposal(swept_org, "notebook-g5-idle")
     # The demo's notebook agent publishes without append_dimensions: its GPU is known by host.
-    cloudwatch = demo_org.client("cloudwatch")
-    ec2 = demo_org.client("ec2")
+    cloudwatch = swept_org.client("cloudwatch")
+    ec2 = swept_org.client("ec2")
     host = ec2.describe_instances(InstanceIds=[p["target"]["id"]])["Reservations"][0]["Instances"][0]["PrivateDnsName"]
     listed = cloudwatch.list_metrics(Namespace=GPU.namespace, MetricName=GPU.name,
                                      Dimensions=[{"Name": "host", "Value": host}])["Metrics"]
@@ -228,20 +229,20 @@ def test_gpu_busy_after_the_sweep_aborts_the_stop_as_drift(demo_org: DemoOrg) ->
         Namespace=GPU.namespace,
         MetricData=[{"MetricName": GPU.name, "Dimensions": listed[0]["Dimensions"], "Value": 97.0}],
     )
-    result = run_cli("approve", p["id"], "--by", "alice", env=demo_org.env())
+    result = run_cli("approve", p["id"], "--by", "alice", env=swept_org.env())
     assert result.returncode == 3, result.stdout + result.stderr
     assert "nvidia_smi_utilization_gpu" in result.stdout and "97.0%" in result.stdout
-    assert demo_org.instance_state("notebook-g5-idle") == "running"
-    store = build_services(demo_org.settings).store
+    assert swept_org.instance_state("notebook-g5-idle") == "running"
+    store = build_services(swept_org.settings).store
     assert store.count_audit("execution_aborted_drift", p["id"]) == 1
     assert store.count_audit("execution_applied", p["id"]) == 0
 
 
-def test_silent_agent_does_not_block_and_the_ledger_says_so(demo_org: DemoOrg) -> None:  # noqa: F811
-    p = _swept_proposal(demo_org, "notebook-g5-idle")
-    result = run_cli("approve", p["id"], "--by", "alice", env=demo_org.env())
+def test_silent_agent_does_not_block_and_the_ledger_says_so(swept_org: DemoOrg) -> None:
+    p = _swept_proposal(swept_org, "notebook-g5-idle")
+    result = run_cli("approve", p["id"], "--by", "alice", env=swept_org.env())
     assert result.returncode == 0, result.stdout + result.stderr
-    assert demo_org.instance_state("notebook-g5-idle") in ("stopping", "stopped")
-    store = build_services(demo_org.settings).store
+    assert swept_org.instance_state("notebook-g5-idle") in ("stopping", "stopped")
+    store = build_services(swept_org.settings).store
     applied = next(e for e in store.audit_events(proposal_id=p["id"]) if e.kind == "execution_applied")
     assert applied.payload["evidence_at_apply"]["CWAgent/nvidia_smi_utilization_gpu"].startswith("no datapoints")

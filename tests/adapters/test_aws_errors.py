@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from tests.adapters.reply_server import FAST_AWS
 from tests.conftest import run_cli
-from tests.e2e.conftest import DemoOrg, demo_org  # noqa: F401 - the demo organisation fixture
+from tests.demo_fixtures import DemoOrg
 
 from spendpilot.adapters.aws.client import AwsAdapter
 from spendpilot.domain import ProposalStatus, utcnow
@@ -88,18 +88,18 @@ def test_access_denied_names_the_missing_permission(aws_endpoint: str, restricte
 
 
 def test_approve_and_resume_against_an_unreachable_endpoint_fail_in_one_line(
-    demo_org: DemoOrg, closed_port: str  # noqa: F811
+    swept_org: DemoOrg, closed_port: str
 ) -> None:
-    sweep = json.loads(run_cli("sweep", "--json", env=demo_org.env(), check=True).stdout)
-    p = next(x for x in sweep["proposals"] if x["target"]["name"] == "train-idle-p4d")
+    assert swept_org.sweep is not None
+    p = next(x for x in swept_org.sweep["proposals"] if x["target"]["name"] == "train-idle-p4d")
     # AWS_MAX_ATTEMPTS=1: a refused connection is not retried (botocore honours the variable).
-    offline = {**demo_org.env(), "SPENDPILOT_AWS__ENDPOINT_URL": closed_port, "AWS_MAX_ATTEMPTS": "1"}
+    offline = {**swept_org.env(), "SPENDPILOT_AWS__ENDPOINT_URL": closed_port, "AWS_MAX_ATTEMPTS": "1"}
 
     approved = run_cli("approve", p["id"], "--by", "alice", env=offline)
     assert approved.returncode == ExitCode.UNAVAILABLE, approved.stdout + approved.stderr
     assert "Traceback" not in approved.stderr
     assert f"ec2:DescribeInstances: cannot reach {closed_port}" in approved.stdout + approved.stderr
-    assert build_services(demo_org.settings).store.get_proposal(p["id"]).status is ProposalStatus.APPROVED
+    assert build_services(swept_org.settings).store.get_proposal(p["id"]).status is ProposalStatus.APPROVED
 
     resumed = run_cli("resume", env=offline)
     assert resumed.returncode == ExitCode.UNAVAILABLE, resumed.stdout + resumed.stderr
@@ -107,5 +107,5 @@ def test_approve_and_resume_against_an_unreachable_endpoint_fail_in_one_line(
     assert "ec2:DescribeInstances: cannot reach" in resumed.stdout + resumed.stderr
 
     # Back online, resume finishes what was approved.
-    assert run_cli("resume", env=demo_org.env()).returncode == 0
-    assert demo_org.instance_state("train-idle-p4d") in ("stopping", "stopped")
+    assert run_cli("resume", env=swept_org.env()).returncode == 0
+    assert swept_org.instance_state("train-idle-p4d") in ("stopping", "stopped")

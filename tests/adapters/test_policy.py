@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import boto3
 import pytest
 from tests.conftest import run_cli
-from tests.e2e.conftest import DemoOrg, demo_org  # noqa: F401 - the demo organisation fixture
+from tests.demo_fixtures import DemoOrg
 
 from spendpilot.actions import ActionContext, get_action
 from spendpilot.adapters.aws.client import AwsAdapter
@@ -72,20 +72,19 @@ def _enforce(endpoint: str, after: str) -> None:
     urllib.request.urlopen(req, timeout=10).read()
 
 
-def _pending(demo_org: DemoOrg) -> list:  # noqa: F811
-    services = build_services(demo_org.settings)
-    services.sweep()
+def _pending(swept_org: DemoOrg) -> list:
+    services = build_services(swept_org.settings)
     pending = services.list_proposals([ProposalStatus.PENDING])
     assert {p.action for p in pending} == {"stop_instance", "switch_to_spot", "route_to_model"}
     return pending
 
 
 def test_read_only_statement_sweeps_but_cannot_change_anything(
-    demo_org: DemoOrg, session_with: Session  # noqa: F811
+    swept_org: DemoOrg, session_with: Session
 ) -> None:
-    pending = _pending(demo_org)
+    pending = _pending(swept_org)
     read_only = [s for s in _printed_policy()["Statement"] if s["Sid"] == "SpendpilotSweepReadOnly"]
-    aws = AwsAdapter(endpoint_url=demo_org.endpoint, session=session_with(read_only))
+    aws = AwsAdapter(endpoint_url=swept_org.endpoint, session=session_with(read_only))
     instances = aws.ec2.list_instances()
     assert instances and aws.autoscaling.list_groups() and aws.llm_routing.list_routes()
     aws.ec2.latest_spot_prices(["g5.xlarge"])
@@ -97,9 +96,9 @@ def test_read_only_statement_sweeps_but_cannot_change_anything(
             get_action(p.action).apply(_through(aws), p.plan)
 
 
-def test_the_printed_policy_lets_every_action_run(demo_org: DemoOrg, session_with: Session) -> None:  # noqa: F811
-    pending = _pending(demo_org)
-    aws = AwsAdapter(endpoint_url=demo_org.endpoint, session=session_with(_printed_policy()["Statement"]))
+def test_the_printed_policy_lets_every_action_run(swept_org: DemoOrg, session_with: Session) -> None:
+    pending = _pending(swept_org)
+    aws = AwsAdapter(endpoint_url=swept_org.endpoint, session=session_with(_printed_policy()["Statement"]))
     ctx = _through(aws)
     for p in pending:
         action = get_action(p.action)

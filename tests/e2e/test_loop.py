@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from tests.conftest import run_cli
-from tests.e2e.conftest import DemoOrg
+from tests.demo_fixtures import DemoOrg
 
 from spendpilot.domain import ProposalStatus
 from spendpilot.memory.decisions import reason_to_reconsider
@@ -36,9 +36,21 @@ def test_sweep_yields_expected_proposals_and_avoids_traps(demo_org: DemoOrg) -> 
         assert p["status"] == "pending"
 
 
-def test_cli_and_tui_decisions_change_exactly_what_was_approved(demo_org: DemoOrg) -> None:
-    env = demo_org.env()
-    sweep = json.loads(run_cli("sweep", "--json", env=env, check=True).stdout)
+def test_the_demo_proposes_the_same_four_changes_worth_the_same_total(swept_org: DemoOrg) -> None:
+    """Refactors keep what the demo finds: four proposals, $27,352.18 a month expected (issue 5)."""
+    assert swept_org.sweep is not None
+    report = swept_org.sweep["report"]
+    assert sorted(p["target"]["name"] for p in swept_org.sweep["proposals"]) == sorted(
+        want.target for want in swept_org.scenario.expected.must_propose
+    )
+    assert len(report["new_proposals"]) == 4 and report["findings"] == 4
+    assert report["total_expected_monthly"] == {"amount": "27352.18", "currency": "USD"}
+
+
+def test_cli_and_tui_decisions_change_exactly_what_was_approved(swept_org: DemoOrg) -> None:
+    env = swept_org.env()
+    sweep = swept_org.sweep
+    assert sweep is not None
     found = _by_target(sweep["proposals"])
     idle_p4d = found["train-idle-p4d"]
     notebook = found["notebook-g5-idle"]
@@ -52,7 +64,7 @@ def test_cli_and_tui_decisions_change_exactly_what_was_approved(demo_org: DemoOr
     assert rejected.returncode == 0, rejected.stderr
 
     # The third decision comes through the TUI, driven by Textual's pilot.
-    services = build_services(demo_org.settings)
+    services = build_services(swept_org.settings)
 
     async def approve_in_tui() -> None:
         app = SpendpilotApp(services, approver="carol")
@@ -77,13 +89,13 @@ def test_cli_and_tui_decisions_change_exactly_what_was_approved(demo_org: DemoOr
     asyncio.run(approve_in_tui())
 
     # Exactly the approved changes happened, once; nothing else moved.
-    assert demo_org.instance_state("train-idle-p4d") in ("stopping", "stopped")
-    assert demo_org.instance_state("notebook-g5-idle") == "running"
-    assert demo_org.instance_state("inference-g5-busy") == "running"
-    ssm = demo_org.client("ssm")
+    assert swept_org.instance_state("train-idle-p4d") in ("stopping", "stopped")
+    assert swept_org.instance_state("notebook-g5-idle") == "running"
+    assert swept_org.instance_state("inference-g5-busy") == "running"
+    ssm = swept_org.client("ssm")
     assert ssm.get_parameter(Name="/spendpilot/features/ticket-classifier/model")["Parameter"]["Value"] == "gpt-4.1-mini"
     assert ssm.get_parameter(Name="/spendpilot/features/code-review-agent/model")["Parameter"]["Value"] == "gpt-4.1"
-    group = demo_org.client("autoscaling").describe_auto_scaling_groups(
+    group = swept_org.client("autoscaling").describe_auto_scaling_groups(
         AutoScalingGroupNames=["embedding-batch-workers"]
     )["AutoScalingGroups"][0]
     assert "MixedInstancesPolicy" not in group, "the unapproved spot switch must not have run"
@@ -105,28 +117,28 @@ def test_cli_and_tui_decisions_change_exactly_what_was_approved(demo_org: DemoOr
     assert store.count_audit("execution_started", idle_p4d["id"]) == 1
 
 
-def test_rejection_is_remembered_and_not_reproposed(demo_org: DemoOrg) -> None:
-    services = build_services(demo_org.settings)
-    first = services.sweep()
+def test_rejection_is_remembered_and_not_reproposed(swept_org: DemoOrg) -> None:
+    assert swept_org.sweep is not None
+    first_new = swept_org.sweep["report"]["new_proposals"]  # the first sweep, as the fixture ran it
+    services = build_services(swept_org.settings)
     notebook = next(
         p for p in services.list_proposals([ProposalStatus.PENDING]) if p.target.name == "notebook-g5-idle"
     )
     services.reject(notebook.id, by="bob", reason="researcher back Monday")
-    second = build_services(demo_org.settings).sweep()
+    second = build_services(swept_org.settings).sweep()
     assert notebook.id not in second.new_proposals + second.unchanged_proposals
     assert any("notebook-g5-idle" in s and "researcher back Monday" in s for s in second.suppressed)
-    assert len(second.unchanged_proposals) == len(first.new_proposals) - 1
+    assert len(second.unchanged_proposals) == len(first_new) - 1
 
 
-def test_waste_that_comes_back_after_execution_is_proposed_again(demo_org: DemoOrg) -> None:
-    services = build_services(demo_org.settings)
-    services.sweep()
+def test_waste_that_comes_back_after_execution_is_proposed_again(swept_org: DemoOrg) -> None:
+    services = build_services(swept_org.settings)
     p4d = next(p for p in services.list_proposals([ProposalStatus.PENDING]) if p.target.name == "train-idle-p4d")
     assert services.approve(p4d.id, by="alice").status is ProposalStatus.EXECUTED
 
     # Its owner starts it again and leaves it idle: the same waste, a new proposal.
-    demo_org.client("ec2").start_instances(InstanceIds=[p4d.target.id])
-    again = build_services(demo_org.settings).sweep()
+    swept_org.client("ec2").start_instances(InstanceIds=[p4d.target.id])
+    again = build_services(swept_org.settings).sweep()
     back = next(p for p in services.list_proposals([ProposalStatus.PENDING]) if p.target.name == "train-idle-p4d")
     assert back.id != p4d.id and back.id in again.new_proposals
     assert back.plan_hash == p4d.plan_hash
@@ -135,13 +147,12 @@ def test_waste_that_comes_back_after_execution_is_proposed_again(demo_org: DemoO
     assert total.amount >= back.estimate.expected.amount
 
     # A further sweep finds the same open proposal, not a third one.
-    third = build_services(demo_org.settings).sweep()
+    third = build_services(swept_org.settings).sweep()
     assert back.id in third.unchanged_proposals and not third.new_proposals
 
 
-def test_a_growing_saving_brings_a_rejection_back_and_says_why(demo_org: DemoOrg) -> None:
-    services = build_services(demo_org.settings)
-    services.sweep()
+def test_a_growing_saving_brings_a_rejection_back_and_says_why(swept_org: DemoOrg) -> None:
+    services = build_services(swept_org.settings)
     notebook = next(
         p for p in services.list_proposals([ProposalStatus.PENDING]) if p.target.name == "notebook-g5-idle"
     )
@@ -160,9 +171,8 @@ def test_a_growing_saving_brings_a_rejection_back_and_says_why(demo_org: DemoOrg
 
 
 @pytest.mark.parametrize("config_model", [None])
-def test_offline_chat_answers_from_data(demo_org: DemoOrg, config_model: None) -> None:
-    services = build_services(demo_org.settings)
-    services.sweep()
+def test_offline_chat_answers_from_data(swept_org: DemoOrg, config_model: None) -> None:
+    services = build_services(swept_org.settings)
     top = services.chat("what is our top spend?")
     assert "Amazon Elastic Compute Cloud" in top
     pending = services.list_proposals([ProposalStatus.PENDING])

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 from tests.conftest import run_cli
-from tests.e2e.conftest import DemoOrg
+from tests.demo_fixtures import DemoOrg
 
 from spendpilot._failpoints import CRASH_EXIT_CODE
 from spendpilot.domain import Approval, Decision, ProposalStatus, utcnow
@@ -19,19 +19,20 @@ from spendpilot.runtime import build_services
 from spendpilot.state.schema import executions
 
 
-def _proposal_for(demo_org: DemoOrg, name: str) -> dict:
-    sweep = json.loads(run_cli("sweep", "--json", env=demo_org.env(), check=True).stdout)
-    return next(p for p in sweep["proposals"] if p["target"]["name"] == name)
+def _proposal_for(swept_org: DemoOrg, name: str) -> dict:
+    """The pending proposal for ``name``, as the org's ``spendpilot sweep --json`` printed it."""
+    assert swept_org.sweep is not None
+    return next(p for p in swept_org.sweep["proposals"] if p["target"]["name"] == name)
 
 
-def test_crash_between_approval_and_execution_executes_exactly_once(demo_org: DemoOrg) -> None:
-    env = demo_org.env()
-    p = _proposal_for(demo_org, "train-idle-p4d")
+def test_crash_between_approval_and_execution_executes_exactly_once(swept_org: DemoOrg) -> None:
+    env = swept_org.env()
+    p = _proposal_for(swept_org, "train-idle-p4d")
 
     crashed = run_cli("approve", p["id"], "--by", "alice", env={**env, "SPENDPILOT_FAILPOINTS": "after_approval_recorded"})
     assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr
-    assert demo_org.instance_state("train-idle-p4d") == "running"
-    store = build_services(demo_org.settings).store
+    assert swept_org.instance_state("train-idle-p4d") == "running"
+    store = build_services(swept_org.settings).store
     assert store.get_proposal(p["id"]).status is ProposalStatus.APPROVED
 
     listed = run_cli("proposals", env=env)
@@ -39,19 +40,19 @@ def test_crash_between_approval_and_execution_executes_exactly_once(demo_org: De
 
     resumed = run_cli("resume", env=env, check=True)
     assert p["id"] in resumed.stdout
-    assert demo_org.instance_state("train-idle-p4d") in ("stopping", "stopped")
+    assert swept_org.instance_state("train-idle-p4d") in ("stopping", "stopped")
     again = run_cli("resume", env=env, check=True)
     assert "Nothing to resume" in again.stdout
     assert store.count_audit("execution_started", p["id"]) == 1
     assert store.get_proposal(p["id"]).status is ProposalStatus.EXECUTED
 
 
-def test_crash_after_apply_is_recovered_without_applying_again(demo_org: DemoOrg) -> None:
-    env = demo_org.env()
-    p = _proposal_for(demo_org, "ticket-classifier")
+def test_crash_after_apply_is_recovered_without_applying_again(swept_org: DemoOrg) -> None:
+    env = swept_org.env()
+    p = _proposal_for(swept_org, "ticket-classifier")
     crashed = run_cli("approve", p["id"], "--by", "alice", env={**env, "SPENDPILOT_FAILPOINTS": "after_apply"})
     assert crashed.returncode == CRASH_EXIT_CODE
-    ssm = demo_org.client("ssm")
+    ssm = swept_org.client("ssm")
     param = ssm.get_parameter(Name="/spendpilot/features/ticket-classifier/model")["Parameter"]
     assert param["Value"] == "gpt-4.1-mini"
     version_after_apply = param["Version"]
@@ -59,24 +60,24 @@ def test_crash_after_apply_is_recovered_without_applying_again(demo_org: DemoOrg
     run_cli("resume", env=env, check=True)
     param = ssm.get_parameter(Name="/spendpilot/features/ticket-classifier/model")["Parameter"]
     assert param["Version"] == version_after_apply, "resume must not write the parameter again"
-    store = build_services(demo_org.settings).store
+    store = build_services(swept_org.settings).store
     assert store.count_audit("recovered_already_applied", p["id"]) == 1
     assert store.count_audit("execution_started", p["id"]) == 1
     assert store.get_proposal(p["id"]).status is ProposalStatus.EXECUTED
 
 
-def test_drift_since_the_sweep_aborts_and_requeues(demo_org: DemoOrg) -> None:
-    env = demo_org.env()
-    p = _proposal_for(demo_org, "train-idle-p4d")
+def test_drift_since_the_sweep_aborts_and_requeues(swept_org: DemoOrg) -> None:
+    env = swept_org.env()
+    p = _proposal_for(swept_org, "train-idle-p4d")
     # Someone starts using the box and tags it after the sweep.
-    demo_org.client("ec2").create_tags(
+    swept_org.client("ec2").create_tags(
         Resources=[p["target"]["id"]], Tags=[{"Key": "owner", "Value": "new-experiment"}]
     )
     result = run_cli("approve", p["id"], "--by", "alice", env=env)
     assert result.returncode == 3, result.stdout + result.stderr
     assert "changed since the sweep" in result.stdout
-    assert demo_org.instance_state("train-idle-p4d") == "running"
-    store = build_services(demo_org.settings).store
+    assert swept_org.instance_state("train-idle-p4d") == "running"
+    store = build_services(swept_org.settings).store
     assert store.get_proposal(p["id"]).status is ProposalStatus.DRIFTED
     assert store.count_audit("execution_applied", p["id"]) == 0
 
@@ -86,24 +87,24 @@ def test_drift_since_the_sweep_aborts_and_requeues(demo_org: DemoOrg) -> None:
     assert fresh["id"] != p["id"] and fresh["plan_hash"] != p["plan_hash"]
 
 
-def test_stale_plan_hash_is_refused(demo_org: DemoOrg) -> None:
-    p = _proposal_for(demo_org, "train-idle-p4d")
-    result = run_cli("approve", p["id"], "--by", "alice", "--plan-hash", "deadbeefdeadbeef", env=demo_org.env())
+def test_stale_plan_hash_is_refused(swept_org: DemoOrg) -> None:
+    p = _proposal_for(swept_org, "train-idle-p4d")
+    result = run_cli("approve", p["id"], "--by", "alice", "--plan-hash", "deadbeefdeadbeef", env=swept_org.env())
     assert result.returncode == 5
-    assert demo_org.instance_state("train-idle-p4d") == "running"
+    assert swept_org.instance_state("train-idle-p4d") == "running"
 
 
-def _route_version(demo_org: DemoOrg, feature: str) -> tuple[str, int]:
-    param = demo_org.client("ssm").get_parameter(Name=f"/spendpilot/features/{feature}/model")["Parameter"]
+def _route_version(swept_org: DemoOrg, feature: str) -> tuple[str, int]:
+    param = swept_org.client("ssm").get_parameter(Name=f"/spendpilot/features/{feature}/model")["Parameter"]
     return param["Value"], param["Version"]
 
 
-def test_resumes_racing_for_a_dead_processs_execution_apply_it_once(demo_org: DemoOrg) -> None:
-    env = demo_org.env()
-    p = _proposal_for(demo_org, "ticket-classifier")
+def test_resumes_racing_for_a_dead_processs_execution_apply_it_once(swept_org: DemoOrg) -> None:
+    env = swept_org.env()
+    p = _proposal_for(swept_org, "ticket-classifier")
     crashed = run_cli("approve", p["id"], "--by", "alice", env={**env, "SPENDPILOT_FAILPOINTS": "before_apply"})
     assert crashed.returncode == CRASH_EXIT_CODE
-    value, version = _route_version(demo_org, "ticket-classifier")
+    value, version = _route_version(swept_org, "ticket-classifier")
     assert value == "gpt-4.1"  # claimed, not applied
 
     # Three operators (or a daemon restart and two humans) resume at the same moment.
@@ -115,20 +116,20 @@ def test_resumes_racing_for_a_dead_processs_execution_apply_it_once(demo_org: De
         for _ in range(3)
     ]
     results = [(r.wait(timeout=180), r.stdout.read() if r.stdout else "") for r in racers]
-    assert _route_version(demo_org, "ticket-classifier") == ("gpt-4.1-mini", version + 1), results
-    store = build_services(demo_org.settings).store
+    assert _route_version(swept_org, "ticket-classifier") == ("gpt-4.1-mini", version + 1), results
+    store = build_services(swept_org.settings).store
     assert store.count_audit("execution_applied", p["id"]) == 1
     assert store.count_audit("execution_taken_over", p["id"]) == 1
     assert store.get_proposal(p["id"]).status is ProposalStatus.EXECUTED
     assert {code for code, _ in results} <= {0, 5}
 
 
-def test_an_execution_held_by_a_live_process_is_left_to_it(demo_org: DemoOrg) -> None:
-    env = demo_org.env()
-    p = _proposal_for(demo_org, "ticket-classifier")
+def test_an_execution_held_by_a_live_process_is_left_to_it(swept_org: DemoOrg) -> None:
+    env = swept_org.env()
+    p = _proposal_for(swept_org, "ticket-classifier")
     crashed = run_cli("approve", p["id"], "--by", "alice", env={**env, "SPENDPILOT_FAILPOINTS": "before_apply"})
     assert crashed.returncode == CRASH_EXIT_CODE
-    store = build_services(demo_org.settings).store
+    store = build_services(swept_org.settings).store
     key = f"{p['id']}:{p['plan_hash']}"
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
@@ -142,23 +143,23 @@ def test_an_execution_held_by_a_live_process_is_left_to_it(demo_org: DemoOrg) ->
         held = run_cli("resume", env=env)
         assert held.returncode == 5, held.stdout + held.stderr
         assert "being executed by another process" in held.stdout
-        assert _route_version(demo_org, "ticket-classifier")[0] == "gpt-4.1"
+        assert _route_version(swept_org, "ticket-classifier")[0] == "gpt-4.1"
     finally:
         holder.kill()
         holder.wait()
     # Once that process is gone, resume takes over and finishes the change.
     done = run_cli("resume", env=env, check=True)
     assert p["id"] in done.stdout
-    assert _route_version(demo_org, "ticket-classifier")[0] == "gpt-4.1-mini"
+    assert _route_version(swept_org, "ticket-classifier")[0] == "gpt-4.1-mini"
 
 
-def test_an_expired_approval_goes_back_to_the_queue_and_does_not_block_others(demo_org: DemoOrg) -> None:
-    env = demo_org.env()
-    stale = _proposal_for(demo_org, "ticket-classifier")
-    fresh = _proposal_for(demo_org, "train-idle-p4d")
+def test_an_expired_approval_goes_back_to_the_queue_and_does_not_block_others(swept_org: DemoOrg) -> None:
+    env = swept_org.env()
+    stale = _proposal_for(swept_org, "ticket-classifier")
+    fresh = _proposal_for(swept_org, "train-idle-p4d")
     crashed = run_cli("approve", fresh["id"], "--by", "alice", env={**env, "SPENDPILOT_FAILPOINTS": "after_approval_recorded"})
     assert crashed.returncode == CRASH_EXIT_CODE
-    store = build_services(demo_org.settings).store
+    store = build_services(swept_org.settings).store
     # The first approval was given four days ago, through the store, so the audit log records it
     # (a decisions row backdated by hand would be refused as not in the audit log).
     four_days_ago = Approval(
@@ -170,26 +171,26 @@ def test_an_expired_approval_goes_back_to_the_queue_and_does_not_block_others(de
     resumed = run_cli("resume", env=env)
     assert resumed.returncode == 1, resumed.stdout + resumed.stderr
     assert "expired" in resumed.stdout
-    assert _route_version(demo_org, "ticket-classifier")[0] == "gpt-4.1", "an expired approval must not act"
-    assert demo_org.instance_state("train-idle-p4d") in ("stopping", "stopped"), "the valid approval still runs"
+    assert _route_version(swept_org, "ticket-classifier")[0] == "gpt-4.1", "an expired approval must not act"
+    assert swept_org.instance_state("train-idle-p4d") in ("stopping", "stopped"), "the valid approval still runs"
     assert store.get_proposal(stale["id"]).status is ProposalStatus.PENDING
     assert store.count_audit("approval_expired", stale["id"]) == 1
 
     # A fresh approval of the same plan then executes it.
     run_cli("approve", stale["id"], "--by", "bob", env=env, check=True)
-    assert _route_version(demo_org, "ticket-classifier")[0] == "gpt-4.1-mini"
+    assert _route_version(swept_org, "ticket-classifier")[0] == "gpt-4.1-mini"
 
 
-def test_unusable_arguments_are_bad_input(demo_org: DemoOrg) -> None:
-    env = demo_org.env()
-    p = _proposal_for(demo_org, "train-idle-p4d")
+def test_unusable_arguments_are_bad_input(swept_org: DemoOrg) -> None:
+    env = swept_org.env()
+    p = _proposal_for(swept_org, "train-idle-p4d")
     blank = run_cli("reject", p["id"], "--by", "alice", "--reason", "   ", env=env)
     assert blank.returncode == 2 and "needs a reason" in blank.stderr
     short = run_cli("approve", p["id"], "--by", "alice", "--plan-hash", "1234", env=env)
     assert short.returncode == 2 and "too short" in short.stderr
     nobody = run_cli("approve", p["id"], "--by", " ", env=env)
     assert nobody.returncode == 2 and "--by NAME" in nobody.stderr
-    assert demo_org.instance_state("train-idle-p4d") == "running"
-    store = build_services(demo_org.settings).store
+    assert swept_org.instance_state("train-idle-p4d") == "running"
+    store = build_services(swept_org.settings).store
     assert store.get_proposal(p["id"]).status is ProposalStatus.PENDING
 

@@ -11,15 +11,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from tests.conftest import DATA, FOCUS_SAMPLE
 
-REPO = Path(__file__).resolve().parents[2]
-FOCUS_SAMPLE = REPO.parent / "shared" / "data" / "focus-sample" / "focus_1.0_sample_1000.csv"
-FIXTURES = REPO / "tests" / "data" / "focus"
+FIXTURES = DATA / "focus"
 
 
 @pytest.fixture
 def focus_sample() -> Path:
-    """The FinOps Foundation's 1,000-row FOCUS 1.0 sample (CI runs with ../shared beside us)."""
+    """The FinOps Foundation's 1,000-row FOCUS 1.0 sample, kept in tests/data (see its PROVENANCE.md)."""
     assert FOCUS_SAMPLE.is_file(), f"FOCUS sample missing: expected it at {FOCUS_SAMPLE}"
     return FOCUS_SAMPLE
 

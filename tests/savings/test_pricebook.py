@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import yaml
+from tests.conftest import DATA as TEST_DATA
 
 from spendpilot.errors import ConfigError
 from spendpilot.savings.pricebook import PriceBook, bundled_data_dir
 
 DATA = bundled_data_dir()
-SHARED_LITELLM = Path(
-    os.environ.get(
-        "SPENDPILOT_LITELLM_PRICES",
-        str(
-            Path(__file__).resolve().parents[3]
-            / "shared/data/llm-prices/model_prices_and_context_window.json"
-        ),
-    )
-)
+LITELLM_UPSTREAM = TEST_DATA / "llm-prices" / "litellm_prices_openai_anthropic_bedrock.json"
+"""litellm 1.109.1's own entries for these providers, unchanged (see that folder's PROVENANCE.md)."""
 TIER_RANK = {"small": 1, "mid": 2, "frontier": 3}
 GROUP = {
     "openai": "openai",
@@ -55,9 +48,7 @@ def llm_json() -> dict:
 
 @pytest.fixture(scope="module")
 def litellm_upstream() -> dict:
-    if not SHARED_LITELLM.exists():
-        pytest.skip(f"upstream litellm price file not present at {SHARED_LITELLM}")
-    return json.loads(SHARED_LITELLM.read_text(encoding="utf-8"))
+    return json.loads(LITELLM_UPSTREAM.read_text(encoding="utf-8"))
 
 
 def test_bundled_is_loaded_once() -> None:
