@@ -14,13 +14,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tests.conftest import DATA
 
 from spendpilot.lake import CostLake, ingest_file, ingest_llm_usage_file, read_llm_usage
 
-from .conftest import REPO, lake_files, run_spendpilot
+from .conftest import lake_files, run_spendpilot
 from .focus_rows import FOCUS_HEADER, USAGE_HEADER, csv_lines, focus_row, usage_row, write_csv
 
-ADVERSARIAL_DATA = REPO / "tests" / "data" / "adversarial"
+ADVERSARIAL_DATA = DATA / "adversarial"
 BATCH_ROWS = 122_880  # the validator's read batch
 
 
