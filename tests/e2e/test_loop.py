@@ -44,7 +44,7 @@ def test_the_demo_proposes_the_same_four_changes_worth_the_same_total(swept_org:
         want.target for want in swept_org.scenario.expected.must_propose
     )
     assert len(report["new_proposals"]) == 4 and report["findings"] == 4
-    assert report["total_expected_monthly"] == {"amount": "27352.18", "currency": "USD"}
+    assert report["totals"] == [{"amount": "27352.18", "currency": "USD"}]
 
 
 def test_cli_and_tui_decisions_change_exactly_what_was_approved(swept_org: DemoOrg) -> None:
