@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from tests.conftest import run_cli
-from tests.demo_fixtures import DemoOrg
+from tests.demo_fixtures import DemoOrg, DemoTemplate
 
 from spendpilot.domain import ProposalStatus
 from spendpilot.memory.decisions import reason_to_reconsider
@@ -36,12 +36,14 @@ def test_sweep_yields_expected_proposals_and_avoids_traps(demo_org: DemoOrg) -> 
         assert p["status"] == "pending"
 
 
-def test_the_demo_proposes_the_same_four_changes_worth_the_same_total(swept_org: DemoOrg) -> None:
-    """Refactors keep what the demo finds: four proposals, $27,352.18 a month expected (issue 5)."""
-    assert swept_org.sweep is not None
-    report = swept_org.sweep["report"]
-    assert sorted(p["target"]["name"] for p in swept_org.sweep["proposals"]) == sorted(
-        want.target for want in swept_org.scenario.expected.must_propose
+def test_the_demo_proposes_the_same_four_changes_worth_the_same_total(demo_template: DemoTemplate) -> None:
+    """Refactors keep what the demo finds: four proposals, $27,352.18 a month expected (issue 5).
+
+    Reads what the session's real ``spendpilot sweep --json`` of the demo printed (see demo_fixtures).
+    """
+    report = demo_template.sweep["report"]
+    assert sorted(p["target"]["name"] for p in demo_template.sweep["proposals"]) == sorted(
+        want.target for want in demo_template.scenario.expected.must_propose
     )
     assert len(report["new_proposals"]) == 4 and report["findings"] == 4
     assert report["totals"] == [{"amount": "27352.18", "currency": "USD"}]
