@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/spendpilot demo $(DEMO_ARGS)
 
+# One pytest worker per core (pytest-xdist); each worker starts its own emulator and demo template.
+PYTEST_ARGS ?= -n auto
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from spendpilot.scenarios.emulator import EMULATOR_ENV, LocalAwsEmulator
+from spendpilot.scenarios.emulator import AMIS_PATH, EMULATOR_ENV, LocalAwsEmulator
 
 pytest_plugins = ["tests.demo_fixtures"]  # demo_org and swept_org, for every test folder
 
@@ -30,9 +30,9 @@ FOCUS_SAMPLE = DATA / "focus-sample" / "focus_1.0_sample_1000.csv"
 # file is /dev/null (no settings): a spendpilot.toml in the working directory is never read.
 os.environ.update(EMULATOR_ENV)
 os.environ.update({"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False", "SPENDPILOT_CONFIG": os.devnull})
-# moto's own small AMI list instead of its 1,301-image default (tests/data/moto/PROVENANCE.md); read
-# when moto first loads EC2, in this process (the emulator) and in any `spendpilot demo` subprocess.
-os.environ["MOTO_AMIS_PATH"] = str(DATA / "moto" / "amis.json")
+# moto's own small AMI list instead of its 1,301-image default (scenarios/emulator_data/PROVENANCE.md);
+# read when moto first loads EC2, in this process (the emulator) and in any `spendpilot demo` subprocess.
+os.environ["MOTO_AMIS_PATH"] = str(AMIS_PATH)
 for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "SPENDPILOT_LLM__MODEL", "SPENDPILOT_FAILPOINTS"):
     os.environ.pop(_var, None)
 

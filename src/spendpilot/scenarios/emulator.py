@@ -11,6 +11,11 @@ import os
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+AMIS_PATH = Path(__file__).parent / "emulator_data" / "moto_amis.json"
+"""moto's own 44-image list (see emulator_data/PROVENANCE.md). Without it moto loads 1,301 images
+and spends seconds serialising them on every DescribeImages; nothing here needs the other 1,257."""
 
 # Credentials the emulator accepts; never real ones.
 EMULATOR_ENV = {
@@ -23,6 +28,8 @@ EMULATOR_ENV = {
 
 class LocalAwsEmulator:
     def __init__(self) -> None:
+        # moto reads MOTO_AMIS_PATH when it first loads EC2; a user's own setting wins.
+        os.environ.setdefault("MOTO_AMIS_PATH", str(AMIS_PATH))
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
