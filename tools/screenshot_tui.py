@@ -10,11 +10,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from spendpilot.scenarios.emulator import local_emulator
 from spendpilot.config import Settings
 from spendpilot.demo import prepare_scenario
 from spendpilot.runtime import build_services
 from spendpilot.scenarios import load_scenario, locate_scenario
+from spendpilot.scenarios.emulator import local_emulator
 from spendpilot.tui import SpendpilotApp
 
 
