@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shlex
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import FOCUS_SAMPLE, run_cli
@@ -39,14 +44,36 @@ def test_sweep_with_nothing_configured_exits_zero(tmp_path: Path) -> None:
     assert "0 finding(s)" in proc.stdout
 
 
-def test_headless_demo_runs_the_whole_loop(tmp_path: Path) -> None:
-    proc = run_cli("demo", "--headless", "--home", str(tmp_path / "demo"))
-    assert proc.returncode == 0, proc.stderr
-    out = proc.stdout
-    for name in ("train-idle-p4d", "notebook-g5-idle", "embedding-batch-workers", "ticket-classifier"):
-        assert name in out
-    assert "inference-g5-busy" not in out
-    assert "Pending expected savings: $" in out
+def test_headless_demo_runs_the_whole_loop_and_can_keep_its_emulator_for_the_cli(tmp_path: Path) -> None:
+    """`make demo`, then the README's CLI loop on the demo data: the printed export line is enough."""
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "spendpilot.cli", "demo", "--headless", "--keep-emulator", "--home", str(tmp_path / "demo")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        out = []
+        assert demo.stdout is not None
+        for line in demo.stdout:  # the demo blocks after printing the export line
+            out.append(line)
+            if line.strip().startswith("export "):
+                break
+        text = "".join(out)
+        for name in ("train-idle-p4d", "notebook-g5-idle", "embedding-batch-workers", "ticket-classifier"):
+            assert name in text
+        assert "inference-g5-busy" not in text
+        assert "Pending expected savings: $" in text
+        exports = dict(kv.split("=", 1) for kv in shlex.split(out[-1].strip())[1:])
+        assert exports["SPENDPILOT_AWS__ENDPOINT_URL"].startswith("http://127.0.0.1:")
+
+        listed = json.loads(run_cli("proposals", "--json", env=exports, check=True).stdout)
+        route = next(p for p in listed if p["action"] == "route_to_model")
+        approved = run_cli("approve", route["id"], "--by", "alice", env=exports)
+        assert approved.returncode == 0 and "verified" in approved.stdout.lower(), approved.stdout + approved.stderr
+    finally:
+        demo.send_signal(signal.SIGINT)
+        _, stderr = demo.communicate(timeout=30)
+    assert demo.returncode == 0, stderr
+    assert "Emulator stopped" in stderr
 
 
 def test_help_teaches_the_loop() -> None:

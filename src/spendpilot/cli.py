@@ -571,11 +571,21 @@ def demo(
     ] = None,
     scenario: Annotated[str, typer.Option(help="Scenario name or folder.")] = "demo",
     home: Annotated[Path, typer.Option("--home", help="Where the demo keeps its stores (wiped each run).")] = Path(".spendpilot/demo"),
+    keep_emulator: Annotated[
+        bool,
+        typer.Option(
+            "--keep-emulator",
+            help="Afterwards keep the AWS emulator running and print the environment that points the "
+            "CLI at it, so `spendpilot proposals / approve / rollback …` work on the demo from another "
+            "shell. Ctrl-C stops it (its resources live only in memory).",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole loop on a bundled demo organisation: no AWS account, no API key.
 
     Starts a local AWS API emulator, creates the organisation in it, writes 90 days of FOCUS
-    billing and LLM usage, ingests them, sweeps, and opens the review queue.
+    billing and LLM usage, ingests them, sweeps, and opens the review queue. With
+    --keep-emulator the emulator outlives the report (or the TUI) until Ctrl-C.
     """
     from spendpilot.demo import prepare_scenario
     from spendpilot.output import print_sweep_report, proposals_table
@@ -603,10 +613,44 @@ def demo(
             print_sweep_report(console, report)
             console.print(proposals_table(services.list_proposals([ProposalStatus.PENDING]), title="Pending proposals"))
             console.print(Text(f"Stores in {home}/ (state, lake, checkpoints, memory).", style="dim"))
-            return
-        from spendpilot.tui import run_tui
+        else:
+            from spendpilot.tui import run_tui
 
-        run_tui(services, approver=_who(None))
+            run_tui(services, approver=_who(None))
+        if keep_emulator:
+            _serve_demo_emulator(settings)
+
+
+def _serve_demo_emulator(settings: Settings) -> None:
+    """Print how to reach the running emulator from another shell, then wait for Ctrl-C / SIGTERM."""
+    import shlex
+    import signal
+    import threading
+
+    from spendpilot.scenarios.emulator import EMULATOR_ENV
+
+    env = {
+        "SPENDPILOT_HOME": str(settings.home.resolve()),
+        "SPENDPILOT_AWS__ENDPOINT_URL": str(settings.aws.endpoint_url),
+        "SPENDPILOT_AWS__REGION": settings.aws.region,
+        **EMULATOR_ENV,
+    }
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    console.print(
+        "The AWS emulator keeps running until Ctrl-C. In another shell, point the CLI at the demo:\n"
+        f"  export {exports}\n"
+        "  spendpilot proposals",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+    sys.stdout.flush()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    err.print("Emulator stopped; its resources are gone (the stores in the home stay).")
 
 
 @app.command(name="eval")
