@@ -6,6 +6,7 @@ public API and reads the stored Parquet back with DuckDB, never through the code
 
 from __future__ import annotations
 
+import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -143,8 +144,6 @@ def test_the_other_columns_map_as_documented(sample: Path, tmp_path: Path):
     assert str(gpu["ChargePeriodEnd"]) == "2024-09-10 01:00:00+00:00"
     assert str(gpu["BillingPeriodStart"]) == "2024-09-01 00:00:00+00:00"
     assert str(gpu["BillingPeriodEnd"]) == "2024-10-01 00:00:00+00:00"
-    import json
-
     assert json.loads(gpu["Tags"]) == {team: "ml", project: "llm-finetune"}
     tax = by_line_item(tmp_path / "lake")["Tax:Amazon Elastic Compute Cloud"]
     assert tax["Tags"] is None and tax["ConsumedQuantity"] is None

@@ -70,7 +70,8 @@ class CurColumn:
     """One CUR column in both spellings: legacy CSV (``lineItem/UnblendedCost``) and snake case."""
 
     key: str
-    legacy: str
+    legacy: str | None
+    """None: legacy CUR has no such column."""
     snake: str
     numeric: bool = False
 
@@ -83,9 +84,9 @@ _COLUMNS: tuple[CurColumn, ...] = (
     CurColumn("period_start", "bill/BillingPeriodStartDate", "bill_billing_period_start_date"),
     CurColumn("period_end", "bill/BillingPeriodEndDate", "bill_billing_period_end_date"),
     CurColumn("payer", "bill/PayerAccountId", "bill_payer_account_id"),
-    CurColumn("payer_name", "bill/PayerAccountName", "bill_payer_account_name"),
+    CurColumn("payer_name", None, "bill_payer_account_name"),
     CurColumn("usage_account", "lineItem/UsageAccountId", "line_item_usage_account_id"),
-    CurColumn("usage_account_name", "lineItem/UsageAccountName", "line_item_usage_account_name"),
+    CurColumn("usage_account_name", None, "line_item_usage_account_name"),
     CurColumn("currency", "lineItem/CurrencyCode", "line_item_currency_code"),
     CurColumn("product_code", "lineItem/ProductCode", "line_item_product_code"),
     CurColumn("usage_type", "lineItem/UsageType", "line_item_usage_type"),
@@ -205,7 +206,7 @@ class CurMapping:
     def spelled(self, key: str) -> str:
         """The column's name as this file's format spells it (for messages about absent ones)."""
         column = _BY_KEY[key]
-        return column.legacy if self.slash else column.snake
+        return column.legacy if self.slash and column.legacy else column.snake
 
     def ref(self, key: str) -> str:
         """The text of the column in SQL, NULL when the file lacks it."""
@@ -388,7 +389,8 @@ def mapping_for(path: Path, header: Sequence[str]) -> CurMapping:
     slash = any(n.lower().startswith("lineitem/") for n in names)
     found = {}
     for column in _COLUMNS:
-        header_name = by_lower.get((column.legacy if slash else column.snake).lower())
+        spelling = column.legacy if slash else column.snake
+        header_name = by_lower.get(spelling.lower()) if spelling else None
         if header_name is not None:
             found[column.key] = header_name
     prefix = _TAG_PREFIX[LEGACY_CUR if slash else CUR_2]
