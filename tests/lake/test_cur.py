@@ -149,6 +149,18 @@ def test_the_other_columns_map_as_documented(sample: Path, tmp_path: Path):
     assert tax["Tags"] is None and tax["ConsumedQuantity"] is None
 
 
+def test_tag_keys_that_differ_only_in_case_are_both_kept(tmp_path: Path):
+    """AWS tag keys are case-sensitive, so a legacy CUR can carry user:team and user:Team."""
+    header, rows = read_rows(LEGACY_CSV)
+    for row in rows:
+        row["resourceTags/user:Team"] = "platform" if row["resourceTags/user:team"] else ""
+    path = write_rows(tmp_path / "two_teams.csv", [*header, "resourceTags/user:Team"], rows)
+    ingest_file(path, tmp_path / "lake")
+    gpu = by_line_item(tmp_path / "lake")["Usage:i-0a1b2c3d4e5f60718"]
+    assert json.loads(gpu["Tags"]) == {"user:team": "ml", "user:Team": "platform",
+                                       "user:project": "llm-finetune"}
+
+
 def test_bad_rows_are_quarantined_under_the_cur_column_with_counts_that_add_up(tmp_path: Path):
     def spoil(rows: list[dict[str, str]]) -> None:
         rows[0]["lineItem/LineItemType"] = "EdpDiscount"

@@ -196,9 +196,13 @@ class CurMapping:
     found: dict[str, str]
     """CUR column key → the header naming it in this file."""
     tag_columns: dict[str, str]
-    """Tag key → header, for flattened tag columns (``resourceTags/user:team``)."""
+    """Tag key → column name, for flattened tag columns (``resourceTags/user:team``)."""
     tag_map: str | None
     """The header of CUR 2.0's ``resource_tags`` map column, when present."""
+    columns: list[str] | None = None
+    """The file's columns as the SQL names them: the header, except that a name equal to an
+    earlier one but for letter case gets a ``#2`` suffix (SQL names ignore case, AWS tag keys do
+    not: ``resourceTags/user:Team`` beside ``resourceTags/user:team``)."""
     product_map: str | None = None
     """The header of CUR 2.0's ``product`` map column, when present (its ``product_name`` key
     is the service's full name, as AWS's Cloud Intelligence Dashboards query it)."""
@@ -379,13 +383,15 @@ def mapping_for(path: Path, header: Sequence[str]) -> CurMapping:
     kind = detect(header)
     assert kind is not None, "mapping_for is only called on a CUR header"
     names = canonical_columns(path, header, str.strip)
+    read = {s.lower() for c in _COLUMNS for s in (c.legacy, c.snake) if s}
+    read |= {"resource_tags", "product"}
     by_lower: dict[str, str] = {}
     for name in names:
-        if name.lower() in by_lower:
+        if name.lower() in by_lower and name.lower() in read:  # which one would be read?
             raise IngestError(
                 f"{path}: column(s) appear more than once: {by_lower[name.lower()]}, {name}"
             )
-        by_lower[name.lower()] = name
+        by_lower.setdefault(name.lower(), name)
     slash = any(n.lower().startswith("lineitem/") for n in names)
     found = {}
     for column in _COLUMNS:
@@ -394,9 +400,12 @@ def mapping_for(path: Path, header: Sequence[str]) -> CurMapping:
         if header_name is not None:
             found[column.key] = header_name
     prefix = _TAG_PREFIX[LEGACY_CUR if slash else CUR_2]
-    tags = {n[len(prefix):]: n for n in names if n.lower().startswith(prefix)}
-    mapping = CurMapping(kind, slash, found, tags,
+    columns = _case_distinct(names)
+    mapping = CurMapping(kind, slash, found,
+                         {n[len(prefix):]: c for n, c in zip(names, columns, strict=True)
+                          if n.lower().startswith(prefix)},
                          tag_map=None if slash else by_lower.get("resource_tags"),
+                         columns=columns,
                          product_map=None if slash else by_lower.get("product"))
     required = [mapping.spelled(k) for k in REQUIRED_KEYS]
     present = [mapping.spelled(k) for k in REQUIRED_KEYS if k in found]
@@ -405,11 +414,20 @@ def mapping_for(path: Path, header: Sequence[str]) -> CurMapping:
     return mapping
 
 
+def _case_distinct(names: Sequence[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        count = seen[name.lower()] = seen.get(name.lower(), 0) + 1
+        out.append(name if count == 1 else f"{name} #{count}")
+    return out
+
+
 def cur_plan(path: Path, fmt: str, header: Sequence[str], schema: pa.Schema | None,
              date_format: str | None = None) -> SourcePlan:
     """How to read a CUR CSV / CSV.gz / Parquet file as FOCUS rows (see ``CurMapping``)."""
     mapping = mapping_for(path, header)
-    names = [h.strip() for h in header]
+    names = mapping.columns or [h.strip() for h in header]
     if schema is None:
         text_source = _dialect.csv_text_source(path, names)
     else:
