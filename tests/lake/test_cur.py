@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from tests.data.cur import build_cur_samples
 from tests.lake.conftest import csv_column_sum, lake_files, run_spendpilot
 from tests.lake.cur_files import (
     COST_COLUMN,
@@ -67,6 +68,13 @@ def test_cost_total_stored_equals_the_sum_of_the_cost_column(sample: Path, shape
     assert (report.rows_read, report.rows_stored, report.rows_quarantined) == (SAMPLE_ROWS,) * 2 + (0,)
     assert report.format == FORMATS[sample]
     assert stored_total(tmp_path / "lake") == expected
+
+
+def test_the_samples_are_what_their_generator_writes(tmp_path: Path):
+    """PROVENANCE.md says how the samples were made; this keeps the files and that account equal."""
+    build_cur_samples.main(tmp_path)
+    for sample in (LEGACY_CSV, CUR2_CSV):
+        assert (tmp_path / sample.name).read_bytes() == sample.read_bytes(), sample.name
 
 
 def by_line_item(lake: Path) -> dict[str, dict[str, Any]]:

@@ -200,15 +200,15 @@ def _cur2(row: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def main() -> None:
+def main(folder: Path = HERE) -> None:
     full = [_common(i, r) for i, r in enumerate(ROWS, start=1)]
     legacy = [name for name, _ in COLUMNS if name]
-    with open(HERE / "legacy_cur_2024-09.csv", "w", newline="", encoding="utf-8") as handle:
+    with open(folder / "legacy_cur_2024-09.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, legacy, restval="", lineterminator="\n")
         writer.writeheader()
         writer.writerows(full)
     cur2 = [name for _, name in COLUMNS if name]
-    with open(HERE / "cur2_2024-09.csv", "w", newline="", encoding="utf-8") as handle:
+    with open(folder / "cur2_2024-09.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, cur2, restval="", lineterminator="\n")
         writer.writeheader()
         writer.writerows(_cur2(r) for r in full)
