@@ -508,8 +508,7 @@ L, C2 = LEGACY_CSV, CUR2_CSV
 LT, COST, START = "lineItem/LineItemType", "lineItem/UnblendedCost", "lineItem/UsageStartDate"
 CUR_CASES: list[Case] = [
     Case("cur-legacy-undocumented-line-item-type", "cur_edp.csv", cur_cell(L, 0, LT, "EdpDiscount"),
-         Accounted(13, 12, ("lineItem/LineItemType: not a line item type AWS documents",)),
-         cli=True),
+         Accounted(13, 12, ("lineItem/LineItemType: not a line item type AWS documents",))),
     Case("cur-legacy-line-item-type-other-case", "cur_case.csv", cur_cell(L, 0, LT, "usage"),
          Accounted(13, 12, ("lineItem/LineItemType: not a line item type",))),
     Case("cur2-line-item-type-blank", "cur2_no_type.csv",
@@ -552,7 +551,7 @@ CUR_CASES: list[Case] = [
          lambda: L.read_bytes().split(b"\n", 1)[0] + b"\n", Accounted(0, 0)),
     Case("cur-legacy-missing-currency-column", "cur_no_currency.csv",
          cur(L, header=lambda names: [n for n in names if n != "lineItem/CurrencyCode"]),
-         Refused(("not a legacy CUR file", "lineItem/CurrencyCode")), cli=True),
+         Refused(("not a legacy CUR file", "lineItem/CurrencyCode"))),
     Case("cur2-missing-cost-column", "cur2_no_cost.csv",
          cur(C2, header=lambda names: [n for n in names if n != "line_item_unblended_cost"]),
          Refused(("not a CUR 2.0 file", "line_item_unblended_cost"))),
