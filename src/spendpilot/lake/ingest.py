@@ -126,7 +126,8 @@ class IngestReport(BaseModel):
     notes: list[str] = Field(default_factory=list)
     """Things the user should know that are not errors (e.g. a header-only file)."""
     format: str = "FOCUS"
-    """What the file was read as, recognised from its own columns: FOCUS, CUR 2.0, legacy CUR."""
+    """What the file was read as: FOCUS, CUR 2.0 or legacy CUR (recognised from its own
+    columns), or LLM usage."""
 
 
 @dataclass
@@ -158,8 +159,10 @@ class SourcePlan:
     labels: Mapping[str, str] = field(default_factory=dict)
     """Quarantine field names for mapped columns: FOCUS column → the input column it came from."""
     format_name: str = "FOCUS"
+    """What the input is read as, for the report (``IngestReport.format``)."""
 
     def source(self, text_source: str) -> str:
+        """The FROM-clause item the validator reads: ``text_source`` after ``mapping``."""
         return text_source if self.mapping is None else self.mapping(text_source)
 
 
