@@ -129,7 +129,8 @@ def version() -> None:
 
 @app.command()
 def ingest(
-    path: Annotated[Path, typer.Argument(help="A FOCUS CSV/Parquet file, or a folder of them.")],
+    path: Annotated[Path, typer.Argument(
+        help="A FOCUS, CUR 2.0 or legacy CUR CSV/CSV.gz/Parquet file, or a folder of them.")],
     llm_usage: Annotated[
         bool, typer.Option("--llm-usage", help="The file is LLM usage (day, model, feature, tokens…), not FOCUS.")
     ] = False,
@@ -146,8 +147,10 @@ def ingest(
 ) -> None:
     """Validate billing data and store it in the local Parquet lake.
 
-    Bad rows are quarantined with file, row, field and reason (never dropped); a file that is not
-    FOCUS at all is refused with exit code 2 and nothing is written. Dates must be ISO 8601
+    The format (FOCUS, CUR 2.0, legacy CUR) is recognised from each file's columns, no flag needed;
+    CUR rows are mapped to FOCUS (docs/ingest-formats.md). Bad rows are quarantined with file, row,
+    field and reason (never dropped); a file that is none of them is refused with exit code 2
+    and nothing is written. Dates must be ISO 8601
     (2025-04-01, 2025-04-01T00:00:00Z): a spreadsheet date such as 4/1/25 is quarantined, never
     guessed, unless --date-format names its format. A re-delivered (restated) export replaces the
     stored rows of the same provider, billing account and billing period (LLM usage: provider,
@@ -182,7 +185,8 @@ def ingest(
         raise refuse(exc) from exc
     for r in reports:
         console.print(
-            Text(f"{r.file}: read {r.rows_read:,} · stored {r.rows_stored:,} · quarantined {r.rows_quarantined:,}"),
+            Text(f"{r.file}: read {r.rows_read:,} · stored {r.rows_stored:,} · quarantined {r.rows_quarantined:,}"
+                 + ("" if llm_usage else f" · read as {r.format}")),
             soft_wrap=True,
         )
         for note in r.notes:

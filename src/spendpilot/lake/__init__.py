@@ -1,5 +1,8 @@
 """The cost lake: FOCUS billing rows as hive-partitioned Parquet, queried in-process by DuckDB.
 
+AWS Cost and Usage Reports (CUR 2.0, legacy CUR) are recognised from their columns and stored as
+FOCUS rows (``cur``; the mapping is in docs/ingest-formats.md).
+
 Layout under ``lake_dir``::
 
     focus/provider=<ProviderName>/billing_period=<YYYY-MM>/<source-stem>-<hash8>.parquet

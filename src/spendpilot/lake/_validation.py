@@ -9,7 +9,7 @@ order; Python only splits each batch on ``_error``, it never visits a row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -77,6 +77,9 @@ class RowCheck:
     failing_sql: str
     needs: tuple[str, ...] = ()
     """Columns the SQL reads; the check is skipped for an input that lacks one of them."""
+    early: bool = False
+    """Checked before the column checks: a problem in a source column that a mapped column is
+    computed from is reported under the source column, not as the mapped column's symptom."""
 
 
 @dataclass(frozen=True)
@@ -125,8 +128,10 @@ class Validator:
         row_checks: Sequence[RowCheck] = (),
         partition_sql: str | None = None,
         date_format: str | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         self._con = con
+        self._labels = dict(labels or {})
         self._source_file = source_file
         self.present = list(present)
         self.output = output
@@ -138,7 +143,8 @@ class Validator:
         self._partitioned = partition_sql is not None
 
     def _problem(self, field: str | None, reason: str) -> int:
-        self.problems.append(Problem(field, reason))
+        """``labels`` name a mapped column by the input column it was copied from."""
+        self.problems.append(Problem(self._labels.get(field, field) if field else field, reason))
         return len(self.problems) - 1
 
     def _parse_checks(self, name: str, raw: str, column: Column) -> list[str]:
@@ -191,6 +197,7 @@ class Validator:
         """The query as the text before and after the source's FROM-clause item."""
         known_by_name = {c.name: c for c in known}
         present_set = set(self.present)
+        stored = set(self.output.names)
         # Innermost: each raw text as _r<i>, each typed value under the column's own name, so
         # row checks and the partition expression read like plain SQL over typed columns.
         inner: list[str] = []
@@ -202,6 +209,8 @@ class Validator:
             inner.append(f"{quote(name)} AS {raw}")
             if column is None or column.type not in _PARSE_FAILURE:
                 inner.append(quote(name))
+                if name not in stored:  # read only to check or show: kept for bad rows alone
+                    self._raw_kept[name] = f"_r{i}"
             else:
                 typed = _typed_sql(quote(name), column, self.date_format)
                 inner.append(f"{typed} AS {quote(name)}")
@@ -226,10 +235,12 @@ class Validator:
                 is_object = f"coalesce(json_type(TRY_CAST({raw} AS JSON)) = 'OBJECT', false)"
                 failure = self._problem(name, NOT_JSON_OBJECT)
                 cases.append(f"WHEN {raw} IS NOT NULL AND NOT {is_object} THEN {failure}")
+        early: list[str] = []
         for check in row_checks:
             if set(check.needs) <= present_set:
                 failure = self._problem(check.field, check.reason)
-                cases.append(f"WHEN {check.failing_sql} THEN {failure}")
+                (early if check.early else cases).append(f"WHEN {check.failing_sql} THEN {failure}")
+        cases = early + cases
         middle: list[str] = []
         for f in self.output:
             if f.name in present_set:

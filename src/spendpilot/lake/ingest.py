@@ -125,6 +125,9 @@ class IngestReport(BaseModel):
     """The columns whose values a newer export restates (``rows_replaced``)."""
     notes: list[str] = Field(default_factory=list)
     """Things the user should know that are not errors (e.g. a header-only file)."""
+    format: str = "FOCUS"
+    """What the file was read as: FOCUS, CUR 2.0 or legacy CUR (recognised from its own
+    columns), or LLM usage."""
 
 
 @dataclass
@@ -150,6 +153,17 @@ class SourcePlan:
     """For CSV: the line-by-line reader used when the engine's reader rejects any line."""
     date_format: str | None = None
     """An explicit strptime format for dates that are not ISO 8601 (see ``Validator``)."""
+    mapping: Callable[[str], str] | None = None
+    """Turns a FROM-clause item of the input's own text columns into one yielding ``present``
+    (a CUR export's columns → FOCUS columns, ``cur``); applied to the line-by-line re-read too."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Quarantine field names for mapped columns: FOCUS column → the input column it came from."""
+    format_name: str = "FOCUS"
+    """What the input is read as, for the report (``IngestReport.format``)."""
+
+    def source(self, text_source: str) -> str:
+        """The FROM-clause item the validator reads: ``text_source`` after ``mapping``."""
+        return text_source if self.mapping is None else self.mapping(text_source)
 
 
 def canonical_columns(
@@ -163,8 +177,11 @@ def canonical_columns(
     return names
 
 
-def require_columns(path: Path, names: Sequence[str], required: Sequence[str], what: str) -> None:
-    """Reject a file that lacks columns the lake cannot do without, naming every one missing."""
+def require_columns(path: Path, names: Sequence[str], required: Sequence[str], what: str,
+                    also: str = "") -> None:
+    """Reject a file that lacks columns the lake cannot do without, naming every one missing.
+
+    ``also`` is appended to the message (what else the file could have been)."""
     missing = [c for c in required if c not in names]
     if missing:
         shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
@@ -173,7 +190,7 @@ def require_columns(path: Path, names: Sequence[str], required: Sequence[str], w
             hint = "; the header is not comma-separated, and only ',' is read"
         raise IngestError(
             f"{path}: not {what} file: missing mandatory column(s) {', '.join(missing)} "
-            f"(found: {shown or 'no columns'}){hint}"
+            f"(found: {shown or 'no columns'}){hint}{also}"
         )
 
 
@@ -275,7 +292,7 @@ def _stage_once(run: LakeTransaction, plan: SourcePlan, digest: Future[str],
     """
     con = _dialect.connect()
     staged = run.stage(plan.path, digest)
-    report = IngestReport(file=plan.path)
+    report = IngestReport(file=plan.path, format=plan.format_name)
     reasons: Counter[str] = Counter()
     try:
         for name, table in plan.tables.items():
@@ -283,7 +300,7 @@ def _stage_once(run: LakeTransaction, plan: SourcePlan, digest: Future[str],
         validator = Validator(
             con, str(plan.path), plan.present, plan.known, plan.output, plan.row_checks,
             partition_sql=FOCUS_PARTITION_SQL if plan.partitioned else None,
-            date_format=plan.date_format,
+            date_format=plan.date_format, labels=plan.labels,
         )
 
         def take(batch: ValidatedBatch) -> None:
@@ -301,13 +318,14 @@ def _stage_once(run: LakeTransaction, plan: SourcePlan, digest: Future[str],
             with closing(records.tables()) as tables:  # type: ignore[type-var]
                 for table in tables:
                     con.register("_csv_records", table)
-                    for batch in validator.stream("_csv_records", first_row=report.rows_read):
+                    for batch in validator.stream(plan.source("_csv_records"),
+                                                  first_row=report.rows_read):
                         take(batch)
                     con.unregister("_csv_records")
             skipped = records.broken
         else:
             try:
-                for batch in validator.stream(plan.source_sql):
+                for batch in validator.stream(plan.source(plan.source_sql)):
                     take(batch)
             except duckdb.Error as exc:
                 if plan.reread is None or storage_full(exc):
@@ -434,22 +452,28 @@ def check_date_format(date_format: str | None) -> None:
 
 
 def focus_plan(path: Path, date_format: str | None = None) -> SourcePlan:
-    """Check that ``path`` is a FOCUS CSV / CSV.gz / Parquet file and say how to read it.
+    """Check that ``path`` is a FOCUS, CUR 2.0 or legacy CUR CSV / CSV.gz / Parquet file and
+    say how to read it; which one is recognised from the file's own columns (``cur.detect``).
 
-    Reads only the header or schema; raises ``IngestError`` for anything that is not FOCUS.
+    Reads only the header or schema; raises ``IngestError`` for anything that is none of them.
     """
+    from spendpilot.lake import cur  # cur builds on this module's SourcePlan
+
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
     fmt = _sources.file_format(path, FOCUS_FORMATS)
     if fmt == "csv":
         header = _sources.csv_header(path)
+        schema = None
     else:
         schema = _sources.parquet_schema(path)
         header = schema.names
+    if cur.detect(header) is not None:
+        return cur.cur_plan(path, fmt, header, schema, date_format)
     names = canonical_columns(path, header)
-    require_columns(path, names, REQUIRED_COLUMNS, "a FOCUS")
-    if fmt == "csv":
+    require_columns(path, names, REQUIRED_COLUMNS, "a FOCUS", cur.NOT_CUR_HINT)
+    if schema is None:
         source = _dialect.csv_text_source(path, names)
     else:
         source = _dialect.parquet_text_source(path, schema, names)

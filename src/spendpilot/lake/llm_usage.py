@@ -133,6 +133,7 @@ def ingest_llm_usage_file(path: Path, lake_dir: Path, *, date_format: str | None
         tables=tables,
         reread=(lambda: CsvRecords(path, names)) if fmt == "csv" else None,
         date_format=date_format,
+        format_name="LLM usage",
     )
     return run_ingest(plan, lake_dir, area=LLM_USAGE_AREA, restatement_key=LLM_RESTATEMENT_KEY)
 

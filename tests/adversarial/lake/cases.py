@@ -13,16 +13,20 @@ case shows exactly what it attacks.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from tests.lake.cur_files import CUR2_CSV, LEGACY_CSV, as_parquet, read_rows
 from tests.lake.focus_rows import FOCUS_HEADER, USAGE_HEADER, csv_text, focus_row, usage_row
 
 BATCH = 122_880  # rows the validator reads per batch
@@ -452,4 +456,110 @@ USAGE_CASES: list[Case] = [
          Refused(("missing mandatory column",)), **U),
 ]
 
-ALL_CASES = FOCUS_CASES + USAGE_CASES
+# --- AWS Cost and Usage Reports (issue 7): the samples in tests/data/cur with one thing broken
+
+
+def cur(sample: Path, edit: Callable[[list[dict[str, str]]], None] = lambda rows: None,
+        header: Callable[[list[str]], list[str]] = lambda names: names) -> Callable[[], bytes]:
+    """The 13-row CUR sample as CSV, with rows changed by ``edit`` and the header by ``header``."""
+
+    def build() -> bytes:
+        names, sample_rows = read_rows(sample)
+        edit(sample_rows)
+        kept = header(list(names))
+        out = io.StringIO()
+        writer = csv.DictWriter(out, kept, lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(sample_rows)
+        return out.getvalue().encode()
+
+    return build
+
+
+def cur_cell(sample: Path, row: int, column: str, value: str) -> Callable[[], bytes]:
+    def edit(sample_rows: list[dict[str, str]]) -> None:
+        sample_rows[row][column] = value
+
+    return cur(sample, edit)
+
+
+def cur_parquet(sample: Path, row: int, column: str, value: str) -> Callable[[], bytes]:
+    """The sample as typed Parquet (``tests.lake.cur_files.as_parquet``) with one cell changed."""
+
+    def build() -> bytes:
+        with tempfile.TemporaryDirectory() as folder:
+            source = Path(folder) / "sample.csv"
+            source.write_bytes(cur_cell(sample, row, column, value)())
+            return as_parquet(source, Path(folder) / "sample.parquet").read_bytes()
+
+    return build
+
+
+def cur_line(sample: Path, index: int, edit: Callable[[str], str]) -> Callable[[], bytes]:
+    def build() -> bytes:
+        lines = sample.read_text(encoding="utf-8").splitlines()
+        lines[index] = edit(lines[index])
+        return ("\n".join(lines) + "\n").encode()
+
+    return build
+
+
+L, C2 = LEGACY_CSV, CUR2_CSV
+LT, COST, START = "lineItem/LineItemType", "lineItem/UnblendedCost", "lineItem/UsageStartDate"
+CUR_CASES: list[Case] = [
+    Case("cur-legacy-undocumented-line-item-type", "cur_edp.csv", cur_cell(L, 0, LT, "EdpDiscount"),
+         Accounted(13, 12, ("lineItem/LineItemType: not a line item type AWS documents",))),
+    Case("cur-legacy-line-item-type-other-case", "cur_case.csv", cur_cell(L, 0, LT, "usage"),
+         Accounted(13, 12, ("lineItem/LineItemType: not a line item type",))),
+    Case("cur2-line-item-type-blank", "cur2_no_type.csv",
+         cur_cell(C2, 1, "line_item_line_item_type", ""),
+         Accounted(13, 12, ("line_item_line_item_type: missing value",))),
+    Case("cur-legacy-cost-with-thousands-comma", "cur_comma.csv", cur_cell(L, 1, COST, "1,100.00"),
+         Accounted(13, 12, ("lineItem/UnblendedCost: not a decimal",))),
+    Case("cur2-cost-nan", "cur2_nan.csv", cur_cell(C2, 1, "line_item_unblended_cost", "NaN"),
+         Accounted(13, 12, ("line_item_unblended_cost: not a decimal",))),
+    Case("cur-legacy-cost-astronomical", "cur_huge.csv", cur_cell(L, 1, COST, "1e30"),
+         Accounted(13, 12, ("lineItem/UnblendedCost: out of range",))),
+    Case("cur-legacy-spreadsheet-date", "cur_date.csv", cur_cell(L, 0, START, "9/10/24 0:00"),
+         Accounted(13, 12, ("lineItem/UsageStartDate: not an ISO 8601",))),
+    Case("cur2-billing-period-blank", "cur2_period.csv",
+         cur_cell(C2, 2, "bill_billing_period_start_date", ""),
+         Accounted(13, 12, ("bill_billing_period_start_date: missing value",))),
+    Case("cur-legacy-usage-ends-before-it-starts", "cur_backwards.csv",
+         cur_cell(L, 0, "lineItem/UsageEndDate", "2024-09-09T23:00:00Z"),
+         Accounted(13, 12, ("ChargePeriodEnd before ChargePeriodStart",))),
+    Case("cur-legacy-sp-covered-usage-without-effective-cost", "cur_sp.csv",
+         cur_cell(L, 2, "savingsPlan/SavingsPlanEffectiveCost", ""),
+         Accounted(13, 12, ("EffectiveCost of a SavingsPlanCoveredUsage line",))),
+    Case("cur-legacy-ri-fee-with-unreadable-unused-fee", "cur_rifee.csv",
+         cur_cell(L, 6, "reservation/UnusedRecurringFee", "n/a"),
+         Accounted(13, 12, ("reservation/UnusedRecurringFee: not a decimal",))),
+    Case("cur2-lowercase-currency", "cur2_usd.csv", cur_cell(C2, 0, "line_item_currency_code", "usd"),
+         Accounted(13, 12, ("line_item_currency_code: not an ISO 4217",))),
+    Case("cur2-resource-tags-not-json", "cur2_tags.csv", cur_cell(C2, 0, "resource_tags", "team=ml"),
+         Accounted(13, 12, ("resource_tags: not a JSON object",))),
+    Case("cur-legacy-unterminated-quote", "cur_quote.csv",
+         cur_line(L, 4, lambda line: line.replace("AmazonEC2", '"AmazonEC2', 1)),
+         Accounted(13, 12, QUOTE)),
+    Case("cur-legacy-row-with-extra-field", "cur_extra.csv",
+         cur_line(L, 2, lambda line: line + ",surplus"), Accounted(13, 12, ("too many fields",))),
+    Case("cur2-parquet-undocumented-line-item-type", "cur2_edp.parquet",
+         cur_parquet(C2, 0, "line_item_line_item_type", "EdpDiscount"),
+         Accounted(13, 12, ("line_item_line_item_type: not a line item type",))),
+    Case("cur-legacy-gzip", "cur.csv.gz", lambda: gz(cur(L)()), Accounted(13, 13)),
+    Case("cur-legacy-header-only", "cur_header.csv",
+         lambda: L.read_bytes().split(b"\n", 1)[0] + b"\n", Accounted(0, 0)),
+    Case("cur-legacy-missing-currency-column", "cur_no_currency.csv",
+         cur(L, header=lambda names: [n for n in names if n != "lineItem/CurrencyCode"]),
+         Refused(("not a legacy CUR file", "lineItem/CurrencyCode"))),
+    Case("cur2-missing-cost-column", "cur2_no_cost.csv",
+         cur(C2, header=lambda names: [n for n in names if n != "line_item_unblended_cost"]),
+         Refused(("not a CUR 2.0 file", "line_item_unblended_cost"))),
+    Case("cur-legacy-same-column-twice-other-case", "cur_dup.csv",
+         cur(L, header=lambda names: [*names, "lineitem/unblendedcost"]),
+         Refused(("more than once",))),
+    Case("cur-legacy-gzip-truncated", "cur_cut.csv.gz", lambda: gz(cur(L)())[:-200],
+         Refused(("could not be read as CSV",))),
+]
+
+ALL_CASES = FOCUS_CASES + USAGE_CASES + CUR_CASES
