@@ -186,7 +186,7 @@ def ingest(
     for r in reports:
         console.print(
             Text(f"{r.file}: read {r.rows_read:,} · stored {r.rows_stored:,} · quarantined {r.rows_quarantined:,}"
-                 + ("" if llm_usage else f" · read as {r.format}")),
+                 + ("" if llm_usage else f" · format {r.format}")),
             soft_wrap=True,
         )
         for note in r.notes:

@@ -272,4 +272,4 @@ def test_a_folder_of_focus_and_cur_files_is_one_run(tmp_path: Path):
 def test_the_cli_says_which_format_it_read(tmp_path: Path):
     proc = run_spendpilot("ingest", str(CUR2_CSV), "--home", str(tmp_path / "home"))
     assert proc.returncode == 0, proc.stderr
-    assert f"read {SAMPLE_ROWS} · stored {SAMPLE_ROWS} · quarantined 0 · read as CUR 2.0" in proc.stdout
+    assert f"read {SAMPLE_ROWS} · stored {SAMPLE_ROWS} · quarantined 0 · format CUR 2.0" in proc.stdout

@@ -29,7 +29,7 @@ def test_summary_shows_restatement_examples_and_how_to_read_the_quarantine(
 
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.splitlines()
-    assert out[0] == f"{restated}: read 1,000 · stored 993 · quarantined 7 · read as FOCUS"
+    assert out[0] == f"{restated}: read 1,000 · stored 993 · quarantined 7 · format FOCUS"
     assert "replaced 1,000 previously stored rows" in out[1]
     reason = "not an ISO 4217 currency code (three capital letters, e.g. USD)"
     assert f"7 × BillingCurrency: {reason}" in proc.stdout
