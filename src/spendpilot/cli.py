@@ -129,7 +129,9 @@ def version() -> None:
 
 @app.command()
 def ingest(
-    path: Annotated[Path, typer.Argument(help="A FOCUS CSV/Parquet file, or a folder of them.")],
+    path: Annotated[
+        Path, typer.Argument(help="A FOCUS CSV/Parquet file or a folder of them, or an OTLP JSON trace export.")
+    ],
     llm_usage: Annotated[
         bool, typer.Option("--llm-usage", help="The file is LLM usage (day, model, feature, tokens…), not FOCUS.")
     ] = False,
@@ -153,6 +155,9 @@ def ingest(
     stored rows of the same provider, billing account and billing period (LLM usage: provider,
     feature and day); the files of one folder are one delivery and are stored together or not at
     all. A full disk fails with exit code 1 and stores nothing.
+
+    An OTLP JSON trace export (recognised by its content) stores one row per GenAI model request
+    (OpenTelemetry GenAI, OpenLLMetry or OpenInference attributes); other spans are skipped.
     """
     import shlex
 
@@ -166,6 +171,18 @@ def ingest(
     settings = _settings(config, home)
     if not path.exists():
         raise refuse(IngestError(f"{path}: no such file or folder"))
+    if not llm_usage and path.is_file():
+        from spendpilot.lake.otlp import ingest_otlp_file, looks_like_otlp_json
+        from spendpilot.lake.otlp.summary import summary_lines
+
+        if looks_like_otlp_json(path):  # by content: collectors name their files freely
+            try:
+                report = ingest_otlp_file(path, settings.lake_dir, settings.otel)
+            except SpendpilotError as exc:
+                raise refuse(exc) from exc
+            for style, line in summary_lines(report):
+                console.print(Text(line, style=style), soft_wrap=True)
+            return
     try:
         if llm_usage:
             reports = [ingest_llm_usage_file(path, settings.lake_dir, date_format=date_format)]
