@@ -26,7 +26,7 @@ from spendpilot import __version__
 from spendpilot.config import Settings, load_settings
 from spendpilot.domain import ProposalStatus, format_money
 from spendpilot.domain.reports import ExecutionOutcome
-from spendpilot.errors import ConfigError, ExitCode, IngestError, SpendpilotError
+from spendpilot.errors import BadArgument, ConfigError, ExitCode, IngestError, SpendpilotError
 from spendpilot.services import SpendpilotServices
 
 app = typer.Typer(
@@ -560,7 +560,47 @@ def daemon(
     for o in outcomes:
         console.print(o.message)
     console.print(f"spendpilot daemon: sweeps on '{settings.schedule.sweep_cron}' (UTC); Ctrl-C to stop")
-    run_daemon(settings, once=once)
+    receiver = None
+    if settings.otel.receiver_enabled and not once:
+        from spendpilot.adapters.otel.receiver import OtlpReceiver
+
+        receiver = OtlpReceiver(settings.lake_dir, settings.otel).start()
+        console.print(f"spendpilot daemon: receiving OTLP/HTTP traces on {receiver.url}")
+    try:
+        run_daemon(settings, once=once)
+    finally:
+        if receiver is not None:
+            receiver.close()
+
+
+@app.command(name="otlp-receiver")
+def otlp_receiver(
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port on 127.0.0.1 (default: [otel] receiver_port, 4318).")
+    ] = None,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Receive OpenTelemetry traces over OTLP/HTTP (POST /v1/traces, protobuf or JSON) on 127.0.0.1
+    and store their GenAI model requests in the lake, until Ctrl-C."""
+    from spendpilot.adapters.otel.receiver import OtlpReceiver
+
+    logging.getLogger("spendpilot").setLevel(logging.INFO)
+    settings = _settings(config, home)
+    settings.ensure_home()
+    try:
+        receiver = OtlpReceiver(settings.lake_dir, settings.otel, port=port)
+    except OSError as exc:
+        raise _fail(BadArgument(f"cannot listen on 127.0.0.1:{port or settings.otel.receiver_port} "
+                                f"({exc.strerror or exc})")) from exc
+    console.print(f"spendpilot: receiving OTLP/HTTP traces on {receiver.url} "
+                  f"(OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{receiver.port}); Ctrl-C to stop")
+    try:
+        receiver.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        receiver.server.server_close()
 
 
 DEMO_MARKER = ".spendpilot-demo"
