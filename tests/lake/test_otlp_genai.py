@@ -84,6 +84,12 @@ def _per_feature(lake: Path) -> dict[str, tuple[int, int, int, int]]:
     return {f: (t[0], t[1], t[2], t[3]) for f, t in totals.items()}
 
 
+def _all_text(lake: Path) -> str:
+    """Every value of every Parquet file under ``lake`` (requests and quarantine), as text."""
+    return "\n".join(str(v) for p in lake.rglob("*.parquet")
+                     for column in pq.read_table(p).to_pydict().values() for v in column)
+
+
 def test_three_attribute_styles_ingest_to_the_same_per_feature_totals(tmp_path: Path) -> None:
     expected = {
         "invoice-summarizer": (2, 7100, 5000, 700),
@@ -108,9 +114,16 @@ def test_three_attribute_styles_ingest_to_the_same_per_feature_totals(tmp_path: 
 
 
 def test_prompt_text_is_absent_from_the_lake_unless_opted_in(tmp_path: Path) -> None:
-    ingest_otlp_file(OTLP / "semconv.json", tmp_path / "default")
-    stored = b"".join(p.read_bytes() for p in (tmp_path / "default").rglob("*.parquet"))
-    assert b"Acme" not in stored and b"order 1234" not in stored
+    document = json.loads((OTLP / "semconv.json").read_text())
+    spans = document["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    spans[1]["attributes"].append(_attr("gen_ai.request.model", ""))  # quarantined: no model
+    spans[1]["attributes"] = [a for a in spans[1]["attributes"] if a["key"] != "gen_ai.response.model"]
+    report = ingest_otlp_file(_write(tmp_path / "q.json", document), tmp_path / "default")
+    assert report.spans_quarantined == 1
+    stored = _all_text(tmp_path / "default")
+    assert "Acme" in (OTLP / "semconv.json").read_text() and "order 1234" in (OTLP / "semconv.json").read_text()
+    assert "Acme" not in stored and "order 1234" not in stored
+    assert "gpt-4.1" in stored  # the check can see what it looks for
 
     ingest_otlp_file(OTLP / "openllmetry.jsonl", tmp_path / "kept", OtelSettings(store_prompt_text=True))
     first = read_llm_requests(tmp_path / "kept")[0]
