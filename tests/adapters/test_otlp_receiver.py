@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -108,3 +114,34 @@ def test_status_body_is_a_google_rpc_status() -> None:
 
     decoded = Status.FromString(status_body(3, "x" * 200))
     assert (decoded.code, decoded.message) == (3, "x" * 200)
+
+
+def test_the_daemon_runs_the_receiver_when_configured(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port free now; the daemon binds it a moment later
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "spendpilot.toml"
+    config.write_text(f"[aws]\nenabled = false\n[otel]\nreceiver_enabled = true\nreceiver_port = {port}\n")
+    home = tmp_path / "home"
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "spendpilot.cli", "daemon", "--home", str(home), "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "NO_PROXY": "127.0.0.1"},
+    )
+    guard = threading.Timer(120, daemon.kill)  # a daemon that never announces fails, not hangs
+    guard.start()
+    try:
+        assert daemon.stdout is not None
+        seen = []
+        for line in daemon.stdout:  # wait for the announcement, however long start-up takes
+            seen.append(line)
+            if "receiving OTLP/HTTP traces on" in line:
+                break
+        assert f"http://127.0.0.1:{port}/v1/traces" in "".join(seen), "".join(seen)
+        body = (DATA / "otlp" / "openinference.json").read_bytes()
+        assert _post(f"http://127.0.0.1:{port}/v1/traces", body, "application/json")[0] == 200
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=60)
+        guard.cancel()
+    assert len(read_llm_requests(home / "lake")) == 4
