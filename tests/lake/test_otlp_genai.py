@@ -25,6 +25,7 @@ from spendpilot.lake.otlp import (
     looks_like_otlp_json,
     read_llm_requests,
 )
+from spendpilot.lake.otlp.compact import compact_requests
 from spendpilot.lake.otlp.store import DUPLICATE
 from spendpilot.savings.pricebook import PriceBook
 
@@ -279,3 +280,21 @@ def test_route_to_model_check_fires_from_spans_alone(tmp_path: Path) -> None:
     spec = all_checks()["frontier_model_simple_tasks"]
     [finding] = spec.run(snap, spec.settings({"min_requests": 2}), PriceBook.bundled())
     assert (finding.facts.model, finding.facts.requests, finding.facts.cached_input_tokens) == ("gpt-4.1", 2, 1024)
+
+
+def test_merging_small_files_keeps_every_request_once(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    ingest_otlp_file(OTLP / "semconv.json", lake)
+    for n in range(1, 3):
+        ingest_otlp_file(_write(tmp_path / f"d{n}.json", _doc(_chat(f"00000000000000a{n}"))), lake)
+    before = read_llm_requests(lake)
+    assert len(list((lake / "llm_requests").glob("*.parquet"))) == 3
+
+    assert compact_requests(lake, at_least=4) == 0
+    assert compact_requests(lake, at_least=3) == 3
+    assert [p.name[:10] for p in (lake / "llm_requests").glob("*.parquet")] == ["compacted-"]
+    assert read_llm_requests(lake) == before
+
+    again = ingest_otlp_file(tmp_path / "d1.json", lake)  # re-delivered after the merge
+    assert again.rows_replaced == 1
+    assert read_llm_requests(lake) == before

@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -38,6 +39,7 @@ from spendpilot.config import OtelSettings
 from spendpilot.errors import SpendpilotError
 from spendpilot.lake.otlp import OtlpIngestReport, body_digest, ingest_otlp_records
 from spendpilot.lake.otlp._wire import spans_of
+from spendpilot.lake.otlp.compact import compact_requests
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +117,13 @@ class OtlpReceiver:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         records = list(spans_of(iter([(1, document)])))
         with self._ingest_lock:
-            return ingest_otlp_records(records, Path(f"otlp-http-{stamp}"), body_digest(body),
-                                       self.lake_dir, self.settings)
+            report = ingest_otlp_records(records, Path(f"otlp-http-{stamp}"), body_digest(body),
+                                         self.lake_dir, self.settings)
+            try:  # one file per export request: merge them before they slow every commit
+                compact_requests(self.lake_dir)
+            except (OSError, pa.ArrowException) as exc:  # stored already; merging can wait
+                log.warning("otlp receiver: small files not merged yet: %s", exc)
+            return report
 
     def start(self) -> OtlpReceiver:
         self._thread = threading.Thread(target=self.server.serve_forever, name="otlp-receiver",

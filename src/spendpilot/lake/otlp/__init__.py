@@ -2,7 +2,7 @@
 
 ``_wire`` reads the OTLP JSON shape, ``genai`` decides what a span says about a model request
 (the attribute styles and the containment rule), ``store`` writes deliveries into the lake and
-rolls requests up into the daily usage the LLM checks read.
+rolls requests up into the daily usage the LLM checks read, ``compact`` merges small files.
 """
 
 from spendpilot.lake.otlp._wire import looks_like_otlp_json, read_otlp_json_bytes
