@@ -145,3 +145,12 @@ def test_the_daemon_runs_the_receiver_when_configured(tmp_path: Path) -> None:
         daemon.communicate(timeout=60)
         guard.cancel()
     assert len(read_llm_requests(home / "lake")) == 4
+
+
+def test_a_chunked_body_is_read_whole(receiver: OtlpReceiver) -> None:
+    body = (DATA / "otlp" / "openllmetry.jsonl").read_text().splitlines()[0].encode()
+    request = urllib.request.Request(receiver.url, data=iter([body[:500], body[500:]]), method="POST",
+                                     headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    assert len(read_llm_requests(receiver.lake_dir)) == 2

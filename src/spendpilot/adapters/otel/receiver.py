@@ -54,6 +54,10 @@ class BadRequest(Exception):
     """The body cannot be decoded as an OTLP trace export (HTTP 400)."""
 
 
+class TooLarge(BadRequest):
+    """The body is over ``MAX_BODY_BYTES`` (HTTP 413)."""
+
+
 def _varint(number: int) -> bytes:
     out = bytearray()
     while True:
@@ -158,16 +162,43 @@ def _handler_for(receiver: OtlpReceiver) -> type[BaseHTTPRequestHandler]:
         def _fail(self, status: int, code: int, message: str) -> None:
             self._send(status, status_body(code, message), PROTOBUF)
 
+        def _body(self) -> bytes:
+            """The request body, sent with a Content-Length or chunked (never silently empty)."""
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                chunks, total = [], 0
+                while True:
+                    size_line = self.rfile.readline(1024).split(b";")[0].strip()
+                    try:
+                        size = int(size_line, 16)
+                    except ValueError as exc:
+                        raise BadRequest("malformed chunked body") from exc
+                    if size == 0:
+                        while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                            pass  # trailers
+                        return b"".join(chunks)
+                    total += size
+                    if total > MAX_BODY_BYTES:
+                        raise TooLarge(f"body over {MAX_BODY_BYTES} bytes")
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline(1024)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError as exc:
+                raise BadRequest("Content-Length is not a number") from exc
+            if length > MAX_BODY_BYTES:
+                raise TooLarge(f"body over {MAX_BODY_BYTES} bytes")
+            return self.rfile.read(length)
+
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             if self.path.split("?")[0] != TRACES_PATH:
                 self._fail(404, 5, f"no such path {self.path}; traces go to {TRACES_PATH}")
                 return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
-                self._fail(413, _INVALID_ARGUMENT, f"body over {MAX_BODY_BYTES} bytes")
+            try:
+                body = self._body()
+            except BadRequest as exc:
+                self._fail(413 if isinstance(exc, TooLarge) else 400, _INVALID_ARGUMENT, str(exc))
                 self.close_connection = True
                 return
-            body = self.rfile.read(length)
             content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
             if content_type not in (PROTOBUF, JSON):
                 self._fail(415, _INVALID_ARGUMENT, f"unsupported content type {content_type!r}; "
