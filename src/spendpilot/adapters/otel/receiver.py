@@ -165,7 +165,8 @@ def _handler_for(receiver: OtlpReceiver) -> type[BaseHTTPRequestHandler]:
         def _body(self) -> bytes:
             """The request body, sent with a Content-Length or chunked (never silently empty)."""
             if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-                chunks, total = [], 0
+                chunks: list[bytes] = []
+                total = 0
                 while True:
                     size_line = self.rfile.readline(1024).split(b";")[0].strip()
                     try:
