@@ -171,17 +171,20 @@ def ingest(
     settings = _settings(config, home)
     if not path.exists():
         raise refuse(IngestError(f"{path}: no such file or folder"))
-    if not llm_usage and path.is_file():
-        from spendpilot.lake.otlp import ingest_otlp_file, looks_like_otlp_json
+    if not llm_usage:
+        from spendpilot.lake.ingest import ingestible_files
+        from spendpilot.lake.otlp import ingest_otlp_file, otlp_files
         from spendpilot.lake.otlp.summary import summary_lines
 
-        if looks_like_otlp_json(path):  # by content: collectors name their files freely
+        traces = otlp_files(path)  # by content: collectors name their files freely
+        for trace_file in traces:  # each file is a delivery of its own
             try:
-                report = ingest_otlp_file(path, settings.lake_dir, settings.otel)
+                report = ingest_otlp_file(trace_file, settings.lake_dir, settings.otel)
             except SpendpilotError as exc:
                 raise refuse(exc) from exc
             for style, line in summary_lines(report):
                 console.print(Text(line, style=style), soft_wrap=True)
+        if traces and (path.is_file() or not ingestible_files(path)):
             return
     try:
         if llm_usage:

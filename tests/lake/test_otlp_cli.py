@@ -34,3 +34,19 @@ def test_a_misspelt_otel_setting_is_refused(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "unknown key 'feature_attribute' in [otel] — did you mean feature_attributes?" in proc.stderr
     assert not (tmp_path / "home").exists()
+
+
+def test_a_folder_of_trace_files_and_focus_files_ingests_both(tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    shutil.copy(DATA / "otlp" / "openinference.json", folder / "traces-1.json")
+    shutil.copy(DATA / "otlp" / "openllmetry.jsonl", folder / "traces-2")
+    shutil.copy(DATA / "focus" / "planted_bad_rows.csv", folder / "bill.csv")
+
+    proc = run_spendpilot("ingest", str(folder), "--home", str(tmp_path / "home"))
+
+    assert proc.returncode == 0, proc.stderr
+    headlines = [line for line in proc.stdout.splitlines() if not line.startswith(" ")]
+    assert [line.split(":")[0] for line in headlines] == [
+        str(folder / "traces-1.json"), str(folder / "traces-2"), str(folder / "bill.csv")]
+    assert "stored 4" in headlines[0] and "stored 4" in headlines[1]

@@ -13,6 +13,7 @@ from spendpilot.lake.otlp.store import (
     body_digest,
     ingest_otlp_file,
     ingest_otlp_records,
+    otlp_files,
     read_llm_requests,
     span_daily_usage,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "ingest_otlp_file",
     "ingest_otlp_records",
     "looks_like_otlp_json",
+    "otlp_files",
     "read_llm_requests",
     "read_otlp_json_bytes",
     "span_daily_usage",

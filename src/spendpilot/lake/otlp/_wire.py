@@ -161,11 +161,14 @@ def looks_like_otlp_json(path: Path) -> bool:
             head = handle.read(2)
         opener = gzip.open if head == b"\x1f\x8b" else open
         with opener(path, "rb") as handle:
-            start = handle.read(SNIFF_BYTES)
+            start = handle.read(4096)
+            if not start.decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n").startswith("{"):
+                return False  # a CSV or Parquet file is told apart without reading further
+            start += handle.read(SNIFF_BYTES - len(start))
     except (OSError, EOFError):
         return False
-    text = start.decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n")
-    return text.startswith("{") and ('"resourceSpans"' in text or '"resource_spans"' in text)
+    text = start.decode("utf-8", errors="ignore")
+    return '"resourceSpans"' in text or '"resource_spans"' in text
 
 
 def documents_from_text(text: str, source: str) -> Iterator[tuple[int, Any]]:

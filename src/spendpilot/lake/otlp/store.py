@@ -50,7 +50,13 @@ from spendpilot.lake._storage import (
     storage_full,
 )
 from spendpilot.lake._validation import quarantine_schema
-from spendpilot.lake.otlp._wire import AttrValue, BrokenRecord, WireSpan, read_otlp_json_file
+from spendpilot.lake.otlp._wire import (
+    AttrValue,
+    BrokenRecord,
+    WireSpan,
+    looks_like_otlp_json,
+    read_otlp_json_file,
+)
 from spendpilot.lake.otlp.genai import GenAiRequest, Refused, Skipped, read_request, redacted
 
 REQUESTS_AREA = "llm_requests"
@@ -232,6 +238,16 @@ def ingest_otlp_file(path: Path, lake_dir: Path, settings: OtelSettings | None =
         raise IngestError(f"{path}: no such file")
     records = list(read_otlp_json_file(path))
     return ingest_otlp_records(records, path, content_sha256(path), lake_dir, settings)
+
+
+def otlp_files(path: Path) -> list[Path]:
+    """``path`` if it is an OTLP JSON trace file, or a folder's trace files (not recursive,
+    hidden files skipped), recognised by content whatever their names."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(p for p in path.iterdir()
+                      if p.is_file() and not p.name.startswith(".") and looks_like_otlp_json(p))
+    return [path] if path.is_file() and looks_like_otlp_json(path) else []
 
 
 def body_digest(body: bytes) -> str:
