@@ -3,17 +3,18 @@
 Three attribute styles are read, because applications run whichever instrumentation they
 installed and none of them has fully moved to the current conventions:
 
-=====================  =================================  ===============================  =========================================
-quantity               OTel GenAI semconv (current)        OpenLLMetry (traceloop)          OpenInference (Arize)
-=====================  =================================  ===============================  =========================================
-input tokens           gen_ai.usage.input_tokens           gen_ai.usage.prompt_tokens       llm.token_count.prompt
-output tokens          gen_ai.usage.output_tokens          gen_ai.usage.completion_tokens   llm.token_count.completion
-cache read             gen_ai.usage.cache_read.input_tok.  gen_ai.usage.cache_read_input_t. llm.token_count.prompt_details.cache_read
-cache write            gen_ai.usage.cache_creation.input_  gen_ai.usage.cache_creation_inp. llm.token_count.prompt_details.cache_write
-reasoning (in output)  gen_ai.usage.reasoning.output_tok.  gen_ai.usage.reasoning_tokens    llm.token_count.completion_details.reasoning
-provider               gen_ai.provider.name, gen_ai.system gen_ai.system                    llm.provider, llm.system
-model                  gen_ai.request.model / response.    gen_ai.request.model / response. llm.model_name
-=====================  =================================  ===============================  =========================================
+* **OTel GenAI semconv** (current): ``gen_ai.usage.input_tokens`` / ``output_tokens`` /
+  ``cache_read.input_tokens`` / ``cache_creation.input_tokens`` / ``reasoning.output_tokens``,
+  ``gen_ai.provider.name`` (older: ``gen_ai.system``), ``gen_ai.request.model`` /
+  ``gen_ai.response.model``;
+* **OpenLLMetry** (traceloop): ``gen_ai.usage.prompt_tokens`` / ``completion_tokens`` /
+  ``cache_read_input_tokens`` / ``cache_creation_input_tokens`` / ``reasoning_tokens``,
+  ``gen_ai.system``, ``traceloop.workflow.name``;
+* **OpenInference** (Arize): ``llm.token_count.prompt`` / ``completion`` /
+  ``prompt_details.cache_read`` / ``prompt_details.cache_write`` /
+  ``completion_details.reasoning``, ``llm.provider`` / ``llm.system``, ``llm.model_name``.
+
+The full list, per quantity and in order of precedence, is ``_TOKENS`` below (and the README).
 
 **Which style wins.** Each quantity is taken from the first attribute present in the order of
 the columns above (current semconv, then OpenLLMetry, then OpenInference), independently of the
