@@ -298,3 +298,12 @@ def test_merging_small_files_keeps_every_request_once(tmp_path: Path) -> None:
     again = ingest_otlp_file(tmp_path / "d1.json", lake)  # re-delivered after the merge
     assert again.rows_replaced == 1
     assert read_llm_requests(lake) == before
+
+
+def test_a_span_carrying_two_styles_is_read_once_current_semconv_first(tmp_path: Path) -> None:
+    both = _chat("0000000000000001", gen_ai__usage__input_tokens=100, gen_ai__usage__prompt_tokens=90,
+                 llm__token_count__prompt=80, llm__token_count__completion=7, gen_ai__usage__output_tokens=None,
+                 gen_ai__usage__completion_tokens=None)
+    ingest_otlp_file(_write(tmp_path / "b.json", _doc(both)), tmp_path / "lake")
+    [r] = read_llm_requests(tmp_path / "lake")
+    assert (r.input_tokens, r.output_tokens, r.attribute_style) == (100, 7, "otel-semconv")

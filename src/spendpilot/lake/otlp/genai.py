@@ -17,7 +17,7 @@ installed and none of them has fully moved to the current conventions:
 The full list, per quantity and in order of precedence, is ``_TOKENS`` below (and the README).
 
 **Which style wins.** Each quantity is taken from the first attribute present in the order of
-the columns above (current semconv, then OpenLLMetry, then OpenInference), independently of the
+the list above (current semconv, then OpenLLMetry, then OpenInference), independently of the
 others. A span carrying two styles (an instrumentation in transition emits both) is therefore
 read once, never summed.
 
