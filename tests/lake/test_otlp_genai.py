@@ -19,7 +19,7 @@ from spendpilot.checks import all_checks
 from spendpilot.config import OtelSettings
 from spendpilot.domain import Resource, ResourceRef, Snapshot
 from spendpilot.errors import IngestError
-from spendpilot.lake import ingest_llm_usage_file, read_llm_usage
+from spendpilot.lake import health, ingest_llm_usage_file, read_llm_usage
 from spendpilot.lake.otlp import (
     ingest_otlp_file,
     looks_like_otlp_json,
@@ -307,3 +307,9 @@ def test_a_span_carrying_two_styles_is_read_once_current_semconv_first(tmp_path:
     ingest_otlp_file(_write(tmp_path / "b.json", _doc(both)), tmp_path / "lake")
     [r] = read_llm_requests(tmp_path / "lake")
     assert (r.input_tokens, r.output_tokens, r.attribute_style) == (100, 7, "otel-semconv")
+
+
+def test_lake_health_counts_the_stored_requests(tmp_path: Path) -> None:
+    ingest_otlp_file(OTLP / "openinference.json", tmp_path / "lake")
+    report = health(tmp_path / "lake")
+    assert (report.llm_request_rows, report.llm_usage_rows, report.readable) == (4, 0, True)
