@@ -26,7 +26,7 @@ from spendpilot import __version__
 from spendpilot.config import Settings, load_settings
 from spendpilot.domain import ProposalStatus, format_money
 from spendpilot.domain.reports import ExecutionOutcome
-from spendpilot.errors import ConfigError, ExitCode, IngestError, SpendpilotError
+from spendpilot.errors import BadArgument, ConfigError, ExitCode, IngestError, SpendpilotError
 from spendpilot.services import SpendpilotServices
 
 app = typer.Typer(
@@ -130,7 +130,8 @@ def version() -> None:
 @app.command()
 def ingest(
     path: Annotated[Path, typer.Argument(
-        help="A FOCUS, CUR 2.0 or legacy CUR CSV/CSV.gz/Parquet file, or a folder of them.")],
+        help="A FOCUS, CUR 2.0 or legacy CUR CSV/CSV.gz/Parquet file, an OTLP JSON trace export, "
+        "or a folder of them.")],
     llm_usage: Annotated[
         bool, typer.Option("--llm-usage", help="The file is LLM usage (day, model, feature, tokens…), not FOCUS.")
     ] = False,
@@ -156,6 +157,9 @@ def ingest(
     stored rows of the same provider, billing account and billing period (LLM usage: provider,
     feature and day); the files of one folder are one delivery and are stored together or not at
     all. A full disk fails with exit code 1 and stores nothing.
+
+    An OTLP JSON trace export (recognised by its content) stores one row per GenAI model request
+    (OpenTelemetry GenAI, OpenLLMetry or OpenInference attributes); other spans are skipped.
     """
     import shlex
 
@@ -169,6 +173,21 @@ def ingest(
     settings = _settings(config, home)
     if not path.exists():
         raise refuse(IngestError(f"{path}: no such file or folder"))
+    if not llm_usage:
+        from spendpilot.lake.ingest import ingestible_files
+        from spendpilot.lake.otlp import ingest_otlp_file, otlp_files
+        from spendpilot.lake.otlp.summary import summary_lines
+
+        traces = otlp_files(path)  # by content: collectors name their files freely
+        for trace_file in traces:  # each file is a delivery of its own
+            try:
+                report = ingest_otlp_file(trace_file, settings.lake_dir, settings.otel)
+            except SpendpilotError as exc:
+                raise refuse(exc) from exc
+            for style, line in summary_lines(report):
+                console.print(Text(line, style=style), soft_wrap=True)
+        if traces and (path.is_file() or not ingestible_files(path)):
+            return
     try:
         if llm_usage:
             reports = [ingest_llm_usage_file(path, settings.lake_dir, date_format=date_format)]
@@ -547,7 +566,47 @@ def daemon(
     for o in outcomes:
         console.print(o.message)
     console.print(f"spendpilot daemon: sweeps on '{settings.schedule.sweep_cron}' (UTC); Ctrl-C to stop")
-    run_daemon(settings, once=once)
+    receiver = None
+    if settings.otel.receiver_enabled and not once:
+        from spendpilot.adapters.otel.receiver import OtlpReceiver
+
+        receiver = OtlpReceiver(settings.lake_dir, settings.otel).start()
+        console.print(f"spendpilot daemon: receiving OTLP/HTTP traces on {receiver.url}")
+    try:
+        run_daemon(settings, once=once)
+    finally:
+        if receiver is not None:
+            receiver.close()
+
+
+@app.command(name="otlp-receiver")
+def otlp_receiver(
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port on 127.0.0.1 (default: [otel] receiver_port, 4318).")
+    ] = None,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Receive OpenTelemetry traces over OTLP/HTTP (POST /v1/traces, protobuf or JSON) on 127.0.0.1
+    and store their GenAI model requests in the lake, until Ctrl-C."""
+    from spendpilot.adapters.otel.receiver import OtlpReceiver
+
+    logging.getLogger("spendpilot").setLevel(logging.INFO)
+    settings = _settings(config, home)
+    settings.ensure_home()
+    try:
+        receiver = OtlpReceiver(settings.lake_dir, settings.otel, port=port)
+    except OSError as exc:
+        raise _fail(BadArgument(f"cannot listen on 127.0.0.1:{port or settings.otel.receiver_port} "
+                                f"({exc.strerror or exc})")) from exc
+    console.print(f"spendpilot: receiving OTLP/HTTP traces on {receiver.url} "
+                  f"(OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{receiver.port}); Ctrl-C to stop")
+    try:
+        receiver.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        receiver.server.server_close()
 
 
 DEMO_MARKER = ".spendpilot-demo"

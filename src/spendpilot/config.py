@@ -80,6 +80,30 @@ class ScheduleSettings(BaseModel):
     sweep_cron: str = Field("0 * * * *", description="Cron expression (UTC) for scheduled sweeps.")
 
 
+class OtelSettings(BaseModel):
+    """OpenTelemetry GenAI spans: who a request is attributed to, and what of it is kept.
+
+    Each attribution list is tried in order; a name is looked up on the span, then on its
+    ancestors in the same delivery, then on the resource (``service.name`` lives there).
+    """
+
+    feature_attributes: list[str] = Field(
+        ["spendpilot.feature", "gen_ai.agent.name", "traceloop.workflow.name", "service.name"],
+        description="Attributes naming a request's product feature, first found wins.",
+    )
+    team_attributes: list[str] = Field(["spendpilot.team"], description="Attributes naming the team.")
+    customer_attributes: list[str] = Field(
+        ["spendpilot.customer"], description="Attributes naming the customer."
+    )
+    store_prompt_text: bool = Field(
+        False,
+        description="Keep system instructions and input messages in the per-request table. "
+        "Off: only a SHA-256 of the system instructions is stored.",
+    )
+    receiver_port: int = Field(4318, ge=1, le=65535, description="Port of the OTLP/HTTP receiver on 127.0.0.1.")
+    receiver_enabled: bool = Field(False, description="Run the OTLP/HTTP receiver inside `spendpilot daemon`.")
+
+
 class Settings(BaseSettings):
     """All configuration. ``home`` holds every local store (lake, state, checkpoints, memory)."""
 
@@ -93,6 +117,7 @@ class Settings(BaseSettings):
     aws: AwsSettings = Field(default_factory=AwsSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    otel: OtelSettings = Field(default_factory=OtelSettings)
     sources: list[dict[str, Any]] = Field(
         default_factory=list,
         description="[[sources]] entries, each with a `kind` (`spendpilot sources` lists the kinds) and its "

@@ -280,7 +280,8 @@ def _check_lake(lake_dir: Path) -> CheckResult:
     currency = daily[0].currency if daily else "USD"
     return CheckResult(
         name="lake", status=CheckStatus.WARN if report.warnings else CheckStatus.OK,
-        summary=f"{rows:,} billing rows, {report.llm_usage_rows:,} LLM usage rows, {report.quarantined:,} quarantined; "
+        summary=f"{rows:,} billing rows, {report.llm_usage_rows:,} LLM usage rows, "
+        f"{report.llm_request_rows:,} LLM requests from spans, {report.quarantined:,} quarantined; "
         f"{total:,.2f} {currency} over the last {len(daily)} days with charges",
         details=report.warnings,
     )

@@ -18,12 +18,14 @@ from spendpilot.lake import _dialect
 from spendpilot.lake._storage import QUARANTINE_DIR, interrupted_commits, orphaned_staging
 from spendpilot.lake.ingest import FOCUS_AREA
 from spendpilot.lake.llm_usage import LLM_USAGE_AREA
+from spendpilot.lake.otlp.store import REQUESTS_AREA
 from spendpilot.lake.schema import FOCUS_COLUMNS, ColumnType
 
 _SUM_COST = _dialect.exact_sum_sql('"EffectiveCost"', "cost")
 _PATTERNS = {
     FOCUS_AREA: f"{FOCUS_AREA}/*/*/*.parquet",
     LLM_USAGE_AREA: f"{LLM_USAGE_AREA}/*.parquet",
+    REQUESTS_AREA: f"{REQUESTS_AREA}/*.parquet",
     QUARANTINE_DIR: f"{QUARANTINE_DIR}/*.parquet",
 }
 
@@ -37,6 +39,8 @@ class LakeHealth(BaseModel):
     rows: int = 0
     """FOCUS rows stored."""
     llm_usage_rows: int = 0
+    llm_request_rows: int = 0
+    """Model requests stored from OpenTelemetry spans (``lake.otlp``)."""
     quarantined: int = 0
     """Rows held in quarantine files (bad input rows, with their reasons)."""
     orphaned_staging: list[Path] = Field(default_factory=list)
@@ -99,6 +103,7 @@ def health(lake_dir: Path) -> LakeHealth:
     files = {area: sorted(lake_dir.glob(pattern)) for area, pattern in _PATTERNS.items()}
     rows = _count(files[FOCUS_AREA], errors)
     usage = _count(files[LLM_USAGE_AREA], errors)
+    requests = _count(files[REQUESTS_AREA], errors)
     quarantined = _count(files[QUARANTINE_DIR], errors)
     if files[FOCUS_AREA] and not errors:
         _out_of_bounds(lake_dir, errors, warnings)
@@ -108,6 +113,7 @@ def health(lake_dir: Path) -> LakeHealth:
         readable=not errors,
         rows=rows,
         llm_usage_rows=usage,
+        llm_request_rows=requests,
         quarantined=quarantined,
         orphaned_staging=orphaned_staging(lake_dir),
         interrupted_commits=[j.parent for j in interrupted_commits(lake_dir)],

@@ -139,7 +139,26 @@ def ingest_llm_usage_file(path: Path, lake_dir: Path, *, date_format: str | None
 
 
 def read_llm_usage(lake_dir: Path, since: date | None = None) -> list[LlmUsage]:
-    """Every stored usage row (from ``since`` on), oldest first, with defaults applied."""
+    """Every stored usage row (from ``since`` on), oldest first, with defaults applied.
+
+    Usage rolled up from OpenTelemetry GenAI spans (``lake.otlp``) is included for every
+    (provider, feature, day) that no usage export covers: an export is the provider's own
+    count (spans may be sampled), so where both exist the export wins and nothing is counted
+    twice.
+    """
+    from spendpilot.lake.otlp import span_daily_usage
+
+    exported = _read_exported_usage(Path(lake_dir), since)
+    covered = {(u.provider, u.feature, u.day) for u in exported}
+    spans = [u for u in span_daily_usage(Path(lake_dir), since)
+             if (u.provider, u.feature, u.day) not in covered]
+    if not spans:
+        return exported
+    return sorted(exported + spans,
+                  key=lambda u: (u.day, u.provider, u.model, u.feature, u.project_id or ""))
+
+
+def _read_exported_usage(lake_dir: Path, since: date | None) -> list[LlmUsage]:
     recover_if_needed(Path(lake_dir))
     files = Path(lake_dir) / LLM_USAGE_AREA
     if not any(files.glob("*.parquet")):

@@ -1,0 +1,1 @@
+"""OpenTelemetry in: the OTLP/HTTP trace receiver (``receiver``)."""
