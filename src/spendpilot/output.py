@@ -52,7 +52,7 @@ def print_sweep_report(console: Console, report: SweepReport) -> None:
     for source in report.sources:
         console.print(Text(f"  · read {source}", style="dim"), soft_wrap=True)
     for gap in report.gaps:
-        console.print(Text(f"  · GAP {gap.source}: not read ({gap.error})", style="bold red"), soft_wrap=True)
+        console.print(Text(f"  · GAP {gap.label()}: not read ({gap.error})", style="bold red"), soft_wrap=True)
     for warning in report.warnings:
         console.print(Text(f"  · warning: {warning}", style="yellow"), soft_wrap=True)
     for line in report.suppressed:
@@ -60,8 +60,8 @@ def print_sweep_report(console: Console, report: SweepReport) -> None:
     console.print(f"Pending expected savings: [bold]{report.totals_text()}[/bold] per month")
     if report.gaps:
         console.print(Text(
-            f"{len(report.gaps)} of {report.sources_configured} sources could not be read: what they "
-            "hold was not swept.", style="red",
+            f"{len(report.gaps)} of {report.sources_configured} sources (or parts of them) could not be "
+            "read: what they hold was not swept.", style="red",
         ))
 
 
