@@ -97,7 +97,9 @@ def find_idle_sagemaker_endpoints(
             ),
         ]
         if created is not None:
-            evidence.append(Evidence(label="Created", value=f"{created:%Y-%m-%d %H:%M} UTC", source="SageMaker DescribeEndpoint"))
+            later = " (after its first instance metric: recreated under this name since)" if created > first else ""
+            evidence.append(Evidence(label="Created", value=f"{created:%Y-%m-%d %H:%M} UTC{later}",
+                                     source="SageMaker DescribeEndpoint CreationTime"))
         findings.append(
             Finding(
                 resource=res,
