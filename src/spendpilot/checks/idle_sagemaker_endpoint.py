@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from spendpilot.actions.delete_sagemaker_endpoint import DeleteEndpointFacts, EndpointVariant
 from spendpilot.adapters.aws.sagemaker import ENDPOINT
@@ -17,7 +17,7 @@ from spendpilot.savings.pricebook import PriceBook
 class IdleEndpointFacts(DeleteEndpointFacts):
     """A deletion whose case is no traffic: what was counted, and since when it was watched."""
 
-    created_at: datetime | None = None
+    created_at: AwareDatetime | None = None
 
 
 class IdleEndpointSettings(BaseModel):

@@ -43,10 +43,6 @@ ABSENT = "Absent"
 """The status ``read`` reports for an endpoint that does not exist (deleted, or never was)."""
 
 
-def endpoint_arn(region: str, account: str, name: str) -> str:
-    return f"arn:aws:sagemaker:{region}:{account}:endpoint/{name.lower()}"
-
-
 def _not_found(exc: ClientError) -> bool:
     error = exc.response.get("Error", {})
     return error.get("Code") == "ValidationException" and "Could not find" in str(error.get("Message", ""))
