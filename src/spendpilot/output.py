@@ -52,17 +52,21 @@ def print_sweep_report(console: Console, report: SweepReport) -> None:
     for source in report.sources:
         console.print(Text(f"  · read {source}", style="dim"), soft_wrap=True)
     for gap in report.gaps:
-        console.print(Text(f"  · GAP {gap.source}: not read ({gap.error})", style="bold red"), soft_wrap=True)
+        console.print(Text(f"  · GAP {gap.label()}: not read ({gap.error})", style="bold red"), soft_wrap=True)
     for warning in report.warnings:
         console.print(Text(f"  · warning: {warning}", style="yellow"), soft_wrap=True)
     for line in report.suppressed:
         console.print(Text(f"  · suppressed: {line}", style="dim"), soft_wrap=True)
     console.print(f"Pending expected savings: [bold]{report.totals_text()}[/bold] per month")
-    if report.gaps:
+    unread = [g for g in report.gaps if g.part is None]
+    partly = [g.label() for g in report.gaps if g.part is not None]
+    if unread:
         console.print(Text(
-            f"{len(report.gaps)} of {report.sources_configured} sources could not be read: what they "
+            f"{len(unread)} of {report.sources_configured} sources could not be read: what they "
             "hold was not swept.", style="red",
         ))
+    if partly:
+        console.print(Text(f"Read only in part: {', '.join(partly)}: what the unread part holds was not swept.", style="red"))
 
 
 def print_proposal(console: Console, p: Proposal) -> None:

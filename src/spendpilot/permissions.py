@@ -25,5 +25,6 @@ def iam_policy() -> dict[str, Any]:
     for kind, action in all_actions().items():
         writes = sorted(p for p in set(action.permissions) - set(read) if ":" in p)
         if writes:
-            statements.append({"Sid": statement_id(kind), "Effect": "Allow", "Action": writes, "Resource": "*"})
+            scope: list[str] | str = list(action.resources) or "*"
+            statements.append({"Sid": statement_id(kind), "Effect": "Allow", "Action": writes, "Resource": scope})
     return {"Version": "2012-10-17", "Statement": statements}

@@ -46,6 +46,9 @@ class Action(ABC, Generic[F]):
     facts_model: ClassVar[type[Facts]]
     """The facts this action's plans are built from; a check's facts must be this type or a subclass."""
     permissions: ClassVar[tuple[str, ...]]
+    resources: ClassVar[tuple[str, ...]] = ()
+    """IAM resource ARNs (patterns) its writes can be scoped to; empty: ``*`` (no resource-level
+    permissions, or not declared). ``spendpilot policy`` puts them in the action's statement."""
 
     @abstractmethod
     def risk(self, finding: Finding[F]) -> Risk: ...

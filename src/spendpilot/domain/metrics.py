@@ -18,3 +18,7 @@ EC2_CPU = MetricId("AWS/EC2", "CPUUtilization")
 NVIDIA_GPU = MetricId("CWAgent", "nvidia_smi_utilization_gpu")
 """The CloudWatch agent's GPU utilisation (its ``nvidia_gpu`` section)."""
 HOURLY = 3600
+SAGEMAKER_INVOCATIONS = MetricId("AWS/SageMaker", "Invocations")
+"""InvokeEndpoint requests per endpoint variant (dimensions EndpointName, VariantName); read as a Sum."""
+SAGEMAKER_ENDPOINT_CPU = MetricId("/aws/sagemaker/Endpoints", "CPUUtilization")
+"""An endpoint variant's instances' CPU, reported while they run: how long the endpoint was watched."""

@@ -44,7 +44,8 @@ class SweepReport(BaseModel):
     @property
     def blind(self) -> bool:
         """Every configured source failed: "nothing found" would be a lie."""
-        return self.sources_configured > 0 and len(self.gaps) >= self.sources_configured
+        unread = [g for g in self.gaps if g.part is None]  # a partial gap: the source was still read
+        return self.sources_configured > 0 and len(unread) >= self.sources_configured
 
     def totals_text(self) -> str:
         return " + ".join(str(m) for m in self.totals) if self.totals else str(Money.usd(0))

@@ -22,6 +22,11 @@ class Gap(BaseModel):
     """The source's configured name, e.g. "aws prod us-east-1"."""
     error: str
     """One line: what failed and, where known, what to fix."""
+    part: str | None = None
+    """Set when only this part of the source went unread (e.g. "SageMaker"); the rest was read."""
+
+    def label(self) -> str:
+        return f"{self.source} ({self.part})" if self.part else self.source
 
 
 class _Readings(BaseModel):
@@ -48,6 +53,8 @@ class SourceResult(_Readings):
 
     summary: str = ""
     """What was read, for the report (e.g. "12 instances, 3 groups")."""
+    gaps: list[Gap] = Field(default_factory=list)
+    """Parts of this source that could not be read (e.g. SageMaker denied) while the rest was."""
 
 
 class Snapshot(_Readings):
@@ -68,6 +75,7 @@ class Snapshot(_Readings):
         self.live_spot_prices.update(result.live_spot_prices)
         self.sources.append(f"{name}: {result.summary}" if result.summary else name)
         self.warnings.extend(f"{name}: {w}" for w in result.warnings)
+        self.gaps.extend(result.gaps)
 
     def metric(self, resource_id: str, name: str) -> MetricSeries | None:
         for series in self.metrics.get(resource_id, []):

@@ -6,7 +6,9 @@ quote or on bundled reference data, and how old that data is. Three bundled file
 
 - ``ec2_prices.yaml``: hand-recorded EC2 on-demand list prices and reference spot ranges;
 - ``llm_prices.json``: the OpenAI / Anthropic / Bedrock chat subset of litellm's price file;
-- ``model_tiers.yaml``: model family -> tier, and the default cheaper model to route to.
+- ``model_tiers.yaml``: model family -> tier, and the default cheaper model to route to;
+- ``sagemaker_hosting_prices.yaml``: SageMaker real-time inference prices for the few ``ml.*``
+  types with a sourced price (optional: without the file, no SageMaker type has a price).
 
 Live prices are fetched by the adapters, never here; ``spot`` only judges a live price it is given.
 A live spot price is trusted only when it is plausible (5%-100% of on-demand), because emulators
@@ -55,6 +57,7 @@ _EC2_FILE = "ec2_prices.yaml"
 _LLM_FILE = "llm_prices.json"
 _LLM_META_FILE = "llm_prices.source.json"
 _TIERS_FILE = "model_tiers.yaml"
+_SAGEMAKER_FILE = "sagemaker_hosting_prices.yaml"
 
 _SPOT_QUANTUM = Decimal("0.0001")
 _GPU_FAMILY = re.compile(r"^(?:p|g|inf|trn|dl)\d")
@@ -174,6 +177,18 @@ class _Family(_Strict):
     maker: Literal["openai", "anthropic"]
     tier: Tier
     route_to: str | None = None
+
+
+class _HostingPrice(_Strict):
+    per_hour: Decimal
+    usage_type: str
+    quoted_in: str
+
+
+class _SageMakerTable(_Strict):
+    schema_version: int
+    source: _SourceSpec
+    prices: dict[str, dict[str, _HostingPrice]]
 
 
 class _TierTable(_Strict):
@@ -309,8 +324,10 @@ class PriceBook:
         llm_prices: dict[str, _LlmEntry],
         llm_meta: _LlmMeta,
         tiers: _TierTable,
+        sagemaker: _SageMakerTable | None = None,
     ) -> None:
         self._ec2 = ec2
+        self._sagemaker = sagemaker
         self._llm = llm_prices
         self._llm_meta = llm_meta
         self._families = tiers.families
@@ -342,6 +359,10 @@ class PriceBook:
             llm_prices=_load_llm_prices(directory / _LLM_FILE),
             llm_meta=_load(directory / _LLM_META_FILE, _LlmMeta, json.loads),
             tiers=_load(directory / _TIERS_FILE, _TierTable, yaml.safe_load),
+            sagemaker=(
+                _load(directory / _SAGEMAKER_FILE, _SageMakerTable, yaml.safe_load)
+                if (directory / _SAGEMAKER_FILE).is_file() else None
+            ),
         )
 
     # -- EC2 ----------------------------------------------------------------------------
@@ -445,6 +466,26 @@ class PriceBook:
             high=high,
             source=PriceSource(name=source_spec.name, as_of=source_spec.as_of, url=source_spec.url),
             note="; ".join(notes),
+        )
+
+    # -- SageMaker hosting --------------------------------------------------------------
+
+    def sagemaker_hosting(self, instance_type: str, region: str) -> HourlyPrice | None:
+        """Real-time inference $/instance-hour of an ``ml.*`` type, or None without a sourced price.
+
+        No fallback: not to another region, not to the EC2 price of the same family.
+        """
+        table = self._sagemaker
+        key = instance_type.strip().lower()
+        entry = table.prices.get(region, {}).get(key) if table is not None else None
+        if table is None or entry is None:
+            return None
+        return HourlyPrice(
+            instance_type=key,
+            region=region,
+            per_hour=entry.per_hour,
+            source=PriceSource(name=table.source.name, as_of=table.source.as_of, url=table.source.url),
+            note=f"usage type {entry.usage_type}; quoted in {entry.quoted_in}",
         )
 
     # -- LLM tokens ---------------------------------------------------------------------

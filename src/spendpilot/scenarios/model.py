@@ -36,10 +36,28 @@ class LlmFeatureRoute(BaseModel):
     model: str
 
 
+class EndpointVariantSpec(BaseModel):
+    name: str = "AllTraffic"
+    instance_type: str
+    instance_count: int = 1
+
+
+class SageMakerEndpointSpec(BaseModel):
+    """A real-time endpoint, created with its own model and endpoint config (``<name>-config``)."""
+
+    name: str
+    variants: list[EndpointVariantSpec]
+    tags: dict[str, str] = Field(default_factory=dict)
+    created_hours_ago: float | None = None
+    """None: up for the whole metric window. Its instances report CPU only for the hours it is up
+    (moto stamps CreationTime with the seeding time either way)."""
+
+
 class Resources(BaseModel):
     instances: list[InstanceSpec] = Field(default_factory=list)
     autoscaling_groups: list[AutoScalingGroupSpec] = Field(default_factory=list)
     llm_features: list[LlmFeatureRoute] = Field(default_factory=list)
+    sagemaker_endpoints: list[SageMakerEndpointSpec] = Field(default_factory=list)
 
 
 class MetricProfile(BaseModel):
@@ -61,6 +79,9 @@ class ResourceMetrics(BaseModel):
     ``append_dimensions`` adds InstanceId, InstanceType, ImageId (and AutoScalingGroupName in a
     group); ``host`` = no append_dimensions, only ``host`` (the private DNS name) ties a series to
     its instance."""
+    invocations: dict[str, MetricProfile] = Field(default_factory=dict)
+    """For a SageMaker endpoint: variant name -> invocations per hour (rounded; an hour with none
+    publishes no datapoint, as SageMaker does). A variant not listed gets no invocations."""
 
 
 class BillingLineItem(BaseModel):

@@ -26,6 +26,10 @@ def run_scenario(name: str) -> ScenarioScore:
 
     spec = load_scenario(locate_scenario(name))
     with tempfile.TemporaryDirectory() as tmp, local_emulator() as emulator:
+        # moto keeps its backends per process, not per server: without this, the scenarios
+        # before this one (the demo's week of metrics, eight-GPU boxes) are still there, and
+        # ListMetrics over all of them times out on a busy machine.
+        emulator.reset()
         settings = Settings(home=Path(tmp), aws={"region": spec.region, "endpoint_url": emulator.endpoint_url})
         prepare_scenario(settings, spec, emulator.endpoint_url or "")
         services = build_services(settings)

@@ -13,9 +13,10 @@ from urllib.parse import urlparse
 
 from spendpilot.adapters.aws.client import AwsAdapter
 from spendpilot.adapters.aws.cloudwatch import CPU, GPU
+from spendpilot.domain.metrics import SAGEMAKER_ENDPOINT_CPU, SAGEMAKER_INVOCATIONS
 from spendpilot.errors import ScenarioError
 from spendpilot.savings.pricebook import PriceBook
-from spendpilot.scenarios.model import ResourceMetrics, Scenario
+from spendpilot.scenarios.model import MetricProfile, ResourceMetrics, Scenario
 from spendpilot.scenarios.synth import hourly_points
 
 
@@ -35,6 +36,7 @@ class SeededOrg:
     instances: list[SeededInstance] = field(default_factory=list)
     groups: dict[str, list[str]] = field(default_factory=dict)
     features: dict[str, str] = field(default_factory=dict)
+    endpoints: list[str] = field(default_factory=list)
 
     def instance_id(self, name: str) -> str:
         for inst in self.instances:
@@ -141,8 +143,52 @@ def seed_scenario(aws: AwsAdapter, scenario: Scenario, now: datetime | None = No
         aws.llm_routing.set_route(route.feature, route.model)
         org.features[route.feature] = route.model
 
+    _seed_endpoints(aws, scenario, org, now, rng)
     _seed_metrics(aws, scenario, org, now, rng)
     return org
+
+
+_ENDPOINT_CPU = MetricProfile(profile="flat", mean=2.0, jitter=1.0)
+"""What an endpoint's instances report while up, whether or not anything calls them."""
+
+
+def _seed_endpoints(aws: AwsAdapter, scenario: Scenario, org: SeededOrg, now: datetime, rng: random.Random) -> None:
+    """Each endpoint with its model and config, its instances' CPU for the hours it has been up,
+    and its invocations (hourly sums; hours without any publish nothing)."""
+    sm = aws.client("sagemaker")
+    for spec in scenario.resources.sagemaker_endpoints:
+        model = f"{spec.name}-model"
+        sm.create_model(
+            ModelName=model,
+            PrimaryContainer={"Image": f"{scenario.account_id}.dkr.ecr.{scenario.region}.amazonaws.com/serve:latest"},
+            ExecutionRoleArn=f"arn:aws:iam::{scenario.account_id}:role/sagemaker-execution",
+        )
+        sm.create_endpoint_config(
+            EndpointConfigName=f"{spec.name}-config",
+            ProductionVariants=[
+                {"VariantName": v.name, "ModelName": model, "InstanceType": v.instance_type,
+                 "InitialInstanceCount": v.instance_count, "InitialVariantWeight": 1.0}
+                for v in spec.variants
+            ],
+        )
+        sm.create_endpoint(
+            EndpointName=spec.name, EndpointConfigName=f"{spec.name}-config", Tags=_tag_list(spec.tags),
+        )
+        org.endpoints.append(spec.name)
+        up = scenario.metric_days * 24 if spec.created_hours_ago is None else int(spec.created_hours_ago)
+        hours = min(scenario.metric_days * 24, up)
+        profile = scenario.metrics.get(spec.name)
+        for v in spec.variants:
+            dims = {"EndpointName": spec.name, "VariantName": v.name}
+            cpu = hourly_points(_ENDPOINT_CPU, end=now, hours=hours, rng=rng)
+            aws.cloudwatch.put_utilisation(None, *SAGEMAKER_ENDPOINT_CPU, cpu, dimensions=dims)
+            calls = profile.invocations.get(v.name) if profile is not None else None
+            if calls is None:
+                continue
+            points = [(at, float(round(n))) for at, n in hourly_points(calls, end=now, hours=hours, rng=rng)]
+            points = [(at, n) for at, n in points if n > 0]
+            if points:
+                aws.cloudwatch.put_utilisation(None, *SAGEMAKER_INVOCATIONS, points, dimensions=dims, unit="None")
 
 
 def _seed_metrics(

@@ -67,7 +67,7 @@ def sweep_summary(report: SweepReport) -> str:
         f"Sweep {report.sweep_id}: {len(report.new_proposals)} new, "
         f"{len(report.unchanged_proposals)} unchanged, {len(report.suppressed)} suppressed "
         f"from {report.findings} findings; expected {report.totals_text()}/mo"
-        + (f"; {len(report.gaps)} source(s) NOT READ: {', '.join(g.source for g in report.gaps)}" if report.gaps else "")
+        + (f"; {len(report.gaps)} source(s) NOT READ: {', '.join(g.label() for g in report.gaps)}" if report.gaps else "")
     )
 
 

@@ -9,8 +9,9 @@ in two ways because botocore reports them in two ways:
   on every client raises ``AdapterError`` there;
 - an error *response* (AccessDenied, ValidationError, …) is a ``ClientError`` that some API
   methods expect and handle (an unknown instance id means "gone"). So it is translated only when
-  it escapes an API object's method: ``ec2``, ``autoscaling``, ``cloudwatch`` and
-  ``llm_routing`` are wrapped in ``_Translated``. A reply that parsed but lacks the fields every
+  it escapes an API object's method: ``ec2``, ``autoscaling``, ``cloudwatch``,
+  ``sagemaker`` and ``llm_routing`` are wrapped in ``_Translated``. A reply that parsed but
+  lacks the fields every
   answer has (an HTML page with status 200 parses to nothing) fails inside those methods as a
   ``KeyError``/``TypeError``; that too becomes an ``AdapterError`` when a reply was received.
 
@@ -38,6 +39,7 @@ from spendpilot.adapters.aws.autoscaling import AutoScalingApi
 from spendpilot.adapters.aws.cloudwatch import CloudWatchApi
 from spendpilot.adapters.aws.ec2 import Ec2Api
 from spendpilot.adapters.aws.errors import UNREADABLE_REPLY, RawReply, adapter_error
+from spendpilot.adapters.aws.sagemaker import SageMakerApi
 from spendpilot.adapters.aws.ssm_routing import LlmRoutingApi
 from spendpilot.errors import AdapterError
 
@@ -152,6 +154,10 @@ READ_PERMISSIONS: tuple[str, ...] = (
     "cloudwatch:GetMetricData",
     "cloudwatch:ListMetrics",
     "ssm:GetParametersByPath",
+    "sagemaker:ListEndpoints",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:ListTags",
 )
 """What a sweep calls: read-only, the whole of what spendpilot needs when no action is approved."""
 
@@ -206,6 +212,11 @@ class AwsAdapter:
     def llm_routing(self) -> LlmRoutingApi:
         client = self.client("ssm")
         return _translated(LlmRoutingApi(client, self.routing_prefix, self.region), client)
+
+    @cached_property
+    def sagemaker(self) -> SageMakerApi:
+        client = self.client("sagemaker")
+        return _translated(SageMakerApi(client, self.region), client)
 
     def account_id(self) -> str | None:
         try:

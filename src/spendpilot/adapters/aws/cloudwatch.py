@@ -223,9 +223,21 @@ class CloudWatchApi:
                 )
         return result
 
+    def metric_data(
+        self, queries: Sequence[tuple[str, str, tuple[tuple[str, str], ...]]],
+        start: datetime, end: datetime, period_seconds: int = HOURLY, stat: str = "Average",
+    ) -> list[list[MetricPoint]]:
+        """Datapoints of each (namespace, metric, dimensions) query, in query order, by ``stat``."""
+        out: list[list[MetricPoint]] = []
+        for offset in range(0, len(queries), _MAX_QUERIES_PER_CALL):
+            batch = [("", *q) for q in queries[offset : offset + _MAX_QUERIES_PER_CALL]]
+            points = self._metric_data(batch, start, end, period_seconds, stat)
+            out.extend(sorted(points[f"q{n}"], key=lambda p: p.at) for n in range(len(batch)))
+        return out
+
     def _metric_data(
         self, batch: Sequence[tuple[str, str, str, tuple[tuple[str, str], ...]]],
-        start: datetime, end: datetime, period_seconds: int,
+        start: datetime, end: datetime, period_seconds: int, stat: str = "Average",
     ) -> dict[str, list[MetricPoint]]:
         """One GetMetricData request (following its NextToken) for at most 500 series."""
         points: dict[str, list[MetricPoint]] = {f"q{n}": [] for n in range(len(batch))}
@@ -240,7 +252,7 @@ class CloudWatchApi:
                             "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
                         },
                         "Period": period_seconds,
-                        "Stat": "Average",
+                        "Stat": stat,
                     },
                 }
                 for n, (_, ns, metric, dims) in enumerate(batch)

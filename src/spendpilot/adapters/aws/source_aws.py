@@ -1,6 +1,8 @@
-"""The AWS source: EC2 instances, Auto Scaling groups, CloudWatch utilisation, spot prices and
-the SSM parameters that route product features to models, for one account in each of its
-regions. Each region is its own source, so one unreachable region is one named gap.
+"""The AWS source: EC2 instances, Auto Scaling groups, CloudWatch utilisation, spot prices,
+the SSM parameters that route product features to models and SageMaker real-time endpoints
+(with their invocations), for one account in each of its regions. Each region is its own source,
+so one unreachable region is one named gap; SageMaker that cannot be read (denied, say) is a
+gap of its own (``Gap.part``) while the rest of the region is still swept.
 
 It is also the AWS *target*: actions on a resource in its account and region write through it.
 """
@@ -8,14 +10,17 @@ It is also the AWS *target*: actions on a resource in its account and region wri
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field
 
 from spendpilot.adapters.aws.client import READ_PERMISSIONS, AwsAdapter
+from spendpilot.adapters.aws.sagemaker import endpoint_activity
 from spendpilot.adapters.base import Source, SourceContext, SourceSettings, register_source
-from spendpilot.domain import ResourceRef, SourceResult
+from spendpilot.domain import Gap, MetricSeries, Resource, ResourceRef, SourceResult
+from spendpilot.errors import AdapterError
 
 
 class AwsSourceSettings(SourceSettings):
@@ -103,22 +108,38 @@ class AwsRegionSource:
             )
         group_types = [g.attributes["instance_type"] for g in groups if g.attributes.get("instance_type")]
         spot = aws.ec2.latest_spot_prices(group_types)
+        gaps: list[Gap] = []
+        try:
+            endpoints, endpoint_metrics = self._sagemaker(ctx)
+        except AdapterError as exc:  # e.g. a role without sagemaker:List*: say so, sweep the rest
+            endpoints, endpoint_metrics = [], {}
+            gaps.append(Gap(source=self.name, part="SageMaker", error=" ".join(str(exc).split())))
         return SourceResult(
-            resources=instances + groups + routes,
-            metrics=metrics,
+            resources=instances + groups + routes + endpoints,
+            metrics=metrics | endpoint_metrics,
             live_spot_prices=spot,
             warnings=warnings,
+            gaps=gaps,
             summary=(
                 f"{len(instances)} instances, {len(groups)} groups, {len(routes)} LLM routes, "
                 f"metrics for {len(running)} running instances "
                 f"({gpus.count()} GPU series on {len(gpus.by_instance)} of {len(gpu_hosts)} GPU instances)"
+                + (f", {len(endpoints)} SageMaker endpoints" if not gaps else ", SageMaker NOT read")
             ),
         )
+
+    def _sagemaker(self, ctx: SourceContext) -> tuple[list[Resource], dict[str, list[MetricSeries]]]:
+        """Endpoints and, for those in service, their invocations and instance CPU per variant."""
+        endpoints = self.adapter.sagemaker.list_endpoints()
+        serving = [e for e in endpoints if e.attributes["status"] == "InService"]
+        start = ctx.now - timedelta(days=self.settings.metric_lookback_days)
+        return endpoints, endpoint_activity(self.adapter.cloudwatch, serving, start=start, end=ctx.now)
 
 
 @register_source(
     "aws", settings=AwsSourceSettings, permissions=READ_PERMISSIONS,
-    description="EC2, Auto Scaling, CloudWatch, spot prices and SSM model routes of one account, per region.",
+    description="EC2, Auto Scaling, CloudWatch, spot prices, SSM model routes and SageMaker endpoints of one "
+    "account, per region.",
 )
 def aws_sources(settings: AwsSourceSettings, home: Path) -> Sequence[Source]:
     return [AwsRegionSource(settings, region) for region in settings.regions]
