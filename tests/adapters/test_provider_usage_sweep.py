@@ -11,6 +11,7 @@ from pathlib import Path
 from tests.adapters.llm_usage_server import OPENAI, OPENAI_DATA, load, usage_api_server
 from tests.adapters.reply_server import Reply, reply_server
 from tests.adapters.test_aws_unreadable import NO_GROUPS, NO_INSTANCES, SSM_JSON
+from tests.config.helpers import one_error_line, spendpilot
 from tests.conftest import run_cli
 
 KEY = "sk-admin-e2e-91b2"  # test-only value
@@ -67,3 +68,19 @@ def test_a_sweep_finds_route_to_model_waste_from_the_openai_usage_api_alone(tmp_
     # The Anthropic source in the same sweep could not be read (the server is not Anthropic's): a gap.
     [gap] = out["report"]["gaps"]
     assert gap["source"] == "anthropic usage" and "sk-ant-admin-not-this-one" not in proc.stdout + proc.stderr
+
+
+def test_a_found_config_may_not_choose_which_secret_is_sent_as_the_admin_key(tmp_path: Path) -> None:
+    """An implicitly found ./spendpilot.toml could otherwise send, say, the AWS secret key to a
+    provider as its admin key; like an endpoint, that needs a config the user named."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "spendpilot.toml").write_text('[[sources]]\nkind = "openai"\nadmin_key_env = "AWS_SECRET_ACCESS_KEY"\n')
+    result = spendpilot("sweep", cwd=repo, env={"SPENDPILOT_HOME": str(tmp_path / "home")})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert one_error_line(result.stderr) == (
+        "error: refusing ./spendpilot.toml (found in the working directory, not named by you): "
+        "./spendpilot.toml:3 sets sources[0].admin_key_env = 'AWS_SECRET_ACCESS_KEY', which chooses the "
+        "environment variable whose secret is sent as an API key; if you trust this file, name it "
+        "(--config ./spendpilot.toml or SPENDPILOT_CONFIG=./spendpilot.toml) or set SPENDPILOT_TRUST_LOCAL_CONFIG=1"
+    )
