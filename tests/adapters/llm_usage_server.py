@@ -144,7 +144,8 @@ def usage_api_server(dialect: Dialect, key: str, *, prefix: str = "") -> Iterato
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     server.daemon_threads = True
     state.url = f"http://127.0.0.1:{server.server_address[1]}{prefix}"
-    thread = threading.Thread(target=server.serve_forever, name="usage-api-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                              name="usage-api-server", daemon=True)
     thread.start()
     try:
         yield state

@@ -99,12 +99,17 @@ def test_every_page_is_read_with_the_documented_parameters(admin_key: str) -> No
 def test_features_by_api_key_win_over_the_project_and_add_the_grouping(admin_key: str) -> None:
     rows = [result("completions_result_example.json", model="gpt-4.1", project_id="proj_abc", api_key_id=k)
             for k in ("key_abc", "key_xyz")]
+    costs = [result("costs_result_example.json", project_id="proj_abc", api_key_id=k, amount={"value": v, "currency": "usd"})
+             for k, v in (("key_abc", 1.25), ("key_xyz", 0.5))]
     with usage_api_server(OPENAI, admin_key, prefix="/v1") as server:
-        server.pages = {COMPLETIONS: [page(DAY1, *rows)]}
-        got = source(server.url, embeddings=False, costs=False, feature_by_project={"proj_abc": "support-bot"},
+        server.pages = {COMPLETIONS: [page(DAY1, *rows)], COSTS: [page(DAY1, *costs)]}
+        got = source(server.url, embeddings=False, feature_by_project={"proj_abc": "support-bot"},
                      feature_by_api_key={"key_xyz": "summarizer"}).read(ctx())
     assert server.requests_to(COMPLETIONS)[0].query["group_by"] == ["project_id", "model", "api_key_id"]
-    assert sorted(r.feature for r in got.llm_usage) == ["summarizer", "support-bot"]
+    assert server.requests_to(COSTS)[0].query["group_by"] == ["project_id", "api_key_id"]
+    # Each key's cost goes to its own feature, not spread over the project.
+    assert sorted((r.feature, r.cost) for r in got.llm_usage) == [("summarizer", Decimal("0.5")),
+                                                                  ("support-bot", Decimal("1.25"))]
 
 
 def test_a_429_is_waited_out_for_its_retry_after_then_read(admin_key: str) -> None:

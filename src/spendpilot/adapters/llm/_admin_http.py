@@ -18,6 +18,7 @@ any occurrence of the key masked.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import logging
 import os
@@ -141,7 +142,7 @@ class AdminApi:
                 raise AdapterError(
                     f"{self.provider} {path} answered HTTP {status}{self._said(reply_body, key)}"
                 ) from None
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError) as exc:
                 reason = getattr(exc, "reason", exc)
                 if not last:
                     self.sleep(min(2.0**attempt, self.max_wait))

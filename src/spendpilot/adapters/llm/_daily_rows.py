@@ -71,11 +71,12 @@ class DailyRows:
         counts.output_tokens += output_tokens
 
     def allocate_cost(self, day: date, unit_id: str | None, model: str | None, amount: Decimal,
-                      currency: str) -> bool:
-        """Spread one cost line over the rows of that day and unit (and model, when the cost names
-        one) by their share of tokens. False when no usage row matches (the caller reports it)."""
-        matches = [c for (d, m, _f, u), c in self._rows.items()
-                   if d == day and u == unit_id and (model is None or m == model)]
+                      currency: str, feature: str | None = None) -> bool:
+        """Spread one cost line over the rows of that day and unit (and model or feature, when the
+        cost names one) by their share of tokens. False when no usage row matches (the caller
+        reports it)."""
+        matches = [c for (d, m, f, u), c in self._rows.items()
+                   if d == day and u == unit_id and model in (None, m) and feature in (None, f)]
         if not matches:
             return False
         tokens = [c.input_tokens + c.output_tokens for c in matches]

@@ -117,7 +117,9 @@ def openai_usage_rows(
         for cbucket in cpage.data:
             for cost in cbucket.results:
                 currency = cost.amount.currency.upper()
-                if not rows.allocate_cost(cbucket.day, cost.project_id, None, cost.amount.value, currency):
+                # Grouped by API key too (features mapped by key): the cost goes to that key's feature.
+                feature = features.feature(cost.project_id, cost.api_key_id) if cost.api_key_id else None
+                if not rows.allocate_cost(cbucket.day, cost.project_id, None, cost.amount.value, currency, feature):
                     unplaced[currency] = unplaced.get(currency, Decimal(0)) + cost.amount.value
     warnings = [
         f"{amount:.2f} {currency} of OpenAI costs fell on days or projects with no completions or "
