@@ -26,6 +26,8 @@ from spendpilot.adapters.base import SourceContext, build_sources
 from spendpilot.adapters.llm.source_anthropic import AnthropicUsageSettings, AnthropicUsageSource
 from spendpilot.adapters.llm.source_openai import OpenAiUsageSettings, OpenAiUsageSource
 from spendpilot.agent.collect import collect_snapshot
+from spendpilot.checks import all_checks
+from spendpilot.domain import Resource, ResourceRef, Snapshot
 from spendpilot.savings.pricebook import PriceBook
 
 KEY = "sk-ant-admin01-test-5d1e"  # test-only value
@@ -165,3 +167,24 @@ def test_an_undocumented_page_is_one_line(admin_key: str) -> None:
     assert gap.error.startswith("Anthropic /v1/organizations/usage_report/messages page 1 is not the documented shape: "
                                 "data.0.starting_at: ")
     assert "\n" not in gap.error
+
+
+def test_without_request_counts_the_frontier_check_skips_anthropic_rows(admin_key: str) -> None:
+    """Short requests on a frontier Claude model, but the report cannot say how many requests: the
+    check does not guess an average, so it finds nothing (the README says so)."""
+    model = "claude-opus-4-1-20250805"
+    short = example_result(model=model, uncached_input_tokens=40_000, cache_read_input_tokens=0, output_tokens=5_000,
+                           cache_creation={"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0})
+    with usage_api_server(ANTHROPIC, admin_key) as server:
+        server.pages = {USAGE: [page("2025-08-01", short), page("2025-08-02", short)]}
+        rows = source(server.url, costs=False, feature_by_workspace={WORKSPACE: "support-bot"}).read(ctx()).llm_usage
+    route = Resource(ref=ResourceRef(provider="aws", kind="llm_feature", id="support-bot", name="support-bot"),
+                     attributes={"model": model, "parameter": "/spendpilot/features/support-bot/model"})
+    spec = all_checks()["frontier_model_simple_tasks"]
+    prices = PriceBook.bundled()
+    assert prices.tier(model) == "frontier"
+    snap = Snapshot(taken_at=NOW, resources=[route], llm_usage=rows)
+    assert spec.run(snap, spec.settings({"min_requests": 0}), prices) == []  # not a division by zero
+    # The same rows with a request count (as a usage export or spans would give) are found.
+    counted = Snapshot(taken_at=NOW, resources=[route], llm_usage=[r.model_copy(update={"requests": 100}) for r in rows])
+    assert len(spec.run(counted, spec.settings({"min_requests": 1}), prices)) == 1

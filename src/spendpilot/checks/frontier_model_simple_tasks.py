@@ -51,8 +51,8 @@ def find_frontier_on_simple_tasks(
         if target is None:
             continue
         requests = sum(r.requests for r in rows)
-        if requests < settings.min_requests:
-            continue
+        if requests < settings.min_requests or requests == 0:
+            continue  # (no request count, e.g. Anthropic's usage report: no average to judge)
         inp = sum(r.input_tokens for r in rows)
         cached = sum(r.cached_input_tokens for r in rows)
         out = sum(r.output_tokens for r in rows)
