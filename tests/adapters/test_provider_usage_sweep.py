@@ -62,9 +62,11 @@ def test_a_sweep_finds_route_to_model_waste_from_the_openai_usage_api_alone(tmp_
     assert (proposal["rule"], proposal["action"], proposal["target"]["id"]) == (
         "frontier_model_simple_tasks", "route_to_model", "ticket-classifier")
     evidence = {e["label"]: e["value"] for e in proposal["evidence"]}
-    # 2 days on "gpt-4.1" (today's row carries the dated model name, a different row): 10,000 requests.
-    assert evidence["Requests"] == "10,000 in 2 days"
+    # 3 days on gpt-4.1: today's row names the dated snapshot that served it, the same model the
+    # route names by its alias, so it counts too (15,000 requests), and the evidence says so.
+    assert evidence["Requests"] == "15,000 in 3 days"
     assert evidence["Average tokens per request"] == "600 in / 80 out"
+    assert evidence["Current route"] == "gpt-4.1 (tier: frontier); usage reports it as gpt-4.1-2025-04-14"
     # The Anthropic source in the same sweep could not be read (the server is not Anthropic's): a gap.
     [gap] = out["report"]["gaps"]
     assert gap["source"] == "anthropic usage" and "sk-ant-admin-not-this-one" not in proc.stdout + proc.stderr
