@@ -666,7 +666,7 @@ def demo(
     except SpendpilotError as exc:
         raise _fail(exc) from exc
     with local_emulator() as emulator:
-        settings = Settings(home=home, aws={"region": spec.region, "endpoint_url": emulator.endpoint_url})
+        settings = Settings(home=home, aws=spec.aws_settings(emulator.endpoint_url))
         settings.ensure_home()
         err.print(f"AWS API emulator on {emulator.endpoint_url}")
         prepare_scenario(settings, spec, emulator.endpoint_url or "", progress=lambda m: err.print(Text(m)))
@@ -696,6 +696,7 @@ def _serve_demo_emulator(settings: Settings) -> None:
         "SPENDPILOT_HOME": str(settings.home.resolve()),
         "SPENDPILOT_AWS__ENDPOINT_URL": str(settings.aws.endpoint_url),
         "SPENDPILOT_AWS__REGION": settings.aws.region,
+        "SPENDPILOT_AWS__METRIC_LOOKBACK_DAYS": str(settings.aws.metric_lookback_days),
         **EMULATOR_ENV,
     }
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
