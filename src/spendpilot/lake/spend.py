@@ -34,7 +34,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from spendpilot.domain.money import DecimalStr
 from spendpilot.errors import BadArgument, NoSpendData
@@ -186,7 +194,16 @@ def build_query(**fields: Any) -> SpendQuery:
     except ValidationError as exc:
         first = exc.errors()[0]
         message = str(first.get("ctx", {}).get("error") or first["msg"])
-        raise BadArgument(message.removeprefix("Value error, ")) from exc
+        field = str(first["loc"][0]) if first["loc"] else ""
+        option = _OPTIONS.get(field)
+        if option and "ctx" in first and "error" not in first["ctx"]:
+            message = f"{option} {first['input']!r}: {message}"
+        raise BadArgument(message) from exc
+
+
+_OPTIONS = {"metric": "--metric", "source": "--source", "top": "--top", "team_tag": "--team-tag",
+            "granularity": "granularity"}
+"""The CLI option a field comes from, to name it in an error."""
 
 
 def parse_filter(text: str) -> SpendFilter:
@@ -254,8 +271,10 @@ class SpendResult(BaseModel):
     buckets: list[date] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def days(self) -> int:
+        """Days in the period, both ends included."""
         return (self.end - self.start).days + 1
 
 
@@ -357,7 +376,10 @@ class _FocusSpend:
         cells = self._aggregate(start, end, prev_start)
         return _assemble(
             self.query, cells, start=start, end=end, latest=latest, prev_start=prev_start,
-            metric=_METRIC_COLUMN[self.query.resolved_metric], source=Source.FOCUS, notes=[],
+            metric=_METRIC_COLUMN[self.query.resolved_metric], source=Source.FOCUS,
+            notes=[f"{key} is read from the bill's {key!r} tag; LLM usage (requests, tokens, unit "
+                   "costs) answers --by feature/model alone or with --source llm_usage"
+                   for key in self.query.group_by if key in ("feature", "model")],
         )
 
     def _aggregate(self, start: date, end: date, prev_start: date | None
