@@ -146,8 +146,8 @@ def _series_table(result: SpendResult) -> Table:
         key = (tuple(row.keys.values()), row.currency)
         groups.setdefault(key, {})[row.bucket or result.start] = row
     table = Table(header_style="bold", expand=False)
-    for key in result.group_by:
-        table.add_column(key)
+    for name in result.group_by:
+        table.add_column(name)
     wide = len(result.buckets) <= MAX_BUCKET_COLUMNS
     if wide:
         for bucket in result.buckets:

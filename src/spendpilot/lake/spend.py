@@ -51,6 +51,8 @@ from spendpilot.lake.query import NO_VALUE, UNTAGGED, CostLake
 
 OTHER = "(other)"
 DEFAULT_DAYS = 30
+UNIT_COST_PLACES = Decimal("1e-12")
+"""Unit costs keep the lake's money scale (DECIMAL(38, 12)): a token can cost picodollars."""
 
 
 class Source(StrEnum):
@@ -497,6 +499,11 @@ def _ratio(part: Decimal, whole: Decimal) -> Decimal:
     return (part / whole).quantize(Decimal("0.0001")) if whole else Decimal(0)
 
 
+def _unit(amount: Decimal, count: int) -> Decimal | None:
+    """Cost per unit at the lake's money scale; None when nothing was counted (unknown, not 0)."""
+    return (amount / count).quantize(UNIT_COST_PLACES) if count else None
+
+
 def _change(amount: Decimal, previous: Decimal | None) -> tuple[Decimal | None, Decimal | None]:
     if previous is None:
         return None, None
@@ -557,8 +564,8 @@ def _assemble(query: SpendQuery, cells: dict[_Group, _Cell], *, start: date,
             groups=other_counts[currency] if is_other else 1,
             requests=cell.requests if unit_costs else None,
             tokens=cell.tokens if unit_costs else None,
-            cost_per_request=cell.amount / cell.requests if unit_costs and cell.requests else None,
-            cost_per_1k_tokens=cell.amount * 1000 / cell.tokens if unit_costs and cell.tokens else None,
+            cost_per_request=_unit(cell.amount, cell.requests) if unit_costs else None,
+            cost_per_1k_tokens=_unit(cell.amount * 1000, cell.tokens) if unit_costs else None,
         ))
     if unit_costs and any(r.requests == 0 and r.amount for r in rows):
         notes.append("some rows record no requests or tokens: their unit costs are unknown, not zero")
