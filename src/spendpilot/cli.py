@@ -235,7 +235,7 @@ def ingest(
 def spend(
     by: Annotated[str, typer.Option(
         "--by", help="Group by these keys, comma-separated: service, account, subaccount, region, provider, "
-        "charge_category, resource, team, feature, model, tag:KEY (e.g. --by service,account or --by tag:env).")] = "",
+        "charge_category, resource, category, sku, team, feature, model, tag:KEY (e.g. --by service,account or --by tag:env).")] = "",
     start: Annotated[str | None, typer.Option("--from", help="First day, ISO (2025-05-01), included.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day, ISO, included (default: the latest full day of data).")] = None,
     last: Annotated[str | None, typer.Option("--last", help="The period up to --to: 7d, 2w, 3m (default 30d).")] = None,

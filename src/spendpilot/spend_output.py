@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from rich.table import Table
@@ -151,7 +151,7 @@ def _series_table(result: SpendResult) -> Table:
     wide = len(result.buckets) <= MAX_BUCKET_COLUMNS
     if wide:
         for bucket in result.buckets:
-            table.add_column(_bucket_label(bucket, result.granularity), justify="right")
+            table.add_column(_bucket_label(bucket, result), justify="right")
     table.add_column(f"Trend ({result.granularity.value})", no_wrap=True)
     table.add_column("Total", justify="right")
     for (_, currency), by_bucket in groups.items():
@@ -165,12 +165,19 @@ def _series_table(result: SpendResult) -> Table:
     return table
 
 
-def _bucket_label(bucket: date, granularity: Granularity) -> str:
-    if granularity is Granularity.MONTH:
-        return f"{bucket:%Y-%m}"
-    if granularity is Granularity.WEEK:
-        return f"wk {bucket:%m-%d}"
-    return f"{bucket:%m-%d}"
+def _bucket_label(bucket: date, result: SpendResult) -> str:
+    """The bucket's name, with the days it covers when the period cuts it short (a partial
+    month would otherwise read as a drop in spend)."""
+    if result.granularity is Granularity.MONTH:
+        label = f"{bucket:%Y-%m}"
+        last = (bucket.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    elif result.granularity is Granularity.WEEK:
+        label, last = f"wk {bucket:%m-%d}", bucket + timedelta(days=6)
+    else:
+        return f"{bucket:%m-%d}"
+    covered = (min(last, result.end) - max(bucket, result.start)).days + 1
+    full = (last - bucket).days + 1
+    return label if covered >= full else f"{label} ({covered} d)"
 
 
 def spend_json(result: SpendResult) -> str:

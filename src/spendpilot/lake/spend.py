@@ -93,6 +93,8 @@ FOCUS_KEYS: dict[str, _FocusKey] = {
     "provider": _FocusKey('"ProviderName"'),
     "charge_category": _FocusKey('"ChargeCategory"'),
     "resource": _FocusKey('"ResourceId"'),
+    "category": _FocusKey('"ServiceCategory"'),
+    "sku": _FocusKey('"SkuId"'),
 }
 """Bill dimensions. ``team``, ``feature``, ``model`` and ``tag:<key>`` read the Tags JSON."""
 
