@@ -13,6 +13,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from tests.config.helpers import invoke, one_error_line
 
@@ -243,3 +245,17 @@ def test_cli_exit_codes_for_empty_lake_and_unknown_key(tmp_path: Path, hand_lake
     unknown = _cli(hand_lake, "--by", "service,colour")
     assert unknown.exit_code == 2
     assert "valid keys: service, account, subaccount, region" in one_error_line(unknown.stderr)
+
+
+def test_sums_stay_exact_past_the_plain_decimal_limit(tmp_path: Path, lake_dir: Path):
+    """Costs near DECIMAL(38, 12)'s limit (a lake written before ingest bounded them) overflow a
+    plain SUM; the spend query answers anyway, exactly, in both periods."""
+    ingest_file(write_csv(tmp_path / "ok.csv", [focus_row(i) for i in range(3)]), lake_dir)
+    stored = next((lake_dir / "focus").rglob("*.parquet"))
+    table = pq.read_table(stored)
+    huge = D("99999999999999999999999999.5")
+    column = table.schema.get_field_index("EffectiveCost")
+    pq.write_table(table.set_column(column, "EffectiveCost", pa.array([huge] * 3, table.schema.field(column).type)),
+                   stored.with_name("legacy-0000aaaa.parquet"))
+    result = run_spend_query(lake_dir, build_query(start=date(2024, 9, 1), end=date(2024, 9, 30), compare=True))
+    assert [(t.amount, t.previous) for t in result.totals] == [(huge * 3 + D("4.5"), D(0))]

@@ -370,14 +370,20 @@ class _FocusSpend:
         return clauses, params
 
     def run(self) -> SpendResult:
-        latest_time = self.lake.latest_charge_time()
-        if latest_time is None:
-            raise NoSpendData("the lake holds no billing data yet; run `spendpilot ingest PATH` first")
-        latest = (latest_time - timedelta(days=1)).date()
-        start, end = _period(self.query, latest)
-        days = (end - start).days + 1
-        prev_start = start - timedelta(days=days) if self.query.compare else None
-        cells = self._aggregate(start, end, prev_start)
+        # One session for both queries: opening one costs about as much as a grouped sum over
+        # a million rows (benchmarks/spend_query.py).
+        con = self.lake._connect()
+        try:
+            found = _dialect.rows(con, 'SELECT max("ChargePeriodEnd") AS latest FROM focus')[0]["latest"]
+            if found is None:
+                raise NoSpendData("the lake holds no billing data yet; run `spendpilot ingest PATH` first")
+            latest = (found - timedelta(days=1)).date()
+            start, end = _period(self.query, latest)
+            days = (end - start).days + 1
+            prev_start = start - timedelta(days=days) if self.query.compare else None
+            cells = self._aggregate(con, start, end, prev_start)
+        finally:
+            con.close()
         return _assemble(
             self.query, cells, start=start, end=end, latest=latest, prev_start=prev_start,
             metric=_METRIC_COLUMN[self.query.resolved_metric], source=Source.FOCUS,
@@ -386,39 +392,43 @@ class _FocusSpend:
                    for key in self.query.group_by if key in ("feature", "model")],
         )
 
-    def _aggregate(self, start: date, end: date, prev_start: date | None
-                   ) -> dict[_Group, _Cell]:
-        selects, groups, params, name_cols = [], [], [], []
+    def _aggregate(self, con: duckdb.DuckDBPyConnection, start: date, end: date,
+                   prev_start: date | None) -> dict[_Group, _Cell]:
+        """Sum the metric per group, bucket and currency: ``s0`` over the period, ``s1`` over
+        the previous one, in one scan. Inner query picks and labels rows; outer one sums
+        plain columns (the exact fallback repeats each summed expression)."""
+        inner, outer, groups, params, name_cols = [], [], [], [], []
         for i, key in enumerate(self.query.group_by):
             spec, key_params = self._key(key)
-            selects.append(f"{spec.value_sql} AS g{i}")
+            inner.append(f"{spec.value_sql} AS g{i}")
             params += key_params
+            outer.append(f"g{i}")
             groups.append(f"g{i}")
             if spec.name_sql:
-                selects.append(f"max({spec.name_sql}) AS n{i}")
+                inner.append(f"{spec.name_sql} AS n{i}")
+                outer.append(f"max(n{i}) AS n{i}")
                 name_cols.append(i)
         if self.query.granularity is not Granularity.TOTAL:
             unit = self.query.granularity.value
-            selects.append(f"CAST(date_trunc('{unit}', \"ChargePeriodStart\") AS DATE) AS bucket")
+            inner.append(f"CAST(date_trunc('{unit}', \"ChargePeriodStart\") AS DATE) AS bucket")
+            outer.append("bucket")
             groups.append("bucket")
-        first = prev_start or start
-        currency = '"BillingCurrency" AS currency'
+        inner += ['"BillingCurrency" AS currency',
+                  f'CASE WHEN "ChargePeriodStart" >= ? THEN {self.column} END AS c0',
+                  f'CASE WHEN "ChargePeriodStart" < ? THEN {self.column} END AS c1']
+        outer.append("currency")
+        params += [_midnight(start), _midnight(start)]
+        sums = ["c0", "c1"] if prev_start is not None else ["c0"]
         where, where_params = self._filters()
-        current = '"ChargePeriodStart" >= ?'
-        sums = [f"CASE WHEN {current} THEN {self.column} END"]
-        sum_params: list[Any] = [_midnight(start)]
-        if prev_start is not None:
-            sums.append(f"CASE WHEN NOT ({current}) THEN {self.column} END")
-            sum_params.append(_midnight(start))
         sql = (
-            f"SELECT {', '.join(selects + [currency])}, {{sums}} FROM focus "
-            f'WHERE "ChargePeriodStart" >= ? AND "ChargePeriodStart" < ? '
+            f"SELECT {', '.join(outer)}, {{sums}} FROM (SELECT {', '.join(inner)} FROM focus "
+            'WHERE "ChargePeriodStart" >= ? AND "ChargePeriodStart" < ?'
             + "".join(f" AND {c}" for c in where)
-            + f" GROUP BY {', '.join([*groups, 'currency'])}"
+            + f") AS windowed GROUP BY {', '.join([*groups, 'currency'])}"
         )
-        all_params = [*params, *sum_params, _midnight(first), _midnight(end + timedelta(days=1)),
+        all_params = [*params, _midnight(prev_start or start), _midnight(end + timedelta(days=1)),
                       *where_params]
-        rows = self._summed(sql, sums, all_params)
+        rows = self._summed(con, sql, sums, all_params)
         cells: dict[_Group, _Cell] = {}
         for r in rows:
             labels = []
@@ -436,22 +446,19 @@ class _FocusSpend:
                 cell.previous += r["s1"]
         return cells
 
-    def _summed(self, sql: str, sums: Sequence[str], params: Sequence[Any]) -> list[dict[str, Any]]:
+    @staticmethod
+    def _summed(con: duckdb.DuckDBPyConnection, sql: str, sums: Sequence[str], params: Sequence[Any]
+                ) -> list[dict[str, Any]]:
         """Plain sums; if one overflows (a lake written before ingest bounded costs), exact ones."""
         plain = ", ".join(f"sum({s}) AS s{i}" for i, s in enumerate(sums))
-        con = self.lake._connect()
         try:
-            try:
-                rows = _dialect.rows(con, sql.replace("{sums}", plain), params)
-                return [{**r, **{f"s{i}": r[f"s{i}"] or Decimal(0) for i in range(len(sums))}}
-                        for r in rows]
-            except duckdb.OutOfRangeException:
-                exact = ", ".join(_dialect.exact_sum_sql(s, f"s{i}") for i, s in enumerate(sums))
-                rows = _dialect.rows(con, sql.replace("{sums}", exact), params)
-                return [{**r, **{f"s{i}": _dialect.exact_total(r, f"s{i}") or Decimal(0)
-                                 for i in range(len(sums))}} for r in rows]
-        finally:
-            con.close()
+            rows = _dialect.rows(con, sql.replace("{sums}", plain), params)
+            return [{**r, **{f"s{i}": r[f"s{i}"] or Decimal(0) for i in range(len(sums))}} for r in rows]
+        except duckdb.OutOfRangeException:
+            exact = ", ".join(_dialect.exact_sum_sql(s, f"s{i}") for i, s in enumerate(sums))
+            rows = _dialect.rows(con, sql.replace("{sums}", exact), params)
+            return [{**r, **{f"s{i}": _dialect.exact_total(r, f"s{i}") or Decimal(0)
+                             for i in range(len(sums))}} for r in rows]
 
 
 class _LlmSpend:
