@@ -1,6 +1,9 @@
 """Speed and memory of `spendpilot spend --by service,account` beside DuckDB's own GROUP BY.
 
-Usage: ``python benchmarks/spend_query.py [N] [--keep DIR] [--runs R]`` (N defaults to 1,000,000).
+Usage: ``python benchmarks/spend_query.py [N] [--keep DIR] [--runs R] [--copies K]`` (N defaults
+to 1,000,000). ``--copies K`` stores the ingested Parquet files K times (as K deliveries of the
+same rows would sit side by side): K x N rows to query without generating and ingesting them,
+when only the query is being measured.
 
 Generates N synthetic FOCUS rows and ingests them with the phases of ``ingest_and_sweep`` (same
 generator, same child-process isolation), then times, each in a fresh child process so its peak
@@ -115,11 +118,19 @@ def _run(*args: str) -> dict[str, Any]:
     return json.loads(line[len(RESULT_PREFIX):])
 
 
+def _count_rows(lake_dir: Path) -> int:
+    import duckdb
+
+    pattern = str(lake_dir / "focus" / "*" / "*" / "*.parquet")
+    return int(duckdb.sql(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchall()[0][0])
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rows", type=int, nargs="?", default=1_000_000)
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it (reuses its lake)")
     parser.add_argument("--runs", type=int, default=3, help="timed runs per phase (median printed)")
+    parser.add_argument("--copies", type=int, default=1, help="store the ingested files this many times")
     args = parser.parse_args(argv)
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="spendpilot-spend-bench-"))
@@ -133,6 +144,15 @@ def main(argv: list[str]) -> None:
             built["ingest"] = _run_phase("--phase", "ingest", "--csv", str(csv_path), "--lake", str(lake_dir),
                                          "--rows", str(args.rows))
             csv_path.unlink(missing_ok=True)
+        stored = sorted((lake_dir / "focus").rglob("*.parquet"))
+        originals = [p for p in stored if ".copy" not in p.name]
+        for copy in range(1, args.copies):
+            for original in originals:
+                target = original.with_name(f"{original.stem}.copy{copy}.parquet")
+                if not target.exists():
+                    shutil.copyfile(original, target)
+        rows_queried = _count_rows(lake_dir)
+        lake_mb = sum(p.stat().st_size for p in (lake_dir / "focus").rglob("*.parquet")) / 1e6
         runs = str(args.runs)
         results = {name: _run("--phase", name, "--lake", str(lake_dir), "--runs", runs)
                    for name in ("duckdb", "spend", "cli")}
@@ -144,6 +164,8 @@ def main(argv: list[str]) -> None:
         print(f"{phase:<8}{r['rows']:>12,} rows {r['seconds']:8.1f} s  peak RSS {r['peak_rss_mb']:,.0f} MB  {r['note']}")
     same = {k: Decimal(v) for k, v in results["duckdb"]["totals"].items()} == {
         k: Decimal(v) for k, v in results["spend"]["totals"].items()}
+    print(f"\nlake: {rows_queried:,} rows ({args.copies} cop{'y' if args.copies == 1 else 'ies'} of the "
+          f"ingested files), {lake_mb:,.0f} MB Parquet")
     print(f"\n{'query (by service, account)':<34}{'median s':>9}{'runs':>24}{'peak RSS MB':>13}")
     labels = {"duckdb": "DuckDB GROUP BY (bare session)", "spend": "run_spend_query (in-process)",
               "cli": "spendpilot spend --json (process)"}
