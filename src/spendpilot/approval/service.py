@@ -88,6 +88,7 @@ class Approvals:
             at=self.clock.now(),
         )
         proposal = self.store.record_decision(approval, ProposalStatus.REJECTED, note=f"rejected by {by}: {reason}")
+        failpoint("after_rejection_recorded")
         if proposal.rollback_of is None:  # a declined rollback says nothing about the original finding
             self._remember_safely(proposal, Decision.REJECT.value, by, reason)
         self._deliver(proposal, {"decision": Decision.REJECT.value, "by": by})
@@ -109,6 +110,7 @@ class Approvals:
             )
         rollback = make_rollback(original)
         self.store.upsert_proposal(rollback, actor=by)
+        failpoint("rollback_proposal_stored")
         current = self.store.get_proposal(rollback.id)
         if current.status is ProposalStatus.APPROVED:  # an earlier attempt was interrupted
             outcome = self._deliver(current, {"decision": Decision.APPROVE.value, "by": by})
@@ -124,6 +126,7 @@ class Approvals:
         """
         outcomes = []
         for proposal in self.store.list_proposals([ProposalStatus.APPROVED]):
+            failpoint("resume_next")
             try:
                 outcome = self._deliver(proposal, {"decision": Decision.APPROVE.value, "by": "resume"})
                 self._finish_rollback(proposal, outcome)
@@ -139,6 +142,7 @@ class Approvals:
     def _finish_rollback(self, proposal: Proposal, outcome: ExecutionOutcome) -> None:
         if proposal.rollback_of is None or outcome.status is not ProposalStatus.EXECUTED:
             return
+        failpoint("before_finish_rollback")
         original = self.store.get_proposal(proposal.rollback_of)
         if original.status is ProposalStatus.EXECUTED:
             self.store.set_status(
