@@ -364,7 +364,7 @@ def resume(config: ConfigOpt = None, home: HomeOpt = None) -> None:
 
     A change already visible on the resource is recorded, not applied again; one still held by
     a live process is left to it; an approval that expired before anything ran goes back to the
-    queue. Exit code: 0 all done, 1 some failed, 6 AWS unreachable or denied, 3 some drifted,
+    queue; a rollback that ran but whose original was not yet marked rolled back is marked. Exit code: 0 all done, 1 some failed, 6 AWS unreachable or denied, 3 some drifted,
     5 some held by another process.
     """
     services = _services(_settings(config, home))
