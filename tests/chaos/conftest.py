@@ -138,6 +138,7 @@ class Lab:
         self.config = proxy_config(root / "chaos.toml", self.proxy.endpoint)
         self._key: object = None
         self._org: DemoOrg | None = None
+        self.pristine: dict[str, Any] = {}
         self._n = 0
         self.proposals = {k: next(p for p in template.sweep["proposals"] if p["target"]["name"] == n)
                           for k, n in NAMES.items()}
@@ -155,7 +156,42 @@ class Lab:
             self.emulator.reset()
             self._org = _org_for_test(self.template, self.emulator, self._dir("org"), swept=True)
             self._key = key
+            self.pristine = Org(self._org, self, self._org.home, self.proposals).world()
         return self._org
+
+    def _restore_cheap(self, demo: DemoOrg) -> bool:
+        """Set the spot group and the routing parameter back as seeded; False if that failed.
+
+        Both plans expect only these fields, so a case on them needs no re-seed (~3 s): a fresh
+        copy of the swept home and these two resources put back. The parameter's version keeps
+        counting; cases compare versions before and after themselves.
+        """
+        org = Org(demo, self, demo.home, self.proposals)
+        world = org.world()
+        if world["route"] != self.pristine["route"]:
+            demo.client("ssm").put_parameter(Name=ROUTE_PARAM, Value=self.pristine["route"], Type="String", Overwrite=True)
+        if world["spot"] != self.pristine["spot"]:
+            asg = demo.client("autoscaling")
+            group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[NAMES["spot"]])["AutoScalingGroups"][0]
+            asg.update_auto_scaling_group(
+                AutoScalingGroupName=NAMES["spot"],
+                MixedInstancesPolicy={
+                    "LaunchTemplate": group["MixedInstancesPolicy"]["LaunchTemplate"],
+                    "InstancesDistribution": {"OnDemandBaseCapacity": 0, "OnDemandPercentageAboveBaseCapacity": 100},
+                },
+            )
+        world = org.world()
+        return all(world[k] == self.pristine[k] for k in ("route", "spot"))
+
+    def cheap(self, *, swept: bool = True) -> Org:
+        """A fresh home on the seeded AWS, the spot group and routing parameter as seeded."""
+        if self._org is None or not self._restore_cheap(self._org):
+            self._seeded(("cheap", self._n))
+        return self.org(self._key, swept=swept, fresh_home=True)
+
+    def for_case(self, kind: str, key: object) -> Org:
+        """The organisation for a case acting on ``kind``: cheap kinds restore, stops re-seed."""
+        return self.cheap() if kind in ("spot", "route") else self.org(key)
 
     def org(self, key: object, *, swept: bool = True, fresh_home: bool = False) -> Org:
         """The group ``key``'s organisation: shared home, unless ``fresh_home``; AWS shared."""
@@ -166,7 +202,10 @@ class Lab:
             shutil.copytree(self.template.swept_home if swept else self.template.home, home)
         else:
             home = demo.home
-        return Org(demo, self, home, self.proposals)
+        proposals = self.proposals
+        if demo.sweep is not None:  # its own, if the emulator made the fixture prepare one afresh
+            proposals = {k: next(p for p in demo.sweep["proposals"] if p["target"]["name"] == n) for k, n in NAMES.items()}
+        return Org(demo, self, home, proposals)
 
     def lake_home(self) -> Path:
         """A home with an empty state and an empty lake (ingest cases need no AWS)."""

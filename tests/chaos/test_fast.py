@@ -9,14 +9,15 @@ from spendpilot._failpoints import CRASH_EXIT_CODE
 from spendpilot.domain import ProposalStatus
 
 from .conftest import Lab
-from .invariants import healthy, user_visible
+from .fault_proxy import Rule
+from .invariants import changes_once, converged, healthy, resume_until_quiet, user_visible
 
 
 def test_rollback_killed_before_the_original_is_marked_is_finished_by_resume(lab: Lab) -> None:
     """The rollback ran and was verified; the process died before marking the original rolled
     back. It used to stay "executed" for ever (resume looked only at approved proposals) and
     `spendpilot rollback` again said "rb-… is executed; only pending proposals can be approved"."""
-    org = lab.org("fast-rollback-resume", fresh_home=True)
+    org = lab.cheap()
     pid = org.pid("route")
     user_visible([org.run("approve", pid, "--by", "alice")], crash_ok=False)
     crashed = org.run("rollback", pid, "--by", "bob", failpoints="before_finish_rollback")
@@ -30,7 +31,7 @@ def test_rollback_killed_before_the_original_is_marked_is_finished_by_resume(lab
 
 
 def test_rollback_asked_again_after_that_crash_finishes_it(lab: Lab) -> None:
-    org = lab.org("fast-rollback-again", fresh_home=True)
+    org = lab.cheap()
     pid = org.pid("route")
     version = org.world()["route_version"]
     user_visible([org.run("approve", pid, "--by", "alice")], crash_ok=False)
@@ -41,4 +42,40 @@ def test_rollback_asked_again_after_that_crash_finishes_it(lab: Lab) -> None:
     assert again.returncode == 0, str(again)
     assert org.status(pid) is ProposalStatus.ROLLED_BACK
     assert org.world()["route_version"] == version + 2  # there and back, each once
+    healthy(org)
+
+
+def test_a_change_whose_reply_is_lost_is_not_sent_twice(lab: Lab) -> None:
+    """PutParameter lands, then the reply is a 500: botocore used to retry it, writing the
+    parameter twice (SSM Version + 2). The change is sent once; resume re-reads and finishes."""
+    org = lab.cheap()
+    base, landed = org.world(), lab.proxy.landed()
+    lab.proxy.set_rules(Rule("ssm", "PutParameter", "landed_500"))
+    r = org.run("approve", org.pid("route"), "--by", "alice")
+    lab.proxy.clear()
+    user_visible([r], crash_ok=False)
+    assert r.returncode == 6, str(r)
+    changes_once(org, "route", base, landed)
+    resume_until_quiet(org)
+    assert converged(org, "route", base) is ProposalStatus.EXECUTED
+    assert org.world()["route_version"] == base["route_version"] + 1
+    healthy(org)
+
+
+def test_an_undecodable_reply_to_a_change_is_unavailable_not_failed(lab: Lab) -> None:
+    """Random bytes in reply to PutParameter (a JSON service) escaped botocore as a bare
+    UnicodeDecodeError: the executor marked the proposal failed ("applying failed: 'utf-8'
+    codec can't decode…") although the change may have landed. It is now an unreadable reply:
+    exit 6, still approved, and resume finishes it."""
+    org = lab.cheap()
+    base, landed = org.world(), lab.proxy.landed()
+    lab.proxy.set_rules(Rule("ssm", "PutParameter", "landed_garbage"))
+    r = org.run("approve", org.pid("route"), "--by", "alice")
+    lab.proxy.clear()
+    user_visible([r], crash_ok=False)
+    assert r.returncode == 6 and "unreadable reply" in r.stderr + r.stdout, str(r)
+    assert org.status(org.pid("route")) is ProposalStatus.APPROVED
+    resume_until_quiet(org)
+    assert converged(org, "route", base) is ProposalStatus.EXECUTED
+    changes_once(org, "route", base, landed)
     healthy(org)
