@@ -23,6 +23,7 @@ import pytest
 from tests.conftest import REPO
 from tests.demo_fixtures import DemoOrg, DemoTemplate, _org_for_test
 
+from spendpilot.adapters.aws.client import AwsAdapter
 from spendpilot.domain import ProposalStatus
 from spendpilot.scenarios.emulator import LocalAwsEmulator
 from spendpilot.state import StateStore
@@ -171,14 +172,10 @@ class Lab:
         if world["route"] != self.pristine["route"]:
             demo.client("ssm").put_parameter(Name=ROUTE_PARAM, Value=self.pristine["route"], Type="String", Overwrite=True)
         if world["spot"] != self.pristine["spot"]:
-            asg = demo.client("autoscaling")
-            group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[NAMES["spot"]])["AutoScalingGroups"][0]
-            asg.update_auto_scaling_group(
-                AutoScalingGroupName=NAMES["spot"],
-                MixedInstancesPolicy={
-                    "LaunchTemplate": group["MixedInstancesPolicy"]["LaunchTemplate"],
-                    "InstancesDistribution": {"OnDemandBaseCapacity": 0, "OnDemandPercentageAboveBaseCapacity": 100},
-                },
+            # As a rollback sets it back: through the adapter, straight to the emulator.
+            AwsAdapter(region=demo.scenario.region, endpoint_url=demo.endpoint).autoscaling.set_on_demand_split(
+                NAMES["spot"], on_demand_percentage_above_base=100, on_demand_base_capacity=0,
+                spot_allocation_strategy=None,
             )
         world = org.world()
         return all(world[k] == self.pristine[k] for k in ("route", "spot"))
