@@ -79,3 +79,19 @@ def test_an_undecodable_reply_to_a_change_is_unavailable_not_failed(lab: Lab) ->
     assert converged(org, "route", base) is ProposalStatus.EXECUTED
     changes_once(org, "route", base, landed)
     healthy(org)
+
+
+def test_a_state_write_that_hits_a_file_size_limit_is_one_line_not_a_traceback(lab: Lab) -> None:
+    """SQLite cannot grow its files (full disk; here RLIMIT_FSIZE, which needs no root): the
+    approve used to end in a SQLAlchemy traceback. One line, exit 1, and resume finishes."""
+    org = lab.cheap()
+    base, landed = org.world(), lab.proxy.landed()
+    r = org.run("approve", org.pid("route"), "--by", "alice", fsize=8 * 1024)
+    user_visible([r], crash_ok=False)
+    assert r.returncode == 1 and "could not be written" in r.stderr, str(r)
+    resume_until_quiet(org)
+    if org.status(org.pid("route")) is ProposalStatus.PENDING:
+        user_visible([org.run("approve", org.pid("route"), "--by", "alice")], crash_ok=False)
+    assert converged(org, "route", base) is ProposalStatus.EXECUTED
+    changes_once(org, "route", base, landed)
+    healthy(org)
