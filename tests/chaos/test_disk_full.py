@@ -17,8 +17,8 @@ import pytest
 from spendpilot.domain import ProposalStatus
 
 from .conftest import Lab, Org
-from .invariants import changes_once, converged, healthy, readable, resume_until_quiet, user_visible
 from .forkserver import Result
+from .invariants import changes_once, converged, healthy, readable, resume_until_quiet, user_visible
 from .test_kill_ingest import Ingests, _ingests, lake_rows, reported
 
 pytestmark = pytest.mark.chaos
