@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check-data lint bench clean
+.PHONY: demo test chaos check-data lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ demo: $(STAMP)
 PYTEST_ARGS ?= -n auto
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) chaos
+
+# The fault-injection suite (tests/chaos, marker `chaos`): kills, AWS faults, full disks, races.
+chaos: $(STAMP)
+	$(BIN)/python -m pytest -q -m chaos tests/chaos $(CHAOS_ARGS)
 
 # The suite reads only tests/data. This re-checks those copies against their upstream files:
 # `make check-data SHARED_DATA=/path/to/shared/data` (see tests/data/*/PROVENANCE.md).

@@ -474,7 +474,7 @@ def resume(config: ConfigOpt = None, home: HomeOpt = None) -> None:
 
     A change already visible on the resource is recorded, not applied again; one still held by
     a live process is left to it; an approval that expired before anything ran goes back to the
-    queue. Exit code: 0 all done, 1 some failed, 6 AWS unreachable or denied, 3 some drifted,
+    queue; a rollback that ran but whose original was not yet marked rolled back is marked. Exit code: 0 all done, 1 some failed, 6 AWS unreachable or denied, 3 some drifted,
     5 some held by another process.
     """
     services = _services(_settings(config, home))
@@ -838,12 +838,36 @@ def eval_(
         raise typer.Exit(int(ExitCode.FAILURE))
 
 
+def _store_failure(exc: BaseException) -> str | None:
+    """One line for a local store that could not be written or read (a full disk, a file size
+    limit, a read-only or broken database), None for anything else."""
+    import errno
+    import sqlite3
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    full = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS)
+    if isinstance(exc, SQLAlchemyError | sqlite3.Error) or (isinstance(exc, OSError) and exc.errno in full):
+        first = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return (
+            f"a local store could not be written or read ({first}); free disk space or fix the home, then run "
+            "`spendpilot doctor` and `spendpilot resume` to finish anything left half-done"
+        )
+    return None
+
+
 def main() -> None:
     try:
         app()
     except SpendpilotError as exc:  # anything not mapped by a command
         err.print(Text(f"error: {exc}", style="red"))
         sys.exit(int(exc.exit_code))
+    except Exception as exc:
+        line = _store_failure(exc)
+        if line is None:
+            raise
+        err.print(Text(f"error: {line}", style="red"), soft_wrap=True)
+        sys.exit(int(ExitCode.FAILURE))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 
+from spendpilot._failpoints import failpoint
 from spendpilot.adapters.base import Source, SourceContext
 from spendpilot.agent.collect import collect_snapshot
 from spendpilot.agent.narrate import narrate_proposal
@@ -136,6 +137,7 @@ def build_sweep_graph(deps: SweepDeps) -> Any:
             p.fingerprint: p for p in deps.store.list_proposals([ProposalStatus.PENDING, ProposalStatus.APPROVED])
         }
         pending: list[Proposal] = []
+        failpoint("sweep_before_persist")
         for p in state["proposals"]:
             stored = queue_proposal(deps.store, p, open_now.get(p.fingerprint))
             if stored is None:
@@ -143,10 +145,12 @@ def build_sweep_graph(deps: SweepDeps) -> Any:
                 stored = deps.store.get_proposal(open_now[p.fingerprint].id)
             else:
                 report.new_proposals.append(stored.id)
+                failpoint("sweep_proposal_stored")
                 deps.start_remediation(stored)
             if stored.status is ProposalStatus.PENDING:
                 pending.append(stored)
         report.totals = totals_by_currency(p.estimate.expected for p in pending)
+        failpoint("sweep_before_record")
         deps.store.record_sweep(state["sweep_id"], state["started_at"], report.model_dump(mode="json"))
         return {"report": report}
 

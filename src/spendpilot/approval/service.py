@@ -88,6 +88,7 @@ class Approvals:
             at=self.clock.now(),
         )
         proposal = self.store.record_decision(approval, ProposalStatus.REJECTED, note=f"rejected by {by}: {reason}")
+        failpoint("after_rejection_recorded")
         if proposal.rollback_of is None:  # a declined rollback says nothing about the original finding
             self._remember_safely(proposal, Decision.REJECT.value, by, reason)
         self._deliver(proposal, {"decision": Decision.REJECT.value, "by": by})
@@ -109,7 +110,12 @@ class Approvals:
             )
         rollback = make_rollback(original)
         self.store.upsert_proposal(rollback, actor=by)
+        failpoint("rollback_proposal_stored")
         current = self.store.get_proposal(rollback.id)
+        if current.status is ProposalStatus.EXECUTED:  # done earlier; a crash came before the original was marked
+            outcome = self._finish_executed_rollback(current)
+            if outcome is not None:
+                return outcome
         if current.status is ProposalStatus.APPROVED:  # an earlier attempt was interrupted
             outcome = self._deliver(current, {"decision": Decision.APPROVE.value, "by": by})
             self._finish_rollback(current, outcome)
@@ -124,6 +130,7 @@ class Approvals:
         """
         outcomes = []
         for proposal in self.store.list_proposals([ProposalStatus.APPROVED]):
+            failpoint("resume_next")
             try:
                 outcome = self._deliver(proposal, {"decision": Decision.APPROVE.value, "by": "resume"})
                 self._finish_rollback(proposal, outcome)
@@ -134,11 +141,30 @@ class Approvals:
                     message=f"{proposal.id}: could not resume: {exc}", error=type(exc).__name__,
                 )
             outcomes.append(outcome)
+        for rollback in self.store.list_proposals([ProposalStatus.EXECUTED]):
+            if rollback.rollback_of is not None and (done := self._finish_executed_rollback(rollback)):
+                outcomes.append(done)
         return outcomes
+
+    def _finish_executed_rollback(self, rollback: Proposal) -> ExecutionOutcome | None:
+        """A rollback executed and verified whose original is still marked executed (the process
+        died in between): mark the original rolled back. None when there is nothing to finish."""
+        if rollback.rollback_of is None:
+            return None
+        if self.store.get_proposal(rollback.rollback_of).status is not ProposalStatus.EXECUTED:
+            return None
+        outcome = ExecutionOutcome(
+            proposal_id=rollback.id, status=ProposalStatus.EXECUTED, applied=True, verified=True,
+            message=f"{rollback.id}: the rollback was already executed and verified; "
+            f"{rollback.rollback_of} is now marked rolled back",
+        )
+        self._finish_rollback(rollback, outcome)
+        return outcome
 
     def _finish_rollback(self, proposal: Proposal, outcome: ExecutionOutcome) -> None:
         if proposal.rollback_of is None or outcome.status is not ProposalStatus.EXECUTED:
             return
+        failpoint("before_finish_rollback")
         original = self.store.get_proposal(proposal.rollback_of)
         if original.status is ProposalStatus.EXECUTED:
             self.store.set_status(

@@ -142,6 +142,7 @@ class Executor:
                 )
             failpoint("after_apply")
             self.store.mark_execution(key, ExecutionStatus.APPLIED, actor=ACTOR, detail=result)
+            failpoint("after_applied_recorded")
 
         after = action.read_state(self.ctx, plan.target)
         if action.is_applied(after, plan):

@@ -49,6 +49,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from spendpilot._failpoints import failpoint
 from spendpilot.errors import ExitCode, IngestError
 
 try:
@@ -203,6 +204,7 @@ class StagedWrite:
         """
         if table.num_rows == 0:
             return
+        failpoint("lake_stage_write")
         if partition not in self._writers:
             self._writers[partition] = self._open(table.schema)
         key = self._run.restatement_key
@@ -374,6 +376,7 @@ class LakeTransaction:
         with lake_lock(self.lake_dir):
             recover(self.lake_dir)
             ops = self._plan(done)
+            failpoint("lake_before_journal")
             if ops:
                 self._ensure_staging()
                 journal = self._staging / JOURNAL
@@ -382,9 +385,12 @@ class LakeTransaction:
                     json.dump(ops, handle)
                     handle.flush()
                     os.fsync(handle.fileno())
+                failpoint("lake_journal_written")
                 os.replace(temporary, journal)
                 self.journal_written = True
+                failpoint("lake_after_journal")
                 _apply(self.lake_dir, ops)
+                failpoint("lake_after_apply")
                 journal.unlink()
         self.abort()
         return done
@@ -504,6 +510,7 @@ class LakeTransaction:
 def _apply(lake_dir: Path, ops: list[list[str]]) -> None:
     """Carry out a journal; every step may already have been done."""
     for op in ops:
+        failpoint("lake_apply_step")
         if op[0] == "place":
             staged, target = lake_dir / op[1], lake_dir / op[2]
             if staged.exists():

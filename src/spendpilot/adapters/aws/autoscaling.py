@@ -9,10 +9,12 @@ from spendpilot.domain import Resource, ResourceRef
 
 
 class AutoScalingApi:
-    def __init__(self, client: Any, ec2: Ec2Api, region: str) -> None:
+    def __init__(self, client: Any, ec2: Ec2Api, region: str, writer: Any = None) -> None:
         self._client = client
         self._ec2 = ec2
         self.region = region
+        self._writer = writer or client
+        """Changes go through this client: one attempt, never retried blindly (see ``AwsAdapter``)."""
 
     def _instance_type(self, group: dict[str, Any]) -> str | None:
         for inst in group.get("Instances", []):
@@ -99,7 +101,7 @@ class AutoScalingApi:
         # The API accepts either the id or the name, not both.
         if "LaunchTemplateId" in lt_spec and "LaunchTemplateName" in lt_spec:
             lt_spec.pop("LaunchTemplateId")
-        self._client.update_auto_scaling_group(
+        self._writer.update_auto_scaling_group(
             AutoScalingGroupName=name,
             MixedInstancesPolicy={
                 "LaunchTemplate": {

@@ -101,16 +101,17 @@ def _translate(client: Any, exc: Exception, operation: str) -> AdapterError:
 
 def _raise_on_call_error(client: Any, exception: Exception, event_name: str, **_: Any) -> None:
     """botocore ``after-call-error`` handler: the call failed without a usable AWS response."""
-    if isinstance(exception, BotoCoreError | ResponseParserError):
+    if isinstance(exception, BotoCoreError | ResponseParserError | UnicodeDecodeError):
         raise _translate(client, exception, operation=event_name.rsplit(".", 1)[-1]) from exception
 
 
 class _Translated:
     """An API object whose methods raise ``AdapterError`` for any botocore failure escaping them."""
 
-    def __init__(self, api: object, client: Any) -> None:
+    def __init__(self, api: object, client: Any, writer: Any = None) -> None:
         self._api = api
         self._client = client
+        self._clients = (client,) if writer is None else (writer, client)
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._api, name)
@@ -121,20 +122,26 @@ class _Translated:
     def _guard(self, method: Callable[..., Any], name: str) -> Callable[..., Any]:
         @functools.wraps(method)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            holder = _LAST_REPLY.get(self._client)
-            if holder is not None:
-                holder.reply = None
+            for c in self._clients:
+                holder = _LAST_REPLY.get(c)
+                if holder is not None:
+                    holder.reply = None
             try:
                 return method(*args, **kwargs)
             except (ClientError, BotoCoreError) as exc:
                 operation = getattr(exc, "operation_name", None) or name
-                raise _translate(self._client, exc, operation) from exc
+                raise _translate(self._answered(), exc, operation) from exc
             except UNREADABLE_REPLY as exc:
-                if _last_reply(self._client) is None:
+                answered = self._answered()
+                if _last_reply(answered) is None:
                     raise  # no reply came: a bug of ours, not AWS's answer
-                raise _translate(self._client, exc, _operation_of(self._client, name)) from exc
+                raise _translate(answered, exc, _operation_of(answered, name)) from exc
 
         return guarded
+
+    def _answered(self) -> Any:
+        """The client whose call was answered last (the writer's, when a change was sent)."""
+        return next((c for c in self._clients if _last_reply(c) is not None), self._client)
 
 
 def _operation_of(client: Any, method_name: str) -> str:
@@ -143,8 +150,8 @@ def _operation_of(client: Any, method_name: str) -> str:
     return (holder.operation if holder is not None else None) or method_name
 
 
-def _translated(api: _Api, client: Any) -> _Api:
-    return cast(_Api, _Translated(api, client))
+def _translated(api: _Api, client: Any, writer: Any = None) -> _Api:
+    return cast(_Api, _Translated(api, client, writer))
 
 
 READ_PERMISSIONS: tuple[str, ...] = (
@@ -183,8 +190,16 @@ class AwsAdapter:
         self.routing_prefix = routing_prefix
         self._session = session or boto3.session.Session(region_name=region)
 
-    def client(self, service: str) -> Any:
-        kwargs: dict[str, Any] = {"region_name": self.region, "config": self._config}
+    def client(self, service: str, *, single_attempt: bool = False) -> Any:
+        """A boto3 client for ``service``; ``single_attempt``: the client changes go through.
+
+        botocore retries a call whose reply was a 5xx, a timeout or unreadable, and the change
+        may have landed before that reply: a retried PutParameter writes the parameter twice.
+        So a change is sent once; when it fails, the executor keeps the approval and `resume`
+        re-reads the resource to learn whether it landed before applying anything again.
+        """
+        config = self._config.merge(Config(retries={"total_max_attempts": 1})) if single_attempt else self._config
+        kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
         if self.endpoint_url:
             kwargs["endpoint_url"] = self.endpoint_url
         client = self._session.client(service, **kwargs)
@@ -196,12 +211,14 @@ class AwsAdapter:
     @cached_property
     def ec2(self) -> Ec2Api:
         client = self.client("ec2")
-        return _translated(Ec2Api(client, self.region), client)
+        writer = self.client("ec2", single_attempt=True)
+        return _translated(Ec2Api(client, self.region, writer=writer), client, writer)
 
     @cached_property
     def autoscaling(self) -> AutoScalingApi:
         client = self.client("autoscaling")
-        return _translated(AutoScalingApi(client, self.ec2, self.region), client)
+        writer = self.client("autoscaling", single_attempt=True)
+        return _translated(AutoScalingApi(client, self.ec2, self.region, writer=writer), client, writer)
 
     @cached_property
     def cloudwatch(self) -> CloudWatchApi:
@@ -211,7 +228,8 @@ class AwsAdapter:
     @cached_property
     def llm_routing(self) -> LlmRoutingApi:
         client = self.client("ssm")
-        return _translated(LlmRoutingApi(client, self.routing_prefix, self.region), client)
+        writer = self.client("ssm", single_attempt=True)
+        return _translated(LlmRoutingApi(client, self.routing_prefix, self.region, writer=writer), client, writer)
 
     @cached_property
     def sagemaker(self) -> SageMakerApi:

@@ -15,9 +15,11 @@ def _tags(raw: list[dict[str, str]] | None) -> dict[str, str]:
 
 
 class Ec2Api:
-    def __init__(self, client: Any, region: str) -> None:
+    def __init__(self, client: Any, region: str, writer: Any = None) -> None:
         self._client = client
         self.region = region
+        self._writer = writer or client
+        """Changes go through this client: one attempt, never retried blindly (see ``AwsAdapter``)."""
 
     def _to_resource(self, inst: dict[str, Any], owner: str | None) -> Resource:
         tags = _tags(inst.get("Tags"))
@@ -69,11 +71,11 @@ class Ec2Api:
         return None
 
     def stop_instance(self, instance_id: str) -> str:
-        resp = self._client.stop_instances(InstanceIds=[instance_id])
+        resp = self._writer.stop_instances(InstanceIds=[instance_id])
         return resp["StoppingInstances"][0]["CurrentState"]["Name"]
 
     def start_instance(self, instance_id: str) -> str:
-        resp = self._client.start_instances(InstanceIds=[instance_id])
+        resp = self._writer.start_instances(InstanceIds=[instance_id])
         return resp["StartingInstances"][0]["CurrentState"]["Name"]
 
     def latest_spot_prices(self, instance_types: list[str]) -> dict[str, Decimal]:

@@ -39,9 +39,10 @@ _POLICY_HINT = "run `spendpilot policy` for the least-privilege policy"
 _NO_CREDENTIALS = (
     NoCredentialsError, PartialCredentialsError, CredentialRetrievalError, SSOError, TokenRetrievalError,
 )  # fmt: skip
-UNREADABLE_REPLY = (ResponseParserError, KeyError, IndexError, TypeError)
+UNREADABLE_REPLY = (ResponseParserError, UnicodeDecodeError, KeyError, IndexError, TypeError)
 """What a reply botocore could not parse, or one without the fields an AWS answer has, raises.
-(``ResponseParserError`` is not a ``BotoCoreError``: it escaped the translation before.)"""
+(``ResponseParserError`` is not a ``BotoCoreError``: it escaped the translation before; a JSON
+service's body that is not UTF-8 fails inside botocore as a bare ``UnicodeDecodeError``.)"""
 BODY_SHOWN = 200
 """Characters of an unreadable body an error message quotes: enough to recognise a proxy's
 login page or an HTML error, never the whole ~100 KB of it."""
@@ -120,7 +121,7 @@ def adapter_error(
             return AdapterError(f"{call} denied in {where} — {_POLICY_HINT} (no AWS error document; {seen})")
         if status in (429, 503):
             return AdapterError(f"{call} in {where} was throttled or unavailable ({seen}){reply.wait_hint() if reply else ''} — try again shortly")
-        what = "botocore could not parse it" if isinstance(exc, ResponseParserError) else (
+        what = "botocore could not parse it" if isinstance(exc, ResponseParserError | UnicodeDecodeError) else (
             f"it lacks what an AWS answer has ({type(exc).__name__}: {str(exc)[:60]})"
         )
         return AdapterError(

@@ -12,10 +12,12 @@ from spendpilot.domain import Resource, ResourceRef
 
 
 class LlmRoutingApi:
-    def __init__(self, client: Any, prefix: str, region: str) -> None:
+    def __init__(self, client: Any, prefix: str, region: str, writer: Any = None) -> None:
         self._client = client
         self.prefix = prefix.rstrip("/")
         self.region = region
+        self._writer = writer or client
+        """Changes go through this client: one attempt, never retried blindly (see ``AwsAdapter``)."""
 
     def parameter_name(self, feature: str) -> str:
         return f"{self.prefix}/{feature}/model"
@@ -52,6 +54,6 @@ class LlmRoutingApi:
         return self._resource(feature, param["Value"], param.get("Version"))
 
     def set_route(self, feature: str, model: str) -> None:
-        self._client.put_parameter(
+        self._writer.put_parameter(
             Name=self.parameter_name(feature), Value=model, Type="String", Overwrite=True
         )
