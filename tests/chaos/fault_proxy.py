@@ -168,11 +168,17 @@ class FaultProxy:
         service, operation, protocol = _operation(h.headers, body, h.path)
         fault = None if h.path.startswith("/moto-api") else self._pick(service, operation)
         landed = False
+        recorded = False
         started = time.monotonic()
         try:
             if fault is None or fault.startswith("landed_") or fault == "truncated":
                 status, headers, data = self._forward(h, body)
                 landed = 200 <= status < 300
+                # Counted the moment the emulator has it: a stalled reply must not hide a change
+                # that already landed from a test that reads the count while this thread sleeps.
+                with self.state.lock:
+                    self.state.calls.append(Call(service, operation, fault, landed, time.monotonic() - started))
+                recorded = True
             if fault is None:
                 self._reply(h, status, headers, data)
             elif fault in ("500", "landed_500"):
@@ -208,8 +214,9 @@ class FaultProxy:
         except OSError:
             pass  # the client went away (it timed out first): nothing to answer
         finally:
-            with self.state.lock:
-                self.state.calls.append(Call(service, operation, fault, landed, time.monotonic() - started))
+            if not recorded:
+                with self.state.lock:
+                    self.state.calls.append(Call(service, operation, fault, landed, time.monotonic() - started))
 
     @staticmethod
     def _err(protocol: str, service: str, status: int, code: str, message: str
