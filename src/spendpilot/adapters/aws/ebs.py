@@ -94,17 +94,24 @@ class EbsApi:
         return self._to_resource(raw, self._modifications([volume_id]).get(volume_id))
 
     def _modifications(self, volume_ids: Sequence[str]) -> dict[str, str]:
-        """Volume id -> state of its latest modification, for volumes that have one."""
-        if not volume_ids:
-            return {}
+        """Volume id -> state of its latest modification, for volumes that have one.
+
+        Asked with a ``volume-id`` filter, not ``VolumeIds``: AWS answers
+        ``InvalidVolumeModification.NotFound`` for an id that was never modified.
+        """
         latest: dict[str, tuple[datetime | None, str]] = {}
-        for offset in range(0, len(volume_ids), 500):
-            page = self._client.describe_volumes_modifications(VolumeIds=list(volume_ids[offset : offset + 500]))
-            for mod in page.get("VolumesModifications", []):
-                started = mod.get("StartTime")
-                seen = latest.get(mod["VolumeId"])
-                if seen is None or (started and (seen[0] is None or started > seen[0])):
-                    latest[mod["VolumeId"]] = (started, mod.get("ModificationState", ""))
+        for offset in range(0, len(volume_ids), 200):
+            kwargs: dict[str, Any] = {"Filters": [{"Name": "volume-id", "Values": list(volume_ids[offset : offset + 200])}]}
+            while True:
+                page = self._client.describe_volumes_modifications(**kwargs)
+                for mod in page.get("VolumesModifications", []):
+                    started = mod.get("StartTime")
+                    seen = latest.get(mod["VolumeId"])
+                    if seen is None or (started and (seen[0] is None or started > seen[0])):
+                        latest[mod["VolumeId"]] = (started, mod.get("ModificationState", ""))
+                if not page.get("NextToken"):
+                    break
+                kwargs["NextToken"] = page["NextToken"]
         return {vid: state for vid, (_, state) in latest.items()}
 
     def _to_resource(self, v: dict[str, Any], modification: str | None) -> Resource:
