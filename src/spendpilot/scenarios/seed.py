@@ -201,7 +201,7 @@ def _seed_volumes(aws: AwsAdapter, scenario: Scenario, org: SeededOrg, now: date
 
     ec2 = aws.client("ec2")
     window_start = now - timedelta(days=scenario.metric_days)
-    for spec in scenario.resources.ebs_volumes:
+    for n, spec in enumerate(scenario.resources.ebs_volumes):
         kwargs: dict[str, object] = {
             "AvailabilityZone": f"{scenario.region}a", "Size": spec.size_gb, "VolumeType": spec.volume_type,
             "TagSpecifications": [{"ResourceType": "volume", "Tags": _tag_list({"Name": spec.name, **spec.tags})}],
@@ -216,7 +216,7 @@ def _seed_volumes(aws: AwsAdapter, scenario: Scenario, org: SeededOrg, now: date
         org.volumes[spec.name] = vid
         until = None
         if spec.attached_to is not None:
-            ec2.attach_volume(VolumeId=vid, InstanceId=org.instance_id(spec.attached_to), Device="/dev/sdf")
+            ec2.attach_volume(VolumeId=vid, InstanceId=org.instance_id(spec.attached_to), Device=f"/dev/sd{chr(ord('f') + n)}")
             until = now
         elif spec.attached_until_hours_ago is not None:
             until = now - timedelta(hours=spec.attached_until_hours_ago)
