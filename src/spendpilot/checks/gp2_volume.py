@@ -30,8 +30,8 @@ from spendpilot.savings.pricebook import PriceBook
 
 class Gp2VolumeSettings(BaseModel):
     enabled: bool = True
-    min_monthly_saving: Decimal = Field(
-        Decimal("1"), ge=0,
+    min_monthly_saving: float = Field(
+        1.0, ge=0,
         description="Propose only when gp3 with gp2's performance is cheaper by at least this much a month "
         "(in the price book's currency): a change to save cents is not worth a human's attention.",
     )
@@ -58,7 +58,7 @@ def find_gp2_volumes(snapshot: Snapshot, settings: Gp2VolumeSettings, prices: Pr
         gp2, gp3 = prices.ebs_volume("gp2", region), prices.ebs_volume("gp3", region)
         if gp2 is not None and gp3 is not None:
             saving = volume_monthly(gp2, size, None, None) - volume_monthly(gp3, size, iops, throughput)
-            if saving < settings.min_monthly_saving:
+            if saving < Decimal(str(settings.min_monthly_saving)):
                 continue  # dearer as gp3 at gp2's performance, or not worth it
         # Without prices the finding stands; the estimator says "no price".
         facts = ModifyToGp3Facts(
