@@ -223,3 +223,21 @@ def test_sweep_approve_execute_and_rollback_through_the_services(aws_endpoint: s
     back = aws.ebs.describe_volume(restored)
     assert back is not None and (back.attributes["volume_type"], back.attributes["size_gb"]) == ("gp2", 500)
     assert services.get_proposal(proposal.id).status is ProposalStatus.ROLLED_BACK
+
+
+def test_approving_after_the_volume_was_attached_aborts_as_drift(aws_endpoint: str, tmp_path: Path) -> None:
+    """The executor re-reads the volume before deleting: attached since the sweep, nothing is touched."""
+    vid = _create(aws_endpoint, vtype="gp2", size=500)
+    backdate_volume(vid, datetime.now(UTC) - timedelta(days=60))
+    services = build_services(Settings(home=tmp_path, aws={"endpoint_url": aws_endpoint}))
+    services.sweep()
+    [proposal] = [p for p in services.list_proposals([ProposalStatus.PENDING]) if p.rule == "unattached_ebs_volume"]
+    ec2 = boto3.client("ec2", endpoint_url=aws_endpoint, region_name="us-east-1")
+    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    iid = ec2.run_instances(ImageId=ami, InstanceType="m5.large", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.attach_volume(VolumeId=vid, InstanceId=iid, Device="/dev/sdf")
+
+    outcome = services.approve(proposal.id, by="alice")
+    assert outcome.status is ProposalStatus.DRIFTED, outcome.message
+    aws = AwsAdapter(endpoint_url=aws_endpoint)
+    assert aws.ebs.describe_volume(vid) is not None and aws.ebs.snapshot_of(vid) is None

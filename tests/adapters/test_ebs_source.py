@@ -4,6 +4,7 @@ denied EBS is a named gap of the AWS source while the rest of the region is stil
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +27,9 @@ from spendpilot.savings.pricebook import PriceBook
 EBS_READS = {"ec2:DescribeVolumes", "ec2:DescribeVolumesModifications", "ec2:DescribeSnapshots", "cloudwatch:GetMetricData"}
 
 
+@functools.cache
 def _printed() -> dict[str, dict]:
+    """What `spendpilot policy` prints (one subprocess for the module)."""
     return {s["Sid"]: s for s in json.loads(run_cli("policy", check=True).stdout)["Statement"]}
 
 
