@@ -89,7 +89,7 @@ class DemoTemplate:
 
 
 def _settings(home: Path, scenario: Scenario, endpoint: str) -> Settings:
-    settings = Settings(home=home, aws={"region": scenario.region, "endpoint_url": endpoint})
+    settings = Settings(home=home, aws=scenario.aws_settings(endpoint))
     settings.ensure_home()
     return settings
 
@@ -99,6 +99,7 @@ def _cli_env(home: Path, scenario: Scenario, endpoint: str) -> dict[str, str]:
         "SPENDPILOT_HOME": str(home),
         "SPENDPILOT_AWS__ENDPOINT_URL": endpoint,
         "SPENDPILOT_AWS__REGION": scenario.region,
+        "SPENDPILOT_AWS__METRIC_LOOKBACK_DAYS": str(scenario.metric_days),
     }
 
 

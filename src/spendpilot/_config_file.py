@@ -13,8 +13,9 @@ Which files are trusted (the README says the same under "Which files are trusted
   arrives with whatever repository the user cloned. It may set thresholds, the region, the
   schedule; it may not load code (``[llm] model = "python:…"``) or change where requests and
   credentials go (``aws.endpoint_url``, any ``*_url`` or ``*endpoint*`` key, at any depth,
-  ``[[sources]]`` entries included). Such a file is refused, loudly, unless the user opts in
-  by naming it (``--config ./spendpilot.toml``) or with ``SPENDPILOT_TRUST_LOCAL_CONFIG=1``.
+  ``[[sources]]`` entries included) or which secret is sent (a ``*key_env`` key names the
+  environment variable whose value goes out as an API key). Such a file is refused, loudly,
+  unless the user opts in by naming it (``--config ./spendpilot.toml``) or with ``SPENDPILOT_TRUST_LOCAL_CONFIG=1``.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ def _toml_error(path: str, text: str, exc: tomllib.TOMLDecodeError) -> str:
 # --- trust -------------------------------------------------------------------------------------
 
 _ENDPOINT_KEY = re.compile(r"(^|_)(url|uri|endpoint|host)s?$|endpoint", re.IGNORECASE)
+_SECRET_NAME_KEY = re.compile(r"key_env$", re.IGNORECASE)
 
 
 def _walk(data: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
@@ -159,6 +161,11 @@ def refuse_untrusted(config: ConfigFile, data: Mapping[str, Any], text: str) -> 
             raise ConfigError(
                 f"refusing {origin}: {at} sets {setting} = {value!r}, which would send requests "
                 f"(and credentials) to another endpoint; {how}"
+            )
+        if isinstance(key, str) and _SECRET_NAME_KEY.search(key) and isinstance(value, str):
+            raise ConfigError(
+                f"refusing {origin}: {at} sets {setting} = {value!r}, which chooses the environment "
+                f"variable whose secret is sent as an API key; {how}"
             )
 
 

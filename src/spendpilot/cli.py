@@ -232,6 +232,93 @@ def ingest(
 
 
 @app.command()
+def spend(
+    by: Annotated[str, typer.Option(
+        "--by", help="Group by these keys, comma-separated: service, account, subaccount, region, provider, "
+        "charge_category, resource, category, sku, team, feature, model, tag:KEY (e.g. --by service,account or --by tag:env).")] = "",
+    start: Annotated[str | None, typer.Option("--from", help="First day, ISO (2025-05-01), included.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day, ISO, included (default: the latest full day of data).")] = None,
+    last: Annotated[str | None, typer.Option("--last", help="The period up to --to: 7d, 2w, 3m (default 30d).")] = None,
+    compare: Annotated[bool, typer.Option("--compare", help="Add the previous period of the same length, with change and %.")] = False,
+    metric: Annotated[str | None, typer.Option(
+        "--metric", help="effective (amortised, after discounts; default), billed (as invoiced) or list (before discounts).")] = None,
+    daily: Annotated[bool, typer.Option("--daily", help="A time series per day.")] = False,
+    weekly: Annotated[bool, typer.Option("--weekly", help="A time series per ISO week (Monday).")] = False,
+    monthly: Annotated[bool, typer.Option("--monthly", help="A time series per calendar month.")] = False,
+    where: Annotated[list[str] | None, typer.Option(
+        "--where", help="Keep only KEY=VALUE rows (repeatable; VALUE may list alternatives a,b; accounts match by "
+        "name or id; (untagged) matches rows without the tag), e.g. --where tag:env=prod.")] = None,
+    top: Annotated[int, typer.Option("--top", min=0, help="Show the N largest groups per currency; the rest adds up "
+                                     "in one (other) row. 0 shows all.")] = 20,
+    team_tag: Annotated[str, typer.Option("--team-tag", help="The tag key that names a team.")] = "team",
+    source: Annotated[str | None, typer.Option(
+        "--source", help="focus (the bill) or llm_usage (usage exports and GenAI spans: requests, tokens, unit "
+        "costs). Default: llm_usage when grouping by feature or model, else focus.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (exact decimals as strings).")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print the rows as CSV (exact decimals).")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the JSON or CSV to this file.")] = None,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Show spend from the lake: grouped, over a period, compared with the one before.
+
+    Examples: `spendpilot spend --by service,account --compare` ·
+    `spendpilot spend --by team --last 3m --monthly` · `spendpilot spend --by feature,model`
+    (LLM usage, with cost per request and per 1k tokens) · `spendpilot spend --by region --csv -o spend.csv`.
+
+    The period is whole UTC days by charge start; without dates it is the last 30 full days ending
+    at the latest data, and the header says which days. Accounts show their names with the id in
+    brackets. Amounts in different currencies are never added: every total is per currency.
+    Exit code: 0 shown (even when the filters leave nothing), 2 bad option (an unknown key lists
+    the valid ones), 4 nothing to show (the lake is empty: run `spendpilot ingest` first).
+    """
+    from datetime import date
+
+    from spendpilot.lake.spend import build_query, parse_filter, parse_last, run_spend_query
+    from spendpilot.spend_output import header_line, spend_csv, spend_json, spend_table, total_lines
+
+    def day(option: str, text: str | None) -> date | None:
+        try:
+            return date.fromisoformat(text) if text else None
+        except ValueError as exc:
+            raise BadArgument(f"{option} {text!r} is not an ISO date such as 2025-05-01") from exc
+
+    settings = _settings(config, home)
+    try:
+        series = [g for g, on in (("day", daily), ("week", weekly), ("month", monthly)) if on]
+        if len(series) > 1 or (as_json and as_csv):
+            raise BadArgument("choose one of --daily/--weekly/--monthly, and one of --json/--csv")
+        if output is not None and not (as_json or as_csv):
+            raise BadArgument("--output writes JSON or CSV: add --json or --csv")
+        query = build_query(
+            group_by=by.split(","), start=day("--from", start), end=day("--to", end),
+            **(parse_last(last) if last else {}), granularity=series[0] if series else "total",
+            metric=metric, compare=compare, where=[parse_filter(w) for w in where or []],
+            top=top or None, team_tag=team_tag, source=source,
+        )
+        result = run_spend_query(settings.lake_dir, query)
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    if as_json or as_csv:
+        text = spend_json(result) + "\n" if as_json else spend_csv(result)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+            err.print(Text(f"wrote {len(result.rows)} rows to {output}", style="dim"), soft_wrap=True)
+        return
+    console.print(Text(header_line(result), style="bold"), soft_wrap=True)
+    for line in total_lines(result):
+        console.print(Text(line), soft_wrap=True)
+    if result.rows:
+        console.print(spend_table(result))
+    else:
+        console.print(Text("No spend matches in this period.", style="yellow"))
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="dim"), soft_wrap=True)
+
+
+@app.command()
 def sweep(
     as_json: Annotated[bool, typer.Option("--json", help="Print the sweep report and proposals as JSON.")] = False,
     config: ConfigOpt = None,
@@ -666,7 +753,7 @@ def demo(
     except SpendpilotError as exc:
         raise _fail(exc) from exc
     with local_emulator() as emulator:
-        settings = Settings(home=home, aws={"region": spec.region, "endpoint_url": emulator.endpoint_url})
+        settings = Settings(home=home, aws=spec.aws_settings(emulator.endpoint_url))
         settings.ensure_home()
         err.print(f"AWS API emulator on {emulator.endpoint_url}")
         prepare_scenario(settings, spec, emulator.endpoint_url or "", progress=lambda m: err.print(Text(m)))
@@ -696,6 +783,7 @@ def _serve_demo_emulator(settings: Settings) -> None:
         "SPENDPILOT_HOME": str(settings.home.resolve()),
         "SPENDPILOT_AWS__ENDPOINT_URL": str(settings.aws.endpoint_url),
         "SPENDPILOT_AWS__REGION": settings.aws.region,
+        "SPENDPILOT_AWS__METRIC_LOOKBACK_DAYS": str(settings.aws.metric_lookback_days),
         **EMULATOR_ENV,
     }
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())

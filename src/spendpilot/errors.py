@@ -82,3 +82,9 @@ class AdapterError(SpendpilotError):
     """A source or target system refused or failed a call."""
 
     exit_code = ExitCode.UNAVAILABLE
+
+
+class NoSpendData(SpendpilotError):
+    """The lake holds nothing to show yet (no billing data, no LLM usage): ingest first."""
+
+    exit_code = ExitCode.NOT_FOUND

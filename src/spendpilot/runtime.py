@@ -152,7 +152,18 @@ class LocalServices:
 
     # --- reading -------------------------------------------------------------------------------
     def top_spend(self, by: str = "service", days: int = 30, limit: int = 10) -> list[SpendLine]:
-        return self.lake.top_spend(by=by, days=days, limit=limit)
+        """The largest ``limit`` groups per currency and an ``(other)`` line, from the spend
+        explorer's query, so the TUI, the chat and `spendpilot spend` show the same numbers."""
+        from spendpilot.errors import NoSpendData
+        from spendpilot.lake.spend import build_query, run_spend_query
+
+        query = build_query(group_by=[by], last_days=days, top=limit)
+        try:
+            result = run_spend_query(self.settings.lake_dir, query)
+        except NoSpendData:
+            return []
+        key = query.group_by[0]
+        return [SpendLine(key=r.keys[key], cost=r.amount, currency=r.currency) for r in result.rows]
 
     def daily_spend(self, days: int = 30) -> list[DailySpend]:
         return self.lake.daily_spend(days=days)

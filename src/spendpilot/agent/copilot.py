@@ -95,7 +95,7 @@ class CopilotTools:
     def as_langchain_tools(self) -> list[BaseTool]:
         return [
             StructuredTool.from_function(self.top_spend, name="top_spend",
-                                         description="Top spend from the FOCUS lake; by = service | resource | account | provider | category | tag:<key>."),
+                                         description="Top spend from the FOCUS lake (the `spendpilot spend` query); by = service | account | subaccount | region | resource | provider | category | team | tag:<key>."),
             StructuredTool.from_function(self.list_proposals, name="list_proposals",
                                          description="Pending cost-saving proposals with expected monthly savings."),
             StructuredTool.from_function(self.explain_proposal, name="explain_proposal",

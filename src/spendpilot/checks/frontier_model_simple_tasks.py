@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from spendpilot.actions.route_to_model import RouteFacts
 from spendpilot.checks.registry import register_check
 from spendpilot.domain import Evidence, Finding, LlmUsage, Snapshot
-from spendpilot.savings.pricebook import PriceBook
+from spendpilot.savings.pricebook import PriceBook, model_identity
 
 
 class FrontierSimpleSettings(BaseModel):
@@ -35,15 +35,18 @@ def find_frontier_on_simple_tasks(
         return []
     latest = max(u.day for u in snapshot.llm_usage)
     since = latest - timedelta(days=settings.lookback_days - 1)
+    # Usage names the snapshot that served a request (gpt-4.1-2025-04-14), the route the alias
+    # (gpt-4.1): rows are grouped by what the name denotes, not by its spelling.
     groups: dict[tuple[str, str], list[LlmUsage]] = defaultdict(list)
     for u in snapshot.llm_usage:
         if u.day >= since:
-            groups[(u.feature, u.model)].append(u)
+            groups[(u.feature, model_identity(u.model))].append(u)
     routes = {r.ref.id: r for r in snapshot.of_kind("llm_feature")}
     findings: list[Finding[RouteFacts]] = []
-    for (feature, model), rows in sorted(groups.items()):
+    for (feature, identity), rows in sorted(groups.items()):
         route = routes.get(feature)
-        if route is None or route.attributes.get("model") != model:
+        model = str(route.attributes.get("model") or "") if route is not None else ""
+        if route is None or not model or model_identity(model) != identity:
             continue  # not routed through a config we can change, or already moved
         if prices.tier(model) != "frontier":
             continue
@@ -51,8 +54,8 @@ def find_frontier_on_simple_tasks(
         if target is None:
             continue
         requests = sum(r.requests for r in rows)
-        if requests < settings.min_requests:
-            continue
+        if requests < settings.min_requests or requests == 0:
+            continue  # (no request count, e.g. Anthropic's usage report: no average to judge)
         inp = sum(r.input_tokens for r in rows)
         cached = sum(r.cached_input_tokens for r in rows)
         out = sum(r.output_tokens for r in rows)
@@ -61,6 +64,8 @@ def find_frontier_on_simple_tasks(
             continue
         days = len({r.day for r in rows})
         source = f"LLM usage ({rows[0].provider} usage API shape), {days} days"
+        reported = sorted({r.model for r in rows} - {model})
+        route_note = f"{model} (tier: frontier)" + (f"; usage reports it as {', '.join(reported)}" if reported else "")
         findings.append(
             Finding(
                 resource=route,
@@ -87,7 +92,7 @@ def find_frontier_on_simple_tasks(
                     ),
                     Evidence(
                         label="Current route",
-                        value=f"{model} (tier: frontier)",
+                        value=route_note,
                         source=f"SSM {route.attributes.get('parameter')}",
                     ),
                 ],

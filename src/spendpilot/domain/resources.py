@@ -88,7 +88,12 @@ class MetricSeries(BaseModel):
 
 
 class LlmUsage(BaseModel):
-    """One day of one model's use by one product feature, as provider usage APIs report it."""
+    """One day of one model's use by one product feature, as provider usage APIs report it.
+
+    ``input_tokens`` counts every input token, cached or not (OpenAI's meaning); the cache
+    reads (``cached_input_tokens``) and cache writes (``cache_write_input_tokens``) are parts
+    of it. Sources whose provider counts them apart (Anthropic) add them up first.
+    """
 
     day: date
     provider: str
@@ -98,6 +103,7 @@ class LlmUsage(BaseModel):
     requests: int
     input_tokens: int
     cached_input_tokens: int = 0
+    cache_write_input_tokens: int = 0
     output_tokens: int
     cost: DecimalStr = Decimal("0")
     currency: str = "USD"

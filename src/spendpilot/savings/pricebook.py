@@ -296,6 +296,19 @@ def _parse_model_name(name: str) -> _ModelName:
     return _ModelName(namespace=namespace, family=base, fine_tuned=fine_tuned)
 
 
+def model_identity(name: str) -> str:
+    """What a model name denotes once dated snapshots and API-route prefixes are set aside.
+
+    Usage reports name the snapshot that served a request (``gpt-4.1-2025-04-14``,
+    ``claude-sonnet-4-20250514``, ``openai/gpt-4.1``) while a routing config names the alias
+    (``gpt-4.1``): both are the same deployment choice, and a check comparing them by string
+    would miss real traffic. Where a model is served (a Bedrock region profile, a vendor prefix)
+    and fine-tunes stay distinct, because they change what a route change would do.
+    """
+    parsed = _parse_model_name(name)
+    return f"{parsed.namespace}{parsed.family}{' (fine-tuned)' if parsed.fine_tuned else ''}"
+
+
 def _lookup_candidates(model: str) -> list[tuple[str, MatchKind]]:
     """Names to try for ``model``, in order, each with how it was derived."""
     raw = model.strip()

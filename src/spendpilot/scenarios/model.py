@@ -167,6 +167,14 @@ class Scenario(BaseModel):
     llm_usage: LlmUsageSpec = Field(default_factory=LlmUsageSpec)
     expected: Expected = Field(default_factory=Expected)
 
+    def aws_settings(self, endpoint_url: str | None) -> dict[str, object]:
+        """``[aws]`` settings that sweep this scenario in an emulator at ``endpoint_url``.
+
+        The look-back is as long as the history the scenario publishes: reading further back
+        finds nothing, and costs the emulator (moto scans every datapoint per query and period).
+        """
+        return {"region": self.region, "endpoint_url": endpoint_url, "metric_lookback_days": self.metric_days}
+
 
 _FILES = {
     "resources": "resources.yaml",

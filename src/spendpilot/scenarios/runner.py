@@ -30,7 +30,7 @@ def run_scenario(name: str) -> ScenarioScore:
         # before this one (the demo's week of metrics, eight-GPU boxes) are still there, and
         # ListMetrics over all of them times out on a busy machine.
         emulator.reset()
-        settings = Settings(home=Path(tmp), aws={"region": spec.region, "endpoint_url": emulator.endpoint_url})
+        settings = Settings(home=Path(tmp), aws=spec.aws_settings(emulator.endpoint_url))
         prepare_scenario(settings, spec, emulator.endpoint_url or "")
         services = build_services(settings)
         services.sweep()

@@ -1,0 +1,1 @@
+"""LLM providers' organization usage and cost APIs (OpenAI, Anthropic) as sweep sources."""
