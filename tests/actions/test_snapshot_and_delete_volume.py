@@ -241,3 +241,13 @@ def test_approving_after_the_volume_was_attached_aborts_as_drift(aws_endpoint: s
     assert outcome.status is ProposalStatus.DRIFTED, outcome.message
     aws = AwsAdapter(endpoint_url=aws_endpoint)
     assert aws.ebs.describe_volume(vid) is not None and aws.ebs.snapshot_of(vid) is None
+
+
+def test_a_resumed_delete_reuses_the_snapshot_an_interrupted_attempt_took(
+    aws: AwsAdapter, ctx: ActionContext, volume: str,
+) -> None:
+    plan = _plan(aws, volume, utcnow() - timedelta(hours=1))
+    earlier = aws.ebs.create_snapshot(volume, "interrupted attempt", {SOURCE_VOLUME_TAG: volume})
+    result = ACTION.apply(ctx, plan)
+    assert result["snapshot_id"] == earlier
+    assert len(aws.client("ec2").describe_snapshots(OwnerIds=["self"])["Snapshots"]) == 1
