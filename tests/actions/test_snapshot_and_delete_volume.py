@@ -250,4 +250,5 @@ def test_a_resumed_delete_reuses_the_snapshot_an_interrupted_attempt_took(
     earlier = aws.ebs.create_snapshot(volume, "interrupted attempt", {SOURCE_VOLUME_TAG: volume})
     result = ACTION.apply(ctx, plan)
     assert result["snapshot_id"] == earlier
-    assert len(aws.client("ec2").describe_snapshots(OwnerIds=["self"])["Snapshots"]) == 1
+    mine = aws.client("ec2").describe_snapshots(Filters=[{"Name": f"tag:{SOURCE_VOLUME_TAG}", "Values": [volume]}])
+    assert [s["SnapshotId"] for s in mine["Snapshots"]] == [earlier]
