@@ -14,15 +14,18 @@ from tests.adapters.test_aws_unreadable import NO_GROUPS, NO_INSTANCES, SSM_JSON
 from tests.adapters.test_policy import Session, _through, session_with  # noqa: F401 - the fixture
 from tests.conftest import run_cli
 
-from spendpilot.actions import get_action
+from spendpilot.actions import all_actions, get_action
 from spendpilot.adapters.aws.client import AwsAdapter
 from spendpilot.adapters.base import SourceContext, build_sources
 from spendpilot.agent.collect import collect_snapshot
 from spendpilot.domain import utcnow
 from spendpilot.domain.reports import SweepReport
 from spendpilot.errors import AdapterError
+from spendpilot.permissions import statement_id
 from spendpilot.savings.pricebook import PriceBook
 
+NO_VOLUMES = Reply(body=b'<DescribeVolumesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+                        b"<requestId>r</requestId><volumeSet/></DescribeVolumesResponse>")
 SM_READS = {"sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig", "sagemaker:ListTags"}
 
 
@@ -33,7 +36,8 @@ def test_policy_prints_the_sagemaker_reads_and_the_delete_scoped_to_endpoints() 
     # Reads are in the read-only statement; this one only adds the writes, on endpoints and configs only.
     assert delete["Action"] == ["sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint"]
     assert delete["Resource"] == ["arn:aws:sagemaker:*:*:endpoint/*", "arn:aws:sagemaker:*:*:endpoint-config/*"]
-    assert all(s["Resource"] == "*" for sid, s in statements.items() if sid != delete["Sid"])
+    scoped = {statement_id(kind) for kind, action in all_actions().items() if action.resources}
+    assert all(s["Resource"] == "*" for sid, s in statements.items() if sid not in scoped)
 
 
 def test_a_denied_sagemaker_is_a_named_gap_and_the_rest_of_the_region_is_read(tmp_path: Path) -> None:
@@ -46,18 +50,19 @@ def test_a_denied_sagemaker_is_a_named_gap_and_the_rest_of_the_region_is_read(tm
         "DescribeInstances": NO_INSTANCES, "DescribeAutoScalingGroups": NO_GROUPS,
         "GetParametersByPath": Reply(body=b'{"Parameters": []}', content_type=SSM_JSON),
         "ListEndpoints": denied,
+        "DescribeVolumes": NO_VOLUMES,
     }
     with reply_server(**replies) as server:
         [source] = build_sources([{"kind": "aws", "endpoint_url": server.url, "max_attempts": 1, "gpu_namespaces": []}], tmp_path)
         snap = collect_snapshot([source], SourceContext(now=utcnow(), prices=PriceBook.bundled()))
-    assert server.operations[-1] == "ListEndpoints"  # (no GPU namespaces: no CloudWatch call to script)
+    assert server.operations[-2:] == ["ListEndpoints", "DescribeVolumes"]  # (no GPU namespaces: no CloudWatch call to script)
     [gap] = snap.gaps
     assert (gap.source, gap.part) == (source.name, "SageMaker")
     assert gap.error.startswith("sagemaker:ListEndpoints denied in us-east-1")
     assert gap.label() == f"{source.name} (SageMaker)"
     # The rest of the source was read and said so; one partial gap does not make the sweep blind.
     assert snap.sources == [f"{source.name}: 0 instances, 0 groups, 0 LLM routes, metrics for 0 running "
-                            "instances (0 GPU series on 0 of 0 GPU instances), SageMaker NOT read"]
+                            "instances (0 GPU series on 0 of 0 GPU instances), SageMaker NOT read, 0 EBS volumes"]
     assert not SweepReport(sweep_id="s", gaps=snap.gaps, sources_configured=1).blind
     assert SweepReport(sweep_id="s", gaps=[gap.model_copy(update={"part": None})], sources_configured=1).blind
 

@@ -22,3 +22,5 @@ SAGEMAKER_INVOCATIONS = MetricId("AWS/SageMaker", "Invocations")
 """InvokeEndpoint requests per endpoint variant (dimensions EndpointName, VariantName); read as a Sum."""
 SAGEMAKER_ENDPOINT_CPU = MetricId("/aws/sagemaker/Endpoints", "CPUUtilization")
 """An endpoint variant's instances' CPU, reported while they run: how long the endpoint was watched."""
+EBS_IDLE_TIME = MetricId("AWS/EBS", "VolumeIdleTime")
+"""Seconds a volume had no I/O, per VolumeId; EBS reports it only while the volume is attached."""

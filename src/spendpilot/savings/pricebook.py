@@ -8,7 +8,8 @@ quote or on bundled reference data, and how old that data is. Three bundled file
 - ``llm_prices.json``: the OpenAI / Anthropic / Bedrock chat subset of litellm's price file;
 - ``model_tiers.yaml``: model family -> tier, and the default cheaper model to route to;
 - ``sagemaker_hosting_prices.yaml``: SageMaker real-time inference prices for the few ``ml.*``
-  types with a sourced price (optional: without the file, no SageMaker type has a price).
+  types with a sourced price (optional: without the file, no SageMaker type has a price);
+- ``ebs_prices.yaml``: EBS volume and snapshot storage list prices, us-east-1 (optional likewise).
 
 Live prices are fetched by the adapters, never here; ``spot`` only judges a live price it is given.
 A live spot price is trusted only when it is plausible (5%-100% of on-demand), because emulators
@@ -58,6 +59,7 @@ _LLM_FILE = "llm_prices.json"
 _LLM_META_FILE = "llm_prices.source.json"
 _TIERS_FILE = "model_tiers.yaml"
 _SAGEMAKER_FILE = "sagemaker_hosting_prices.yaml"
+_EBS_FILE = "ebs_prices.yaml"
 
 _SPOT_QUANTUM = Decimal("0.0001")
 _GPU_FAMILY = re.compile(r"^(?:p|g|inf|trn|dl)\d")
@@ -189,6 +191,41 @@ class _SageMakerTable(_Strict):
     schema_version: int
     source: _SourceSpec
     prices: dict[str, dict[str, _HostingPrice]]
+
+
+class _EbsEntry(_Strict):
+    per_gb_month: Decimal
+    per_iops_month: Decimal | None = None
+    included_iops: int = 0
+    per_mibps_month: Decimal | None = None
+    included_throughput_mibps: int = 0
+    quoted_in: str
+
+
+class _EbsTable(_Strict):
+    schema_version: int
+    source: _SourceSpec
+    volumes: dict[str, dict[str, _EbsEntry]]
+    snapshots: dict[str, dict[str, _EbsEntry]]
+
+
+class StoragePrice(BaseModel):
+    """A per-GB-month storage price (an EBS volume type, or snapshot storage), with the prices of
+    provisioned performance beyond what is included, where the type has them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    """The volume type (``gp3``) or snapshot tier (``snapshot standard``)."""
+    region: str
+    per_gb_month: DecimalStr
+    per_iops_month: DecimalStr | None = None
+    included_iops: int = 0
+    per_mibps_month: DecimalStr | None = None
+    included_throughput_mibps: int = 0
+    currency: str = "USD"
+    source: PriceSource
+    note: str = ""
 
 
 class _TierTable(_Strict):
@@ -338,8 +375,10 @@ class PriceBook:
         llm_meta: _LlmMeta,
         tiers: _TierTable,
         sagemaker: _SageMakerTable | None = None,
+        ebs: _EbsTable | None = None,
     ) -> None:
         self._ec2 = ec2
+        self._ebs = ebs
         self._sagemaker = sagemaker
         self._llm = llm_prices
         self._llm_meta = llm_meta
@@ -376,6 +415,7 @@ class PriceBook:
                 _load(directory / _SAGEMAKER_FILE, _SageMakerTable, yaml.safe_load)
                 if (directory / _SAGEMAKER_FILE).is_file() else None
             ),
+            ebs=_load(directory / _EBS_FILE, _EbsTable, yaml.safe_load) if (directory / _EBS_FILE).is_file() else None,
         )
 
     # -- EC2 ----------------------------------------------------------------------------
@@ -499,6 +539,33 @@ class PriceBook:
             per_hour=entry.per_hour,
             source=PriceSource(name=table.source.name, as_of=table.source.as_of, url=table.source.url),
             note=f"usage type {entry.usage_type}; quoted in {entry.quoted_in}",
+        )
+
+    # -- EBS ----------------------------------------------------------------------------
+
+    def ebs_volume(self, volume_type: str, region: str) -> StoragePrice | None:
+        """$/GB-month (and provisioned IOPS / throughput prices) of an EBS volume type, or None
+        without a sourced price. No fallback to another region or a similar type."""
+        return self._ebs_price("volumes", volume_type.strip().lower(), region)
+
+    def ebs_snapshot(self, region: str, tier: str = "standard") -> StoragePrice | None:
+        """$/GB-month of EBS snapshot storage in a tier, or None without a sourced price."""
+        return self._ebs_price("snapshots", tier, region)
+
+    def _ebs_price(self, table_name: str, key: str, region: str) -> StoragePrice | None:
+        table = self._ebs
+        if table is None:
+            return None
+        entry = getattr(table, table_name).get(region, {}).get(key)
+        if entry is None:
+            return None
+        return StoragePrice(
+            kind=key if table_name == "volumes" else f"snapshot {key}",
+            region=region, per_gb_month=entry.per_gb_month, per_iops_month=entry.per_iops_month,
+            included_iops=entry.included_iops, per_mibps_month=entry.per_mibps_month,
+            included_throughput_mibps=entry.included_throughput_mibps,
+            source=PriceSource(name=table.source.name, as_of=table.source.as_of, url=table.source.url),
+            note=f"quoted in {entry.quoted_in}",
         )
 
     # -- LLM tokens ---------------------------------------------------------------------

@@ -11,7 +11,10 @@ import os
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+
+from spendpilot.errors import ScenarioError
 
 AMIS_PATH = Path(__file__).parent / "emulator_data" / "moto_amis.json"
 """moto's own 44-image list (see emulator_data/PROVENANCE.md). Without it moto loads 1,301 images
@@ -71,3 +74,19 @@ def local_emulator(set_env: bool = True) -> Iterator[LocalAwsEmulator]:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+
+def backdate_volume(volume_id: str, created: datetime) -> None:
+    """Set an EBS volume's ``CreateTime`` in the emulator, which stamps every volume with the moment
+    of ``CreateVolume`` and has no API to change it (nor does AWS). Only for moto running in this
+    process (``LocalAwsEmulator``): a scenario's "created 60 days ago" needs it, and a check that
+    reads creation time cannot be evaluated without it."""
+    from moto.ec2.models import ec2_backends
+
+    for regions in ec2_backends.values():
+        for backend in regions.values():
+            volume = backend.volumes.get(volume_id)
+            if volume is not None:
+                volume.create_time = created
+                return
+    raise ScenarioError(f"cannot backdate {volume_id}: not in this process's emulator (moto must run in-process)")

@@ -53,11 +53,29 @@ class SageMakerEndpointSpec(BaseModel):
     (moto stamps CreationTime with the seeding time either way)."""
 
 
+class EbsVolumeSpec(BaseModel):
+    """An EBS volume (``name`` becomes its Name tag). Its ``AWS/EBS VolumeIdleTime`` is published
+    for the hours it is attached: while ``attached_to`` names a scenario instance (attached now),
+    or until ``attached_until_hours_ago``, from its creation or the metric window's start."""
+
+    name: str
+    size_gb: int
+    volume_type: str = "gp2"
+    iops: int | None = None
+    throughput: int | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    created_days_ago: float = 60.0
+    """The emulator stamps CreateTime with the seeding time; the seeder backdates it (in-process moto)."""
+    attached_to: str | None = None
+    attached_until_hours_ago: float | None = None
+
+
 class Resources(BaseModel):
     instances: list[InstanceSpec] = Field(default_factory=list)
     autoscaling_groups: list[AutoScalingGroupSpec] = Field(default_factory=list)
     llm_features: list[LlmFeatureRoute] = Field(default_factory=list)
     sagemaker_endpoints: list[SageMakerEndpointSpec] = Field(default_factory=list)
+    ebs_volumes: list[EbsVolumeSpec] = Field(default_factory=list)
 
 
 class MetricProfile(BaseModel):

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 from spendpilot.adapters.aws.client import AwsAdapter
 from spendpilot.adapters.aws.cloudwatch import CPU, GPU
-from spendpilot.domain.metrics import SAGEMAKER_ENDPOINT_CPU, SAGEMAKER_INVOCATIONS
+from spendpilot.domain.metrics import EBS_IDLE_TIME, SAGEMAKER_ENDPOINT_CPU, SAGEMAKER_INVOCATIONS
 from spendpilot.errors import ScenarioError
 from spendpilot.savings.pricebook import PriceBook
 from spendpilot.scenarios.model import MetricProfile, ResourceMetrics, Scenario
@@ -37,6 +37,8 @@ class SeededOrg:
     groups: dict[str, list[str]] = field(default_factory=dict)
     features: dict[str, str] = field(default_factory=dict)
     endpoints: list[str] = field(default_factory=list)
+    volumes: dict[str, str] = field(default_factory=dict)
+    """Volume name -> volume id."""
 
     def instance_id(self, name: str) -> str:
         for inst in self.instances:
@@ -144,6 +146,7 @@ def seed_scenario(aws: AwsAdapter, scenario: Scenario, now: datetime | None = No
         org.features[route.feature] = route.model
 
     _seed_endpoints(aws, scenario, org, now, rng)
+    _seed_volumes(aws, scenario, org, now)
     _seed_metrics(aws, scenario, org, now, rng)
     return org
 
@@ -189,6 +192,40 @@ def _seed_endpoints(aws: AwsAdapter, scenario: Scenario, org: SeededOrg, now: da
             points = [(at, n) for at, n in points if n > 0]
             if points:
                 aws.cloudwatch.put_utilisation(None, *SAGEMAKER_INVOCATIONS, points, dimensions=dims, unit="None")
+
+
+def _seed_volumes(aws: AwsAdapter, scenario: Scenario, org: SeededOrg, now: datetime) -> None:
+    """Each volume, backdated to its creation, attached where the scenario says, with an hourly
+    ``VolumeIdleTime`` for the hours it was attached (EBS reports nothing for an unattached volume)."""
+    from spendpilot.scenarios.emulator import backdate_volume
+
+    ec2 = aws.client("ec2")
+    window_start = now - timedelta(days=scenario.metric_days)
+    for n, spec in enumerate(scenario.resources.ebs_volumes):
+        kwargs: dict[str, object] = {
+            "AvailabilityZone": f"{scenario.region}a", "Size": spec.size_gb, "VolumeType": spec.volume_type,
+            "TagSpecifications": [{"ResourceType": "volume", "Tags": _tag_list({"Name": spec.name, **spec.tags})}],
+        }
+        if spec.iops is not None:
+            kwargs["Iops"] = spec.iops
+        if spec.throughput is not None:
+            kwargs["Throughput"] = spec.throughput
+        vid = ec2.create_volume(**kwargs)["VolumeId"]
+        created = now - timedelta(days=spec.created_days_ago)
+        backdate_volume(vid, created)
+        org.volumes[spec.name] = vid
+        until = None
+        if spec.attached_to is not None:
+            ec2.attach_volume(VolumeId=vid, InstanceId=org.instance_id(spec.attached_to), Device=f"/dev/sd{chr(ord('f') + n)}")
+            until = now
+        elif spec.attached_until_hours_ago is not None:
+            until = now - timedelta(hours=spec.attached_until_hours_ago)
+        start = max(created, window_start)
+        if until is None or until <= start:
+            continue
+        hours = int((until - start).total_seconds() // 3600)
+        points = [(until - timedelta(hours=h), 3000.0) for h in range(hours, 0, -1)]
+        aws.cloudwatch.put_utilisation(None, *EBS_IDLE_TIME, points, dimensions={"VolumeId": vid}, unit="Seconds")
 
 
 def _seed_metrics(

@@ -10,7 +10,7 @@ in two ways because botocore reports them in two ways:
 - an error *response* (AccessDenied, ValidationError, …) is a ``ClientError`` that some API
   methods expect and handle (an unknown instance id means "gone"). So it is translated only when
   it escapes an API object's method: ``ec2``, ``autoscaling``, ``cloudwatch``,
-  ``sagemaker`` and ``llm_routing`` are wrapped in ``_Translated``. A reply that parsed but
+  ``sagemaker``, ``ebs`` and ``llm_routing`` are wrapped in ``_Translated``. A reply that parsed but
   lacks the fields every
   answer has (an HTML page with status 200 parses to nothing) fails inside those methods as a
   ``KeyError``/``TypeError``; that too becomes an ``AdapterError`` when a reply was received.
@@ -37,6 +37,7 @@ from botocore.parsers import ResponseParserError
 
 from spendpilot.adapters.aws.autoscaling import AutoScalingApi
 from spendpilot.adapters.aws.cloudwatch import CloudWatchApi
+from spendpilot.adapters.aws.ebs import EbsApi
 from spendpilot.adapters.aws.ec2 import Ec2Api
 from spendpilot.adapters.aws.errors import UNREADABLE_REPLY, RawReply, adapter_error
 from spendpilot.adapters.aws.sagemaker import SageMakerApi
@@ -165,6 +166,9 @@ READ_PERMISSIONS: tuple[str, ...] = (
     "sagemaker:DescribeEndpoint",
     "sagemaker:DescribeEndpointConfig",
     "sagemaker:ListTags",
+    "ec2:DescribeVolumes",
+    "ec2:DescribeVolumesModifications",
+    "ec2:DescribeSnapshots",  # read by the EBS actions before and after a change (no resource-level permissions)
 )
 """What a sweep calls: read-only, the whole of what spendpilot needs when no action is approved."""
 
@@ -235,6 +239,11 @@ class AwsAdapter:
     def sagemaker(self) -> SageMakerApi:
         client = self.client("sagemaker")
         return _translated(SageMakerApi(client, self.region), client)
+
+    @cached_property
+    def ebs(self) -> EbsApi:
+        client = self.client("ec2")
+        return _translated(EbsApi(client, self.region), client)
 
     def account_id(self) -> str | None:
         try:

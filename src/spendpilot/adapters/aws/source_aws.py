@@ -1,8 +1,9 @@
 """The AWS source: EC2 instances, Auto Scaling groups, CloudWatch utilisation, spot prices,
 the SSM parameters that route product features to models and SageMaker real-time endpoints
-(with their invocations), for one account in each of its regions. Each region is its own source,
+(with their invocations) and EBS volumes (with, for unattached ones, when CloudWatch last saw them
+attached), for one account in each of its regions. Each region is its own source,
 so one unreachable region is one named gap; SageMaker that cannot be read (denied, say) is a
-gap of its own (``Gap.part``) while the rest of the region is still swept.
+gap of its own (``Gap.part``) while the rest of the region is still swept; so is EBS.
 
 It is also the AWS *target*: actions on a resource in its account and region write through it.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from pydantic import Field
 
 from spendpilot.adapters.aws.client import READ_PERMISSIONS, AwsAdapter
+from spendpilot.adapters.aws.ebs import last_attached
 from spendpilot.adapters.aws.sagemaker import endpoint_activity
 from spendpilot.adapters.base import Source, SourceContext, SourceSettings, register_source
 from spendpilot.domain import Gap, MetricSeries, Resource, ResourceRef, SourceResult
@@ -114,8 +116,13 @@ class AwsRegionSource:
         except AdapterError as exc:  # e.g. a role without sagemaker:List*: say so, sweep the rest
             endpoints, endpoint_metrics = [], {}
             gaps.append(Gap(source=self.name, part="SageMaker", error=" ".join(str(exc).split())))
+        try:
+            volumes = self._ebs(ctx)
+        except AdapterError as exc:  # e.g. a role without ec2:DescribeVolumes
+            volumes = []
+            gaps.append(Gap(source=self.name, part="EBS", error=" ".join(str(exc).split())))
         return SourceResult(
-            resources=instances + groups + routes + endpoints,
+            resources=instances + groups + routes + endpoints + volumes,
             metrics=metrics | endpoint_metrics,
             live_spot_prices=spot,
             warnings=warnings,
@@ -124,7 +131,8 @@ class AwsRegionSource:
                 f"{len(instances)} instances, {len(groups)} groups, {len(routes)} LLM routes, "
                 f"metrics for {len(running)} running instances "
                 f"({gpus.count()} GPU series on {len(gpus.by_instance)} of {len(gpu_hosts)} GPU instances)"
-                + (f", {len(endpoints)} SageMaker endpoints" if not gaps else ", SageMaker NOT read")
+                + (", SageMaker NOT read" if any(g.part == "SageMaker" for g in gaps) else f", {len(endpoints)} SageMaker endpoints")
+                + (", EBS NOT read" if any(g.part == "EBS" for g in gaps) else f", {len(volumes)} EBS volumes")
             ),
         )
 
@@ -135,10 +143,22 @@ class AwsRegionSource:
         start = ctx.now - timedelta(days=self.settings.metric_lookback_days)
         return endpoints, endpoint_activity(self.adapter.cloudwatch, serving, start=start, end=ctx.now)
 
+    def _ebs(self, ctx: SourceContext) -> list[Resource]:
+        """Volumes; each unattached one with the last hour CloudWatch saw it attached in the window."""
+        volumes = self.adapter.ebs.list_volumes()
+        unattached = [v for v in volumes if v.attributes["state"] == "available"]
+        start = ctx.now - timedelta(days=self.settings.metric_lookback_days)
+        seen = last_attached(self.adapter.cloudwatch, [v.ref.id for v in unattached], start=start, end=ctx.now)
+        for v in unattached:
+            at = seen.get(v.ref.id)
+            v.attributes["attachment_watched_from"] = start.isoformat()
+            v.attributes["last_attached_at"] = at.isoformat() if at is not None else None
+        return volumes
+
 
 @register_source(
     "aws", settings=AwsSourceSettings, permissions=READ_PERMISSIONS,
-    description="EC2, Auto Scaling, CloudWatch, spot prices, SSM model routes and SageMaker endpoints of one "
+    description="EC2, Auto Scaling, CloudWatch, spot prices, SSM model routes, SageMaker endpoints and EBS volumes of one "
     "account, per region.",
 )
 def aws_sources(settings: AwsSourceSettings, home: Path) -> Sequence[Source]:
