@@ -40,6 +40,8 @@ def test_a_sweep_finds_route_to_model_waste_from_the_openai_usage_api_alone(tmp_
         "DescribeInstances": NO_INSTANCES, "DescribeAutoScalingGroups": NO_GROUPS,
         "GetParametersByPath": Reply(body=json.dumps(ROUTE).encode(), content_type=SSM_JSON),
         "ListEndpoints": Reply(body=b'{"Endpoints": []}', content_type=SSM_JSON),
+        "DescribeVolumes": Reply(body=b'<DescribeVolumesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+                                      b"<requestId>r</requestId><volumeSet/></DescribeVolumesResponse>"),
     }
     with usage_api_server(OPENAI, KEY, prefix="/v1") as openai, reply_server(**aws_replies) as aws:
         openai.pages = {"/v1/organization/usage/completions": _day_pages(3),
