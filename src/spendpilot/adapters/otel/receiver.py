@@ -173,9 +173,10 @@ def _handler_for(receiver: OtlpReceiver) -> type[BaseHTTPRequestHandler]:
                         size = int(size_line, 16)
                     except ValueError as exc:
                         raise BadRequest("malformed chunked body") from exc
-                    if size == 0:
-                        while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                            pass  # trailers
+                    if size == 0:  # the last chunk; trailer lines (if any) are read and ignored
+                        trailer = self.rfile.readline(1024)
+                        while trailer not in (b"\r\n", b"\n", b""):
+                            trailer = self.rfile.readline(1024)
                         return b"".join(chunks)
                     total += size
                     if total > MAX_BODY_BYTES:
