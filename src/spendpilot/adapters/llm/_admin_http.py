@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
+from spendpilot.adapters.base import SourceSettings
 from spendpilot.errors import AdapterError
 
 log = logging.getLogger(__name__)
@@ -182,3 +183,15 @@ class AdminApi:
             return ""
         text = " ".join(message.replace(key, "***").split())
         return f": {text[:200]}"
+
+
+class AdminApiSettings(SourceSettings):
+    """What every provider usage source shares: where its admin key is, how far back, retries."""
+
+    admin_key_env: str = Field(description="Environment variable holding the provider's admin key.")
+    lookback_days: int = Field(30, ge=1, le=180, description="Days of daily buckets read, ending today (UTC).")
+    feature_by_api_key: dict[str, str] = Field(default_factory=dict, description="API key id -> feature name; wins over the project's / workspace's. Adds api_key_id to the grouping.")
+    costs: bool = Field(True, description="Also read the provider's cost report and put its amounts on the usage rows.")
+    timeout_seconds: float = Field(30.0, gt=0, description="Per request.")
+    max_retries: int = Field(4, ge=0, le=10, description="Retries after a 429, a 5xx (Anthropic: 529) or a connection failure.")
+    max_retry_wait_seconds: float = Field(60.0, ge=0, description="Longest retry-after honoured; longer ends the read.")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from pydantic import Field
 
-from spendpilot.adapters.base import Source, SourceContext, SourceSettings, register_source
-from spendpilot.adapters.llm._admin_http import AdminApi, QueryValue
+from spendpilot.adapters.base import Source, SourceContext, register_source
+from spendpilot.adapters.llm._admin_http import AdminApi, AdminApiSettings, QueryValue
 from spendpilot.adapters.llm._daily_rows import FeatureMap
 from spendpilot.adapters.llm.anthropic_usage import (
     API_VERSION,
@@ -33,17 +33,11 @@ from spendpilot.adapters.llm.anthropic_usage import (
 from spendpilot.domain import SourceResult
 
 
-class AnthropicUsageSettings(SourceSettings):
+class AnthropicUsageSettings(AdminApiSettings):
     kind: str = "anthropic"
     base_url: str = Field("https://api.anthropic.com", description="API root the /v1/... paths are appended to.")
     admin_key_env: str = Field("ANTHROPIC_ADMIN_KEY", description="Environment variable holding an Admin API key (sk-ant-admin...).")
-    lookback_days: int = Field(30, ge=1, le=180, description="Days of daily buckets read, ending today (UTC).")
     feature_by_workspace: dict[str, str] = Field(default_factory=dict, description="Workspace id -> feature name; unmapped workspaces are their own feature.")
-    feature_by_api_key: dict[str, str] = Field(default_factory=dict, description="API key id -> feature name; wins over the workspace's. Adds api_key_id to the grouping.")
-    costs: bool = Field(True, description="Also read the cost report and put its amounts on the usage rows.")
-    timeout_seconds: float = Field(30.0, gt=0, description="Per request.")
-    max_retries: int = Field(4, ge=0, le=10, description="Retries after a 429, a 5xx/529 or a connection failure.")
-    max_retry_wait_seconds: float = Field(60.0, ge=0, description="Longest retry-after honoured; longer ends the read.")
 
 
 DAY_BUCKETS_PER_PAGE = 31

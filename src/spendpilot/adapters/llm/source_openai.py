@@ -21,8 +21,8 @@ from pathlib import Path
 
 from pydantic import Field
 
-from spendpilot.adapters.base import Source, SourceContext, SourceSettings, register_source
-from spendpilot.adapters.llm._admin_http import AdminApi, QueryValue
+from spendpilot.adapters.base import Source, SourceContext, register_source
+from spendpilot.adapters.llm._admin_http import AdminApi, AdminApiSettings, QueryValue
 from spendpilot.adapters.llm._daily_rows import FeatureMap
 from spendpilot.adapters.llm.openai_usage import (
     COMPLETIONS,
@@ -37,18 +37,12 @@ from spendpilot.adapters.llm.openai_usage import (
 from spendpilot.domain import SourceResult
 
 
-class OpenAiUsageSettings(SourceSettings):
+class OpenAiUsageSettings(AdminApiSettings):
     kind: str = "openai"
     base_url: str = Field("https://api.openai.com/v1", description="API root the paths are appended to.")
     admin_key_env: str = Field("OPENAI_ADMIN_KEY", description="Environment variable holding an organization admin key.")
-    lookback_days: int = Field(30, ge=1, le=180, description="Days of daily buckets read, ending today (UTC).")
     feature_by_project: dict[str, str] = Field(default_factory=dict, description="Project id -> feature name; unmapped projects are their own feature.")
-    feature_by_api_key: dict[str, str] = Field(default_factory=dict, description="API key id -> feature name; wins over the project's. Adds api_key_id to the grouping.")
     embeddings: bool = Field(True, description="Also read the embeddings usage endpoint.")
-    costs: bool = Field(True, description="Also read the Costs API and put each project's daily cost on its rows.")
-    timeout_seconds: float = Field(30.0, gt=0, description="Per request.")
-    max_retries: int = Field(4, ge=0, le=10, description="Retries after a 429, a 5xx or a connection failure.")
-    max_retry_wait_seconds: float = Field(60.0, ge=0, description="Longest retry-after honoured; longer ends the read.")
 
 
 DAY_BUCKETS_PER_PAGE = 31
