@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from spendpilot.domain.kubernetes import ClusterState
 from spendpilot.domain.money import Money
 from spendpilot.domain.resources import LlmUsage, MetricSeries, Resource
 
@@ -46,6 +47,8 @@ class _Readings(BaseModel):
     """Instance type -> latest spot price from the provider API, when it reports one."""
     warnings: list[str] = Field(default_factory=list)
     """Partial trouble that did not stop a source (a region skipped, a metric missing)."""
+    clusters: list[ClusterState] = Field(default_factory=list)
+    """Kubernetes clusters read by this sweep (objects, plus usage when Prometheus was read)."""
 
 
 class SourceResult(_Readings):
@@ -76,6 +79,7 @@ class Snapshot(_Readings):
         self.sources.append(f"{name}: {result.summary}" if result.summary else name)
         self.warnings.extend(f"{name}: {w}" for w in result.warnings)
         self.gaps.extend(result.gaps)
+        self.clusters.extend(result.clusters)
 
     def metric(self, resource_id: str, name: str) -> MetricSeries | None:
         for series in self.metrics.get(resource_id, []):
