@@ -79,7 +79,23 @@ class Snapshot(_Readings):
         self.sources.append(f"{name}: {result.summary}" if result.summary else name)
         self.warnings.extend(f"{name}: {w}" for w in result.warnings)
         self.gaps.extend(result.gaps)
-        self.clusters.extend(result.clusters)
+        for cluster in result.clusters:
+            self._merge_cluster(cluster)
+
+    def _merge_cluster(self, cluster: ClusterState) -> None:
+        """The Kubernetes source reads objects and the Prometheus source reads usage of the same
+        cluster: both name it the same way, and here they become one ``ClusterState``."""
+        same = next((c for c in self.clusters if c.cluster == cluster.cluster), None)
+        if same is None:
+            self.clusters.append(cluster)
+            return
+        for field in ("nodes", "pods", "workloads", "hpas", "pvcs", "pdbs", "usage"):
+            getattr(same, field).extend(getattr(cluster, field))
+        same.namespaces.update(cluster.namespaces)
+        same.usage_window_hours = max(same.usage_window_hours, cluster.usage_window_hours)
+
+    def cluster(self, name: str) -> ClusterState | None:
+        return next((c for c in self.clusters if c.cluster == name), None)
 
     def metric(self, resource_id: str, name: str) -> MetricSeries | None:
         for series in self.metrics.get(resource_id, []):
