@@ -39,7 +39,16 @@ def gp2_baseline_iops(size_gb: int) -> int:
 
 
 def gp2_max_throughput(size_gb: int) -> int:
-    """MiB/s: 128 up to 170 GiB, 250 above (EBS User Guide, gp2 throughput performance)."""
+    """MiB/s: 128 up to 170 GiB, 250 above.
+
+    Source: Amazon EBS User Guide, "General Purpose SSD volumes", gp2 throughput performance
+    (https://docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html): volumes of 170 GiB
+    or less deliver up to 128 MiB/s; 171-333 GiB up to 250 MiB/s while burst credits last; 334
+    GiB and more 250 MiB/s regardless. The same table, quoted by size band, is reproduced at
+    https://www.saisci.com/aws/gp2-throughput-explained-ebs-volumes/ (checked 2026-12-03). The
+    171-333 GiB band reaches 250 only with credits; sizing gp3 at 250 there errs towards keeping
+    performance, and the estimator's *high* end shows the saving at gp3's included 125 MiB/s.
+    """
     return 128 if size_gb <= 170 else 250
 
 
