@@ -581,8 +581,8 @@ class KubeEmulator:
     @property
     def url(self) -> str:
         assert self._server is not None, "start() the emulator first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     def start(self) -> str:
         self._server = _KubeHttpServer(("127.0.0.1", 0), _Handler)
