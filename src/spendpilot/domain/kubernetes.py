@@ -116,6 +116,8 @@ class KubeWorkload(_Frozen):
     failed: int = 0
     suspended: bool = False
     created_at: AwareDatetime | None = None
+    owner: OwnerRef | None = None
+    """The controller that owns it (a Job created by a CronJob names the CronJob)."""
 
 
 class KubeHpa(_Frozen):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from spendpilot.adapters.kubernetes._objects import containers, meta, timestamp, where
+from spendpilot.adapters.kubernetes.pods import controller_of
 from spendpilot.adapters.kubernetes.quantity import QuantityError, parse_quantity
 from spendpilot.domain.kubernetes import KubeHpa, KubePdb, KubePvc, KubeWorkload
 from spendpilot.errors import AdapterError
@@ -47,6 +48,7 @@ def read_workload(kind: str, obj: dict[str, Any]) -> KubeWorkload:
         failed=int(status.get("failed") or 0),
         suspended=bool(spec.get("suspend", False)),
         created_at=timestamp(m.get("creationTimestamp")),
+        owner=controller_of(obj),
     )
 
 
