@@ -586,14 +586,24 @@ def checks() -> None:
 
 
 @app.command()
-def policy() -> None:
+def policy(
+    kubernetes: Annotated[
+        bool, typer.Option("--kubernetes", help="Print the Kubernetes RBAC ClusterRoles (YAML) instead of the IAM policy.")
+    ] = False,
+) -> None:
     """Print the least-privilege IAM policy: one read-only statement for sweeps, one per action.
 
     Drop an action's statement to take that change off the table; attach only the first
-    statement to an identity that should sweep and never change anything.
+    statement to an identity that should sweep and never change anything. With --kubernetes:
+    the same for a cluster, as ClusterRoles (spendpilot-sweep, and one per Kubernetes action).
     """
-    from spendpilot.permissions import iam_policy
+    from spendpilot.permissions import iam_policy, kubernetes_rbac
 
+    if kubernetes:
+        import yaml
+
+        print(yaml.safe_dump_all(kubernetes_rbac(), sort_keys=False), end="")
+        return
     print(json.dumps(iam_policy(), indent=2))
 
 

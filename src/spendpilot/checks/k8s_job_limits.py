@@ -29,26 +29,11 @@ from spendpilot.actions.k8s_facts import JobLimitsFacts, WorkloadRef
 from spendpilot.checks.registry import register_check
 from spendpilot.domain import Evidence, Finding, Snapshot
 from spendpilot.domain.kubernetes import ClusterState, KubePod, KubeWorkload
+from spendpilot.savings._k8s import PodCharge, pod_charges
 from spendpilot.savings.pricebook import PriceBook
 
 JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
 """Labels the Job controller puts on a Job's pods (the older one kept for clusters before 1.27)."""
-
-
-class PodCharge(BaseModel):
-    """One pod's requests and its node's size and type: what the estimator prices."""
-
-    pod: str
-    node: str
-    instance_type: str
-    region: str | None = None
-    node_vcpus: float
-    node_memory_bytes: float
-    node_gpus: int
-    cpu_cores: float
-    memory_bytes: float
-    gpus: float
-    """Physical GPUs (a MIG slice or time-sliced replica as its fraction)."""
 
 
 class JobLimitsCheckFacts(JobLimitsFacts):
@@ -101,23 +86,6 @@ def _pods_of_job(cluster: ClusterState, job: KubeWorkload) -> list[KubePod]:
     return [p for p in cluster.pods if belongs(p) and p.phase in ("Running", "Pending")]
 
 
-def _charges(cluster: ClusterState, pods: list[KubePod]) -> tuple[list[PodCharge], list[str]]:
-    from spendpilot.savings._k8s import gpu_fraction
-
-    charges, unpriced = [], []
-    for p in pods:
-        node = cluster.node(p.node)
-        if node is None or not node.instance_type:
-            unpriced.append(p.name)
-            continue
-        charges.append(PodCharge(
-            pod=p.name, node=node.name, instance_type=node.instance_type, region=node.region,
-            node_vcpus=node.cpu_cores, node_memory_bytes=node.memory_bytes, node_gpus=node.gpu_count,
-            cpu_cores=p.request("cpu"), memory_bytes=p.request("memory"), gpus=float(gpu_fraction(p, node)),
-        ))  # fmt: skip
-    return charges, unpriced
-
-
 @register_check(
     "k8s_job_limits",
     action_kind="k8s_set_job_limits",
@@ -166,7 +134,7 @@ def find_job_limits(
             if zombie:
                 assert active_hours is not None
                 pods = _pods_of_job(cluster, w)
-                charges, unpriced = _charges(cluster, pods)
+                charges, unpriced = pod_charges(cluster, pods)
                 facts = JobLimitsCheckFacts(
                     workload=ref, current_ttl_seconds=w.ttl_seconds_after_finished,
                     current_active_deadline_seconds=w.active_deadline_seconds,

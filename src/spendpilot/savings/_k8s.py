@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from spendpilot.domain.kubernetes import KubeNode, KubePod
+from pydantic import BaseModel
+
+from spendpilot.domain.kubernetes import ClusterState, GpuSharing, KubeContainer, KubeNode, KubePod
 from spendpilot.savings.pricebook import HourlyPrice, PriceBook
 
 CPU_WEIGHT = Decimal("0.031611")
@@ -72,3 +74,47 @@ def pod_hourly_price(pod: KubePod, node: KubeNode | None, prices: PriceBook) -> 
         f"{cpu:g} vCPU, {mem:.2f} GiB{f', {gpu:g} GPU' if gpu else ''} = {per_hour.quantize(Decimal('0.0001'))} $/h"
     )
     return PodPrice(per_hour, price, cpu, mem, gpu, explanation)
+
+
+class PodCharge(BaseModel):
+    """One pod's requests and its node's size and type: what an estimator prices (facts carry
+    this, since an estimator sees the finding, not the cluster)."""
+
+    pod: str
+    namespace: str = ""
+    node: str
+    instance_type: str
+    region: str | None = None
+    node_vcpus: float
+    node_memory_bytes: float
+    node_gpus: int
+    cpu_cores: float
+    memory_bytes: float
+    gpus: float
+    """Physical GPUs (a MIG slice or time-sliced replica as its fraction)."""
+
+
+def pod_charges(cluster: ClusterState, pods: list[KubePod]) -> tuple[list[PodCharge], list[str]]:
+    """Charges for the pods whose node and instance type are known; the names of the others."""
+    charges, unpriced = [], []
+    for p in pods:
+        node = cluster.node(p.node)
+        if node is None or not node.instance_type:
+            unpriced.append(p.name)
+            continue
+        charges.append(PodCharge(
+            pod=p.name, namespace=p.namespace, node=node.name, instance_type=node.instance_type, region=node.region,
+            node_vcpus=node.cpu_cores, node_memory_bytes=node.memory_bytes, node_gpus=node.gpu_count,
+            cpu_cores=p.request("cpu"), memory_bytes=p.request("memory"), gpus=float(gpu_fraction(p, node)),
+        ))  # fmt: skip
+    return charges, unpriced
+
+
+def charge_price(c: PodCharge, prices: PriceBook) -> PodPrice | None:
+    node = KubeNode(
+        name=c.node, instance_type=c.instance_type, region=c.region, cpu_cores=c.node_vcpus,
+        memory_bytes=c.node_memory_bytes, gpu_count=c.node_gpus, gpu_sharing=GpuSharing(mode="none"),
+    )  # fmt: skip
+    requests = {"cpu": c.cpu_cores, "memory": c.memory_bytes, "nvidia.com/gpu": c.gpus}
+    pod = KubePod(namespace=c.namespace, name=c.pod, node=c.node, containers=[KubeContainer(name="all", requests=requests)])
+    return pod_hourly_price(pod, node, prices)

@@ -22,8 +22,7 @@ from decimal import Decimal
 from spendpilot.actions.k8s_facts import JobLimitsFacts
 from spendpilot.checks.k8s_job_limits import JobLimitsCheckFacts
 from spendpilot.domain import HOURS_PER_MONTH, Estimate, Evidence, Finding, Money
-from spendpilot.domain.kubernetes import GpuSharing, KubeContainer, KubeNode, KubePod
-from spendpilot.savings._k8s import pod_hourly_price
+from spendpilot.savings._k8s import charge_price
 from spendpilot.savings.pricebook import PriceBook
 from spendpilot.savings.registry import register_estimator
 
@@ -49,14 +48,7 @@ def estimate_job_limits(finding: Finding[JobLimitsFacts], prices: PriceBook) -> 
     inputs: list[Evidence] = []
     currency = "USD"
     for c in facts.pods:
-        node = KubeNode(
-            name=c.node, instance_type=c.instance_type, region=c.region, cpu_cores=c.node_vcpus,
-            memory_bytes=c.node_memory_bytes, gpu_count=c.node_gpus, gpu_sharing=GpuSharing(mode="none"),
-        )  # fmt: skip
-        requests = {"cpu": c.cpu_cores, "memory": c.memory_bytes, "nvidia.com/gpu": c.gpus}
-        pod = KubePod(namespace=facts.workload.namespace, name=c.pod, node=c.node,
-                      containers=[KubeContainer(name="all", requests=requests)])  # fmt: skip
-        priced = pod_hourly_price(pod, node, prices)
+        priced = charge_price(c, prices)
         if priced is None:
             return None  # no price for this node type: no number beats a made-up one
         per_hour += priced.per_hour
