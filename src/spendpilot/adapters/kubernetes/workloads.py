@@ -21,6 +21,7 @@ def read_workload(kind: str, obj: dict[str, Any]) -> KubeWorkload:
         spec.get("replicas", 1) if kind in ("Deployment", "StatefulSet", "ReplicaSet") else None
     )
     active = status.get("active")
+    pod_spec = template.get("spec") or {}
     return KubeWorkload(
         kind=kind,
         namespace=str(m.get("namespace", "default")),
@@ -49,6 +50,10 @@ def read_workload(kind: str, obj: dict[str, Any]) -> KubeWorkload:
         suspended=bool(spec.get("suspend", False)),
         created_at=timestamp(m.get("creationTimestamp")),
         owner=controller_of(obj),
+        pod_template_node_selector=dict(pod_spec.get("nodeSelector") or {}),
+        pod_template_tolerations=[{k: str(v) for k, v in t.items()} for t in pod_spec.get("tolerations") or []],
+        pod_template_affinity=dict(pod_spec.get("affinity") or {}),
+        schedule=spec.get("schedule") if kind == "CronJob" else None,
     )
 
 
