@@ -31,7 +31,11 @@ def test_the_demo_cluster_yields_its_expected_kubernetes_proposals(tmp_path: Pat
         for f in check.run(snap, check.settings(), PRICES):
             found[f.facts.workload.name] = (f, estimate(f, PRICES))
     wanted = [w for w in spec.expected.must_propose if w.rule.startswith("k8s_")]
-    assert sorted(found) == sorted(w.target for w in wanted) == ["doc-embedder", "finetune-llama-stuck"]
+    assert (
+        sorted(found)
+        == sorted(w.target for w in wanted)
+        == ["doc-embedder", "finetune-llama-stuck"]
+    )
     for w in wanted:
         finding, est = found[w.target]
         assert finding.rule == w.rule and finding.action_kind == w.action
