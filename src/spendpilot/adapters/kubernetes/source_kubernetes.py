@@ -163,7 +163,7 @@ class KubernetesClusterSource:
         gpus = sum(n.gpu_count for n in nodes)
         summary = (
             f"cluster {self.context}: {len(nodes):,} nodes{f' ({gpus} GPUs)' if gpus else ''}, {len(pods):,} pods, "
-            f"{len(workloads):,} workloads in {len(namespaces)} namespaces"
+            f"{len(workloads):,} workloads in {len(namespaces)} namespace{'' if len(namespaces) == 1 else 's'}"
         )
         return SourceResult(clusters=[cluster], gaps=gaps, summary=summary)
 
