@@ -838,6 +838,30 @@ def eval_(
         raise typer.Exit(int(ExitCode.FAILURE))
 
 
+prices_app = typer.Typer(help="The token price book: refresh it from a newer litellm price file.", no_args_is_help=True)
+app.add_typer(prices_app, name="prices")
+
+
+@prices_app.command("refresh")
+def prices_refresh(
+    source: Annotated[Path, typer.Option("--from", help="litellm's model_prices_and_context_window.json (any release).")],
+    litellm_version: Annotated[str | None, typer.Option("--litellm-version", help="The release the file is from, shown as the prices' source.")] = None,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Validate a litellm price file, keep it in the home (overriding the bundled prices), print what changed."""
+    from spendpilot.savings.price_refresh import refresh_prices, report_lines
+
+    settings = _settings(config, home)
+    try:
+        settings.ensure_home()
+        report = refresh_prices(source, settings.home, litellm_version=litellm_version)
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    for line in report_lines(report):
+        console.print(Text(line))
+
+
 def _store_failure(exc: BaseException) -> str | None:
     """One line for a local store that could not be written or read (a full disk, a file size
     limit, a read-only or broken database), None for anything else."""
