@@ -136,6 +136,12 @@ class GenAiRequest(BaseModel):
     finish_reason: str | None
     prompt_prefix_sha256: str | None
     """SHA-256 of the system instructions' text, whichever style carried them."""
+    prompt_prefix_chars: int | None = None
+    """Length in characters of that text (kept without the text: the size of the static prefix
+    decides whether prompt caching can engage, and a length reveals no content)."""
+    streaming: bool | None = None
+    """Whether the response was streamed (``llm.is_streaming`` / ``gen_ai.request.stream``),
+    when the instrumentation says: streaming is a sign of an interactive caller."""
     attribute_style: str
     system_instructions: str | None = None
     """Only with ``store_prompt_text``."""
@@ -278,6 +284,16 @@ def _max_tokens(attrs: Mapping[str, AttrValue]) -> int | None:
     return counted if isinstance(counted, int) else None
 
 
+def _streaming(attrs: Mapping[str, AttrValue]) -> bool | None:
+    for name in ("gen_ai.request.stream", "llm.is_streaming"):
+        value = attrs.get(name)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+    return None
+
+
 def _finish_reason(attrs: Mapping[str, AttrValue]) -> str | None:
     value = attrs.get("gen_ai.response.finish_reasons")
     if isinstance(value, list):
@@ -382,6 +398,8 @@ def read_request(span: WireSpan, ancestors: Sequence[Mapping[str, AttrValue]],
         max_tokens=_max_tokens(attrs),
         finish_reason=_finish_reason(attrs),
         prompt_prefix_sha256=hashlib.sha256(system.encode()).hexdigest() if system else None,
+        prompt_prefix_chars=len(system) if system else None,
+        streaming=_streaming(attrs),
         attribute_style=style,
         system_instructions=system if keep else None,
         input_messages=json.dumps(messages) if keep and messages else None,
