@@ -70,6 +70,10 @@ class LlmRequestStats(BaseModel):
     output_p95: float
     output_p99: float
     output_max: int
+    output_excess_over_p99: int = 0
+    """Σ (output − P99) over the requests whose output passed P99: the runaway tail."""
+    output_excess_over_2x_p99: int = 0
+    """Σ (output − 2 × P99) over the requests past twice P99."""
     requests_without_max_tokens: int
     max_tokens_p50: int | None = None
     """Median ``max_tokens`` of the requests that set one."""

@@ -144,6 +144,9 @@ class ExpectedProposal(BaseModel):
 class Trap(BaseModel):
     target: str
     why: str
+    rule: str | None = None
+    """When set, only a proposal of this rule on the target springs the trap (a feature can be a
+    look-alike for one check and a true positive for another)."""
 
 
 class Expected(BaseModel):

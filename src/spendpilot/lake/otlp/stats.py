@@ -78,8 +78,26 @@ def request_stats(lake_dir: Path, since: date | None = None) -> list[LlmRequestS
         params,
     ):
         hours[(row["provider"], row["model"], row["feature"])][int(row["hour"])] = int(row["n"])
+    tails: dict[tuple[str, ...], dict[str, object]] = {
+        (row["provider"], row["model"], row["feature"]): row
+        for row in _query(
+            lake_dir,
+            f"WITH r AS (SELECT * FROM {table} {where}), "
+            "q AS (SELECT provider, model, feature, quantile_cont(output_tokens, 0.99) AS p99 FROM r GROUP BY ALL) "
+            "SELECT r.provider, r.model, r.feature, "
+            "coalesce(sum(greatest(r.output_tokens - q.p99, 0)), 0)::BIGINT AS output_excess_over_p99, "
+            "coalesce(sum(greatest(r.output_tokens - 2 * q.p99, 0)), 0)::BIGINT AS output_excess_over_2x_p99 "
+            "FROM r JOIN q USING (provider, model, feature) GROUP BY ALL",
+            params,
+        )
+    }
     out = []
     for row in features:
         key = tuple(str(row[k]) for k in _KEY)
-        out.append(LlmRequestStats(**row, hour_counts=hours[key], prefixes=prefixes.get(key, [])))
+        tail = tails.get(key, {})
+        out.append(LlmRequestStats(
+            **row, hour_counts=hours[key], prefixes=prefixes.get(key, []),
+            output_excess_over_p99=int(str(tail.get("output_excess_over_p99", 0))),
+            output_excess_over_2x_p99=int(str(tail.get("output_excess_over_2x_p99", 0))),
+        ))
     return out
