@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from spendpilot.errors import ScenarioError
+from spendpilot.scenarios.spans import LlmRequestsSpec
 
 
 class InstanceSpec(BaseModel):
@@ -168,6 +169,8 @@ class Scenario(BaseModel):
     metrics: dict[str, ResourceMetrics] = Field(default_factory=dict)
     billing: Billing
     llm_usage: LlmUsageSpec = Field(default_factory=LlmUsageSpec)
+    llm_requests: LlmRequestsSpec | None = None
+    """Per-request traffic, sent as OpenTelemetry GenAI spans (``llm_requests.yaml``)."""
     expected: Expected = Field(default_factory=Expected)
 
     def aws_settings(self, endpoint_url: str | None) -> dict[str, object]:
@@ -184,6 +187,7 @@ _FILES = {
     "metrics": "metrics.yaml",
     "billing": "billing.yaml",
     "llm_usage": "llm_usage.yaml",
+    "llm_requests": "llm_requests.yaml",
     "expected": "expected.yaml",
 }
 
