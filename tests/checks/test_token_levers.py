@@ -8,6 +8,7 @@ then checked against sums done by hand from the facts and the bundled prices.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -90,14 +91,16 @@ def test_prompt_caching_finding_and_its_saving_by_hand(scenario_snapshots: dict[
     assert f.active_hours_per_day == 10
     est = estimate(finding, PRICES)
     assert est is not None
-    # By hand, sonnet-4-5 $3 input, $3.75 5-min write, $0.30 read per 1M:
-    # R = 1050 x 30.4167 / 7 = 4562.505; W = 10 h x 12 x 30.4167 = 3650.004 (expected)
-    # saving = R*P*3 - (W*P*3.75 + (R-W)*P*0.30), P = 4000, per 1M
+    # By hand, sonnet-4-5 $3 input, $3.75 5-min write, $0.30 read per 1M. 1,050 requests over
+    # 7 days x 10 hours x 12 windows: lambda = 1.25 per 5 minutes, w = e^-1.25 = 0.2865048.
+    # R = 1050 x 30.4167 / 7 = 4562.505, P = 4000:
+    # saving = R*P*3 - (w*R*P*3.75 + (1-w)*R*P*0.30) per 1M = 54.75006 - (19.6077 + 3.9064) = 31.24
     r = Decimal(1050) * DPM / 7
-    w = Decimal(10) * 12 * DPM
+    w = Decimal(math.exp(-1.25))
     p = Decimal(4000)
-    by_hand = (r * p * 3 - (w * p * Decimal("3.75") + (r - w) * p * Decimal("0.3"))) / 1_000_000
-    assert est.expected.amount == by_hand.quantize(Decimal("0.01"))
+    by_hand = (r * p * 3 - (w * r * p * Decimal("3.75") + (1 - w) * r * p * Decimal("0.3"))) / 1_000_000
+    assert by_hand.quantize(Decimal("0.01")) == Decimal("31.24")
+    assert est.expected.amount == Decimal("31.24")
     assert est.low.amount < est.expected.amount < est.high.amount
 
 
@@ -124,14 +127,14 @@ def test_prompt_caching_needs_repeats_within_the_cache_lifetime(tmp_path: Path) 
 
 def test_openai_prompt_caching_saving_charges_no_write_premium() -> None:
     """gpt-4.1: input $2, cached $0.50 per 1M; OpenAI writes cost the input price.
-    R = 3000 x 30.4167 / 30 = 3041.67, P = 2000, W = 2 h x 12 x 30.4167 = 730.0008.
-    saving = R*P*2 - (W*P*2 + (R-W)*P*0.5) per 1M = 12.16668 - (2.9200032 + 2.3116668) = 6.93501."""
+    3,000 requests in 30 days x 2 hours x 12 windows: lambda = 4.1667, w = e^-4.1667 = 0.015504.
+    R = 3041.67, P = 2000: saving = R*P*(2 - (w*2 + (1-w)*0.5)) per 1M = 6.0833 x 1.476744 = 8.98."""
     facts = PromptCachingFacts(provider="openai", model="gpt-4.1", feature="x", days=30, requests=3000,
                                prefix_sha256="ab" * 32, prefix_tokens=2000, min_cacheable_tokens=1024,
                                cache_read_tokens=0, input_tokens=9_000_000, active_hours_per_day=2)
     finding = _finding("enable_prompt_caching", facts)
     est = estimate(finding, PRICES)
-    assert est is not None and est.expected.amount == Decimal("6.94")
+    assert est is not None and est.expected.amount == Decimal("8.98")
 
 
 # --------------------------------------------------------------------------- max_tokens
