@@ -39,6 +39,8 @@ class LlmRequestProfile(BaseModel):
     reasoning_share: float = Field(0.0, ge=0, le=1, description="Share of output tokens that are reasoning.")
     streaming: bool | None = None
     conversations: bool = False
+    success_share: float | None = Field(None, ge=0, le=1,
+                                        description="Report spendpilot.outcome: this share 'success', the rest 'failure'.")
     hours: list[int] = Field(default_factory=lambda: list(range(24)), description="UTC hours requests arrive in.")
 
 
@@ -94,6 +96,8 @@ def _span(profile: LlmRequestProfile, rng: random.Random, start: datetime, index
         attrs.append(_attr("gen_ai.request.max_tokens", p.max_tokens))
     if p.streaming is not None:
         attrs.append(_attr("gen_ai.request.stream", p.streaming))
+    if p.success_share is not None:
+        attrs.append(_attr("spendpilot.outcome", "success" if rng.random() < p.success_share else "failure"))
     if p.conversations:
         attrs.append(_attr("gen_ai.conversation.id", f"{p.feature}-conv-{index // 4}"))
     if p.system_prompt_chars:

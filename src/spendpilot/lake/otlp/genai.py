@@ -94,6 +94,9 @@ _TOKENS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 _PROVIDER = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
 _CONVERSATION = ("gen_ai.conversation.id", "traceloop.association.properties.session_id", "session.id")
+_OUTCOME = ("spendpilot.outcome",)
+"""The request's business outcome as the application reports it (``success`` / ``failure`` /
+any label): the denominator of cost per successful outcome."""
 _NOT_MODEL_CALLS = {"invoke_agent", "create_agent", "execute_tool", "retrieval"}
 _CONTENT_PREFIXES = (
     "gen_ai.system_instructions", "gen_ai.input.messages", "gen_ai.output.messages",
@@ -139,6 +142,8 @@ class GenAiRequest(BaseModel):
     prompt_prefix_chars: int | None = None
     """Length in characters of that text (kept without the text: the size of the static prefix
     decides whether prompt caching can engage, and a length reveals no content)."""
+    outcome: str | None = None
+    """``spendpilot.outcome`` on the span or a parent, when the application reports one."""
     streaming: bool | None = None
     """Whether the response was streamed (``llm.is_streaming`` / ``gen_ai.request.stream``),
     when the instrumentation says: streaming is a sign of an interactive caller."""
@@ -388,6 +393,7 @@ def read_request(span: WireSpan, ancestors: Sequence[Mapping[str, AttrValue]],
         team=_first(chain + [span.resource], settings.team_attributes),
         customer=_first(chain + [span.resource], settings.customer_attributes),
         conversation_id=_first(chain, _CONVERSATION),
+        outcome=_first(chain, _OUTCOME),
         service_name=_first([span.resource], ["service.name"]),
         input_tokens=tokens["input_tokens"],
         cache_read_input_tokens=cached,

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from spendpilot.domain.llm_requests import LlmRequestStats, PrefixStats
-from spendpilot.lake.otlp.store import _query
+from spendpilot.lake.otlp.store import REQUESTS_AREA, _query
 
 _KEY = ("provider", "model", "feature")
 _AT_LIMIT = (
@@ -21,15 +21,23 @@ _AT_LIMIT = (
 )
 
 
-_ADDED_COLUMNS = {"prompt_prefix_chars": "BIGINT", "streaming": "BOOLEAN"}
+_ADDED_COLUMNS = {"prompt_prefix_chars": "BIGINT", "streaming": "BOOLEAN", "outcome": "VARCHAR"}
 """Columns newer than some stored files: NULL where no stored file has them yet."""
+
+
+def request_table(lake_dir: Path) -> str:
+    """A FROM item over the stored requests with every column of ``_ADDED_COLUMNS``, for
+    ``_query`` (whose ``{t}`` it contains), even when every stored file predates them."""
+    columns = {str(r["column_name"]) for r in _query(lake_dir, "DESCRIBE SELECT * FROM {t}", [])}
+    missing = ", ".join(f"NULL::{kind} AS {name}" for name, kind in _ADDED_COLUMNS.items() if name not in columns)
+    return f"(SELECT *{', ' + missing if missing else ''} FROM {{t}})"
 
 
 def request_stats(lake_dir: Path, since: date | None = None) -> list[LlmRequestStats]:
     """One ``LlmRequestStats`` per (provider, model, feature) with requests from ``since`` on."""
-    columns = {str(r["column_name"]) for r in _query(lake_dir, "DESCRIBE SELECT * FROM {t}", [])}
-    missing = ", ".join(f"NULL::{kind} AS {name}" for name, kind in _ADDED_COLUMNS.items() if name not in columns)
-    table = f"(SELECT *{', ' + missing if missing else ''} FROM {{t}})"
+    if not any((Path(lake_dir) / REQUESTS_AREA).glob("*.parquet")):
+        return []
+    table = request_table(lake_dir)
     where, params = ("WHERE day >= CAST(? AS DATE)", [since.isoformat()]) if since else ("", [])
     features = _query(
         lake_dir,

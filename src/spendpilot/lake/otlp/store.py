@@ -73,7 +73,8 @@ REQUEST_SCHEMA = pa.schema([
     ("cache_read_input_tokens", _I), ("cache_creation_input_tokens", _I),
     ("uncached_input_tokens", _I), ("output_tokens", _I), ("reasoning_output_tokens", _I),
     ("max_tokens", _I), ("finish_reason", _S), ("prompt_prefix_sha256", _S),
-    ("prompt_prefix_chars", _I), ("streaming", pa.bool_()), ("attribute_style", _S), ("system_instructions", _S), ("input_messages", _S),
+    ("prompt_prefix_chars", _I), ("streaming", pa.bool_()), ("outcome", _S), ("attribute_style", _S),
+    ("system_instructions", _S), ("input_messages", _S),
 ])
 _QUARANTINE_COLUMNS = ("line", "trace_id", "span_id", "value")
 
