@@ -205,3 +205,24 @@ def test_prices_refresh_cli(tmp_path: Path) -> None:
     assert (home / "prices" / "llm_prices.json").is_file()
     bad = run_cli("prices", "refresh", "--from", str(tmp_path / "missing.json"), "--home", str(home))
     assert bad.returncode == 2 and "missing.json" in bad.stderr
+
+
+def test_routing_saving_prices_cache_writes_at_the_write_price(book: PriceBook) -> None:
+    """claude-opus-4-5 -> claude-sonnet-4-6, 30 days of 1M input (200k read, 100k written) and
+    100k output. Per 1M: opus input $5, read $0.50, write $6.25, output $25; sonnet-4-6 input $3,
+    read $0.30, write $3.75, output $15. Full delta, 30 days scaled by 30.4167/30:
+    700k x 2 + 200k x 0.20 + 100k x 2.50 + 100k x 10 per 1M = 1.4 + 0.04 + 0.25 + 1.0 = 2.69;
+    x 30.4167 / 30 = 2.72736; expected share 90% = 2.4546 -> $2.45."""
+    from spendpilot.actions.route_to_model import RouteFacts
+    from spendpilot.domain import Finding, Resource, ResourceRef
+    from spendpilot.savings.registry import estimate
+
+    facts = RouteFacts(model="claude-opus-4-5", target_model="claude-sonnet-4-6", days=30, requests=1000,
+                       input_tokens=1_000_000, cached_input_tokens=200_000, cache_write_input_tokens=100_000,
+                       output_tokens=100_000)
+    resource = Resource(ref=ResourceRef(provider="aws", kind="llm_feature", id="f"))
+    finding = Finding(resource=resource, summary="", facts=facts, rule="frontier_model_simple_tasks",
+                      action_kind="route_to_model")
+    est = estimate(finding, book)
+    assert est is not None
+    assert est.high.amount == Decimal("2.73") and est.expected.amount == Decimal("2.45")
