@@ -91,16 +91,22 @@ def test_prompt_caching_finding_and_its_saving_by_hand(scenario_snapshots: dict[
     assert f.active_hours_per_day == 10
     est = estimate(finding, PRICES)
     assert est is not None
-    # By hand, sonnet-4-5 $3 input, $3.75 5-min write, $0.30 read per 1M. 1,050 requests over
-    # 7 days x 10 hours x 12 windows: lambda = 1.25 per 5 minutes, w = e^-1.25 = 0.2865048.
-    # R = 1050 x 30.4167 / 7 = 4562.505, P = 4000:
-    # saving = R*P*3 - (w*R*P*3.75 + (1-w)*R*P*0.30) per 1M = 54.75006 - (19.6077 + 3.9064) = 31.24
-    r = Decimal(1050) * DPM / 7
-    w = Decimal(math.exp(-1.25))
-    p = Decimal(4000)
-    by_hand = (r * p * 3 - (w * r * p * Decimal("3.75") + (1 - w) * r * p * Decimal("0.3"))) / 1_000_000
-    assert by_hand.quantize(Decimal("0.01")) == Decimal("31.24")
-    assert est.expected.amount == Decimal("31.24")
+    # By hand, sonnet-4-5 per 1M: input $3, read $0.30, 5-minute write $3.75, 1-hour write $6.
+    # 1,050 requests over 7 days x 10 active hours, R = 1050 x 30.4167 / 7 = 4562.505, P = 4000.
+    # 5-minute: lambda = 1050 / (7 x 10 x 12) = 1.25, w = e^-1.25 = 0.2865048:
+    #   54.75006 - (0.2865048 x 68.437575 + 0.7134952 x 5.475006) = 54.75006 - 23.5141 = 31.24
+    # 1-hour: lambda = 15, e^-15 ~ 0, floor one write a day = 7 / 1050 = 0.0066667:
+    #   54.75006 - (0.0066667 x 109.50012 + 0.9933333 x 5.475006) = 54.75006 - 6.16851 = 48.58
+    # The 1-hour cache saves more and is proposed; low 2w = 47.89, high w/2 = 48.93.
+    rp = Decimal(1050) * DPM / 7 * 4000 / 1_000_000
+    five_w = Decimal(math.exp(-1.25))
+    five = rp * 3 - (five_w * rp * Decimal("3.75") + (1 - five_w) * rp * Decimal("0.3"))
+    hour_w = Decimal(7) / Decimal(1050)
+    hour = rp * 3 - (hour_w * rp * 6 + (1 - hour_w) * rp * Decimal("0.3"))
+    assert five.quantize(Decimal("0.01")) == Decimal("31.24") and hour.quantize(Decimal("0.01")) == Decimal("48.58")
+    assert f.ttl == "1h"
+    assert (est.low.amount, est.expected.amount, est.high.amount) == (Decimal("47.89"), Decimal("48.58"), Decimal("48.93"))
+    assert '"ttl": "1h"' in " ".join(get_action("enable_prompt_caching").build_plan(finding).change["runbook"])
     assert est.low.amount < est.expected.amount < est.high.amount
 
 
@@ -127,7 +133,8 @@ def test_prompt_caching_needs_repeats_within_the_cache_lifetime(tmp_path: Path) 
 
 def test_openai_prompt_caching_saving_charges_no_write_premium() -> None:
     """gpt-4.1: input $2, cached $0.50 per 1M; OpenAI writes cost the input price.
-    3,000 requests in 30 days x 2 hours x 12 windows: lambda = 4.1667, w = e^-4.1667 = 0.015504.
+    3,000 requests in 30 days x 2 hours x 12 windows: lambda = 4.1667, w = e^-4.1667 = 0.015504
+    (more than the one-a-day floor of 30 / 3,000 = 0.01).
     R = 3041.67, P = 2000: saving = R*P*(2 - (w*2 + (1-w)*0.5)) per 1M = 6.0833 x 1.476744 = 8.98."""
     facts = PromptCachingFacts(provider="openai", model="gpt-4.1", feature="x", days=30, requests=3000,
                                prefix_sha256="ab" * 32, prefix_tokens=2000, min_cacheable_tokens=1024,
@@ -258,3 +265,21 @@ def test_scenario_yaml_names_only_known_rules() -> None:
         expected = yaml.safe_load((scenarios_root() / name / "expected.yaml").read_text())
         for item in expected["must_propose"]:
             assert item["rule"] in all_checks()
+
+
+def test_dense_traffic_keeps_the_five_minute_cache_and_sparse_traffic_takes_the_hour() -> None:
+    from spendpilot.savings.enable_prompt_caching import best_ttl
+
+    price = PRICES.token_price("claude-sonnet-4-5")
+    assert price is not None
+
+    def facts(requests: int) -> PromptCachingFacts:
+        return PromptCachingFacts(provider="anthropic", model="claude-sonnet-4-5", feature="x", days=30,
+                                  requests=requests, prefix_sha256="ab" * 32, prefix_tokens=3000,
+                                  min_cacheable_tokens=1024, cache_read_tokens=0, input_tokens=requests * 4000,
+                                  active_hours_per_day=24)
+
+    assert best_ttl(facts(300 * 24 * 30), price) == "5m"   # 25 requests per 5 minutes: never expires
+    assert best_ttl(facts(20 * 24 * 30), price) == "1h"    # one per 3 minutes on average: gaps > 5 min are common
+    assert best_ttl(facts(20 * 24 * 30).model_copy(update={"model": "gpt-4.1", "provider": "openai"}),
+                    PRICES.token_price("gpt-4.1")) == "5m"  # type: ignore[arg-type]

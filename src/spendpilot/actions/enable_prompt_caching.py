@@ -32,8 +32,10 @@ class EnablePromptCachingAdvice(AdvisoryAction[PromptCachingFacts]):
             "after it; tools and their order must be identical between requests.",
         ]
         if f.provider == "anthropic":
-            steps.append('Mark the end of the static part with "cache_control": {"type": "ephemeral"} '
-                         '(5-minute TTL; "ttl": "1h" only if requests are more than 5 minutes apart).')
+            ttl = ('{"type": "ephemeral"} (the default 5-minute lifetime)' if f.ttl == "5m" else
+                   '{"type": "ephemeral", "ttl": "1h"} (the 1-hour lifetime: requests are often more than '
+                   "5 minutes apart, and a 1-hour write costs less than rewriting every 5 minutes)")
+            steps.append(f'Mark the end of the static part with "cache_control": {ttl}.')
             steps.append("Check usage.cache_read_input_tokens > 0 on the second and later requests.")
         else:
             steps.append("OpenAI caches matching prefixes of 1,024+ tokens automatically; nothing to switch on. "

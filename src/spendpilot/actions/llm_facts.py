@@ -7,6 +7,8 @@ saving scales with, so the estimator can redo the arithmetic from the facts alon
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from spendpilot.domain import Facts, Resource, ResourceRef
@@ -21,6 +23,9 @@ class LlmFeatureFacts(Facts):
     requests: int = Field(ge=0, description="Requests the lever applies to, in those days.")
 
 
+CacheTtl = Literal["5m", "1h"]
+
+
 class PromptCachingFacts(LlmFeatureFacts):
     prefix_sha256: str
     prefix_tokens: int = Field(ge=0, description="Estimated size of the static prefix (chars / 4, capped).")
@@ -28,6 +33,7 @@ class PromptCachingFacts(LlmFeatureFacts):
     cache_read_tokens: int = Field(ge=0, description="Tokens these requests already read from cache.")
     input_tokens: int = Field(ge=0, description="All input tokens of these requests.")
     active_hours_per_day: float = Field(gt=0, le=24, description="Hours of the day with traffic, on average.")
+    ttl: CacheTtl = Field("5m", description="The cache lifetime proposed (the cheaper of those the provider sells).")
 
 
 class MaxTokensFacts(LlmFeatureFacts):

@@ -8,6 +8,7 @@ from spendpilot.actions.llm_facts import PromptCachingFacts, feature_resource
 from spendpilot.checks.registry import register_check
 from spendpilot.domain import Evidence, Finding, Snapshot
 from spendpilot.domain.llm_requests import CHARS_PER_TOKEN
+from spendpilot.savings.enable_prompt_caching import best_ttl
 from spendpilot.savings.pricebook import PriceBook
 
 SOURCE = "per-request table (OpenTelemetry GenAI spans)"
@@ -52,16 +53,18 @@ def find_uncached_prefixes(
                 continue
             lever = ("mark it with cache_control" if stats.provider == "anthropic"
                      else "put it first, before any per-request content, so the automatic cache matches it")
+            facts = PromptCachingFacts(
+                provider=stats.provider, model=stats.model, feature=stats.feature, days=stats.days,
+                requests=prefix.requests, prefix_sha256=prefix.prompt_prefix_sha256, prefix_tokens=tokens,
+                min_cacheable_tokens=minimum, cache_read_tokens=prefix.cache_read_input_tokens,
+                input_tokens=prefix.input_tokens, active_hours_per_day=float(active_hours),
+            )
+            facts = facts.model_copy(update={"ttl": best_ttl(facts, price)})
             findings.append(Finding(
                 resource=feature_resource(stats),
                 summary=(f"feature '{stats.feature}' sends the same ~{tokens:,}-token prefix to {stats.model} "
                          f"{prefix.requests:,} times in {stats.days} days, {cached_share:.0%} of it from cache: {lever}"),
-                facts=PromptCachingFacts(
-                    provider=stats.provider, model=stats.model, feature=stats.feature, days=stats.days,
-                    requests=prefix.requests, prefix_sha256=prefix.prompt_prefix_sha256, prefix_tokens=tokens,
-                    min_cacheable_tokens=minimum, cache_read_tokens=prefix.cache_read_input_tokens,
-                    input_tokens=prefix.input_tokens, active_hours_per_day=float(active_hours),
-                ),
+                facts=facts,
                 evidence=[
                     Evidence(label="Static prefix", value=(
                         f"sha256 {prefix.prompt_prefix_sha256[:12]}…, {prefix.prefix_chars:,} characters ≈ "
