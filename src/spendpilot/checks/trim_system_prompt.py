@@ -42,6 +42,12 @@ def find_long_system_prompts(
         if share < settings.min_share_of_requests:
             continue
         cached = min(1.0, top.cache_read_input_tokens / top.input_tokens) if top.input_tokens else 0.0
+        minimum = prices.prompt_cache_minimum(s.model)
+        overlap = [Evidence(
+            label="Overlaps with prompt caching",
+            value=f"the prompt is above {s.model}'s cacheable minimum ({minimum:,} tokens): once it is cached, "
+                  "each trimmed token saves the cache-read price, not the input price; this estimate assumes "
+                  "today's cache share", source="price book")] if minimum is not None and tokens >= minimum else []
         findings.append(Finding(
             resource=feature_resource(s),
             summary=(f"feature '{s.feature}' sends a ~{tokens:,}-token system prompt on {share:.0%} of its "
@@ -57,6 +63,7 @@ def find_long_system_prompts(
                 Evidence(label="Sent on", value=f"{top.requests:,} of {s.requests:,} requests in {s.days} days",
                          source=SOURCE),
                 Evidence(label="Input read from cache", value=f"{cached:.0%}", source=SOURCE),
+                *overlap,
             ],
         ))
     return findings
