@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,6 +40,12 @@ FIELDS = (
     "output_cost_per_token",
     "cache_read_input_token_cost",
     "cache_creation_input_token_cost",
+    "cache_creation_input_token_cost_above_1hr",
+    "input_cost_per_token_batches",
+    "output_cost_per_token_batches",
+    "cache_read_input_token_cost_batches",
+    "output_cost_per_reasoning_token",
+    "prompt_cache_min_tokens",
     "litellm_provider",
     "mode",
     "max_input_tokens",
@@ -68,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("source", nargs="?", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--litellm-version", default=DEFAULT_LITELLM_VERSION)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--copied-on", default=date.today().isoformat(),
+                        help="The day the price file was taken (shown as the prices' date).")
     args = parser.parse_args(argv)
 
     models = json.loads(args.source.read_text(encoding="utf-8"))
@@ -80,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         "attribution": "model price data from BerriAI/litellm, MIT License",
         "providers": sorted(PROVIDERS),
         "entries": len(subset),
+        "copied_on": args.copied_on,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(subset, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -855,6 +856,75 @@ def eval_(
         failed += not result.passed
     if failed:
         raise typer.Exit(int(ExitCode.FAILURE))
+
+
+@app.command("unit-costs")
+def unit_costs(
+    last: Annotated[int, typer.Option("--last", min=1, help="Days up to the latest request (default 30).")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON (exact decimals as strings).")] = False,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Cost per request and per successful outcome of each feature and model, from the GenAI spans."""
+    from datetime import timedelta
+
+    from spendpilot.lake.otlp.unit_economics import feature_unit_costs
+    from spendpilot.savings.pricebook import PriceBook
+
+    settings = _settings(config, home)
+    prices = PriceBook.for_home(settings.home)
+    rows = feature_unit_costs(settings.lake_dir, prices)
+    if not rows:
+        err.print("No GenAI requests in the lake: ingest OpenTelemetry spans first (spendpilot ingest FILE).")
+        raise typer.Exit(int(ExitCode.NOT_FOUND))
+    latest = max(r.last_day for r in rows)
+    rows = feature_unit_costs(settings.lake_dir, prices, since=latest - timedelta(days=last - 1), until=latest)
+    if as_json:
+        console.print_json(json.dumps([
+            {**r.model_dump(mode="json"), "cost_per_request": None if r.cost_per_request is None else str(r.cost_per_request),
+             "cost_per_success": None if r.cost_per_success is None else str(r.cost_per_success)} for r in rows]))
+        return
+    console.print(Text(f"Unit costs, {latest - timedelta(days=last - 1)} to {latest} (token prices from the price book)"))
+    for r in rows:
+        cost = "no price" if r.cost is None else format_money(r.cost, r.currency)
+        per_request = "-" if r.cost_per_request is None else _unit_money(r.cost_per_request, r.currency)
+        per_success = ("no outcome reported" if not r.outcomes_reported else
+                       "no success" if r.cost_per_success is None else _unit_money(r.cost_per_success, r.currency))
+        console.print(Text(f"  {r.feature} ({r.provider} {r.model}): {r.requests:,} requests, {cost}; "
+                           f"per request {per_request}; per success {per_success}"
+                           + (f" [{r.successes:,} of {r.outcomes_reported:,} succeeded]" if r.outcomes_reported else "")
+                           + (f" ({r.note})" if r.note else "")))
+
+
+def _unit_money(amount: Decimal, currency: str) -> str:
+    """A per-request cost keeps five decimals: most are fractions of a cent."""
+    from spendpilot.domain.money import per_unit
+
+    return per_unit(amount.quantize(Decimal("0.00001")), currency, "unit").removesuffix("/unit")
+
+
+prices_app = typer.Typer(help="The token price book: refresh it from a newer litellm price file.", no_args_is_help=True)
+app.add_typer(prices_app, name="prices")
+
+
+@prices_app.command("refresh")
+def prices_refresh(
+    source: Annotated[Path, typer.Option("--from", help="litellm's model_prices_and_context_window.json (any release).")],
+    litellm_version: Annotated[str | None, typer.Option("--litellm-version", help="The release the file is from, shown as the prices' source.")] = None,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Validate a litellm price file, keep it in the home (overriding the bundled prices), print what changed."""
+    from spendpilot.savings.price_refresh import refresh_prices, report_lines
+
+    settings = _settings(config, home)
+    try:
+        settings.ensure_home()
+        report = refresh_prices(source, settings.home, litellm_version=litellm_version)
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    for line in report_lines(report):
+        console.print(Text(line))
 
 
 def _store_failure(exc: BaseException) -> str | None:

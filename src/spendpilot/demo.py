@@ -76,6 +76,14 @@ def prepare_scenario(
     say(f"Wrote {count:,} FOCUS rows ({scenario.billing_days} days) and {len(usage):,} LLM usage rows")
 
     reports = [ingest_file(focus_file, settings.lake_dir), ingest_llm_usage_file(usage_file, settings.lake_dir)]
+    if scenario.llm_requests is not None:  # per-request traffic, as an OTel collector's file export
+        from spendpilot.lake.otlp import ingest_otlp_file
+        from spendpilot.scenarios.spans import write_request_spans
+
+        spans_file = inputs / "llm_spans.jsonl"
+        write_request_spans(scenario.llm_requests, spans_file, now=now, seed=scenario.seed)
+        spans = ingest_otlp_file(spans_file, settings.lake_dir)
+        say(f"Ingested {spans_file.name}: {spans.spans_read:,} spans read, {spans.spans_stored:,} stored")
     for r in reports:
         say(f"Ingested {r.file.name}: {r.rows_read:,} read, {r.rows_stored:,} stored, {r.rows_quarantined:,} quarantined")
     return PreparedScenario(org=org, focus_file=focus_file, llm_usage_file=usage_file, reports=reports)

@@ -49,7 +49,7 @@ class LocalServices:
     def prices(self) -> PriceBook:
         from spendpilot.savings.pricebook import PriceBook
 
-        return PriceBook.bundled()
+        return PriceBook.for_home(self.settings.home)
 
     @cached_property
     def lake(self) -> CostLake:

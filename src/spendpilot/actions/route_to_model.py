@@ -22,6 +22,7 @@ class RouteFacts(Facts):
     requests: int = Field(ge=0)
     input_tokens: int = Field(ge=0, description="All input tokens, cached ones included.")
     cached_input_tokens: int = Field(0, ge=0)
+    cache_write_input_tokens: int = Field(0, ge=0, description="Cache writes, part of input_tokens.")
     output_tokens: int = Field(ge=0)
     parameter: str | None = None
 

@@ -58,6 +58,7 @@ def find_frontier_on_simple_tasks(
             continue  # (no request count, e.g. Anthropic's usage report: no average to judge)
         inp = sum(r.input_tokens for r in rows)
         cached = sum(r.cached_input_tokens for r in rows)
+        written = sum(r.cache_write_input_tokens for r in rows)
         out = sum(r.output_tokens for r in rows)
         avg_in, avg_out = inp / requests, out / requests
         if avg_in > settings.max_avg_input_tokens or avg_out > settings.max_avg_output_tokens:
@@ -80,6 +81,7 @@ def find_frontier_on_simple_tasks(
                     requests=requests,
                     input_tokens=inp,
                     cached_input_tokens=cached,
+                    cache_write_input_tokens=written,
                     output_tokens=out,
                     parameter=route.attributes.get("parameter"),
                 ),

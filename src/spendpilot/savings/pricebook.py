@@ -7,6 +7,8 @@ quote or on bundled reference data, and how old that data is. Three bundled file
 - ``ec2_prices.yaml``: hand-recorded EC2 on-demand list prices and reference spot ranges;
 - ``llm_prices.json``: the OpenAI / Anthropic / Bedrock chat subset of litellm's price file;
 - ``model_tiers.yaml``: model family -> tier, and the default cheaper model to route to;
+- ``prompt_cache_minimums.yaml``: the smallest prefix each model family caches (optional:
+  without it only litellm's ``prompt_cache_min_tokens`` and nothing for OpenAI is known);
 - ``sagemaker_hosting_prices.yaml``: SageMaker real-time inference prices for the few ``ml.*``
   types with a sourced price (optional: without the file, no SageMaker type has a price);
 - ``ebs_prices.yaml``: EBS volume and snapshot storage list prices, us-east-1 (optional likewise).
@@ -60,6 +62,7 @@ _LLM_META_FILE = "llm_prices.source.json"
 _TIERS_FILE = "model_tiers.yaml"
 _SAGEMAKER_FILE = "sagemaker_hosting_prices.yaml"
 _EBS_FILE = "ebs_prices.yaml"
+_CACHE_MIN_FILE = "prompt_cache_minimums.yaml"
 
 _SPOT_QUANTUM = Decimal("0.0001")
 _GPU_FAMILY = re.compile(r"^(?:p|g|inf|trn|dl)\d")
@@ -106,7 +109,14 @@ class SpotPriceRange(BaseModel):
 
 
 class TokenPrice(BaseModel):
-    """Price per token for one model, as litellm records it (litellm's prices are USD)."""
+    """Price per token for one model, as litellm records it (litellm's prices are USD).
+
+    Every kind of token has its own price, or ``None`` where litellm records none (then a
+    caller must say so rather than guess). ``reasoning_per_token`` is the output price unless
+    litellm lists a separate one: OpenAI and Anthropic bill reasoning (thinking) tokens as output
+    tokens. ``cache_write_per_token`` is Anthropic's 5-minute cache write, ``cache_write_1h``
+    its 1-hour one; OpenAI has no cache-write charge (``None``: writes cost the input price).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -118,6 +128,17 @@ class TokenPrice(BaseModel):
     output_per_token: DecimalStr
     cached_input_per_token: DecimalStr | None = None
     cache_write_per_token: DecimalStr | None = None
+    """A 5-minute cache write (Anthropic's default TTL)."""
+    cache_write_1h_per_token: DecimalStr | None = None
+    """A 1-hour cache write, where the provider offers that TTL."""
+    batch_input_per_token: DecimalStr | None = None
+    batch_output_per_token: DecimalStr | None = None
+    batch_cached_input_per_token: DecimalStr | None = None
+    reasoning_per_token: DecimalStr | None = None
+    reasoning_priced_separately: bool = False
+    """True only when litellm lists ``output_cost_per_reasoning_token`` for the model."""
+    prompt_cache_min_tokens: int | None = None
+    """The smallest prefix the provider caches for this model (``None``: not known)."""
     currency: str = "USD"
     deprecation_date: date | None = None
     matched_by: MatchKind = "exact"
@@ -228,6 +249,14 @@ class StoragePrice(BaseModel):
     note: str = ""
 
 
+class _CacheMinTable(_Strict):
+    schema_version: int
+    source: _SourceSpec
+    openai_minimum: int
+    openai_source: _SourceSpec
+    families: dict[str, int]
+
+
 class _TierTable(_Strict):
     schema_version: int
     families: dict[str, _Family]
@@ -237,6 +266,7 @@ class _LlmMeta(BaseModel):
     litellm_version: str
     url: str
     attribution: str
+    copied_on: str | None = None
 
 
 class _LlmEntry(BaseModel):
@@ -244,6 +274,12 @@ class _LlmEntry(BaseModel):
     output_cost_per_token: float
     cache_read_input_token_cost: float | None = None
     cache_creation_input_token_cost: float | None = None
+    cache_creation_input_token_cost_above_1hr: float | None = None
+    input_cost_per_token_batches: float | None = None
+    output_cost_per_token_batches: float | None = None
+    cache_read_input_token_cost_batches: float | None = None
+    output_cost_per_reasoning_token: float | None = None
+    prompt_cache_min_tokens: int | None = None
     litellm_provider: str
     mode: str
     source: str | None = None
@@ -376,8 +412,10 @@ class PriceBook:
         tiers: _TierTable,
         sagemaker: _SageMakerTable | None = None,
         ebs: _EbsTable | None = None,
+        cache_minimums: _CacheMinTable | None = None,
     ) -> None:
         self._ec2 = ec2
+        self._cache_min = cache_minimums
         self._ebs = ebs
         self._sagemaker = sagemaker
         self._llm = llm_prices
@@ -405,17 +443,31 @@ class PriceBook:
         return _bundled_price_book()
 
     @classmethod
-    def from_directory(cls, directory: Path) -> PriceBook:
+    def for_home(cls, home: Path) -> PriceBook:
+        """The bundled price book, with the LLM prices of ``spendpilot prices refresh`` when the
+        home holds them (``<home>/prices/``): a refreshed file overrides the bundled one."""
+        override = home / LLM_OVERRIDE_DIR
+        if not (override / _LLM_FILE).is_file():
+            return cls.bundled()
+        return cls.from_directory(bundled_data_dir(), llm_dir=override)
+
+    @classmethod
+    def from_directory(cls, directory: Path, llm_dir: Path | None = None) -> PriceBook:
+        llm_dir = llm_dir or directory
         return cls(
             ec2=_load(directory / _EC2_FILE, _Ec2Table, yaml.safe_load),
-            llm_prices=_load_llm_prices(directory / _LLM_FILE),
-            llm_meta=_load(directory / _LLM_META_FILE, _LlmMeta, json.loads),
+            llm_prices=_load_llm_prices(llm_dir / _LLM_FILE),
+            llm_meta=_load(llm_dir / _LLM_META_FILE, _LlmMeta, json.loads),
             tiers=_load(directory / _TIERS_FILE, _TierTable, yaml.safe_load),
             sagemaker=(
                 _load(directory / _SAGEMAKER_FILE, _SageMakerTable, yaml.safe_load)
                 if (directory / _SAGEMAKER_FILE).is_file() else None
             ),
             ebs=_load(directory / _EBS_FILE, _EbsTable, yaml.safe_load) if (directory / _EBS_FILE).is_file() else None,
+            cache_minimums=(
+                _load(directory / _CACHE_MIN_FILE, _CacheMinTable, yaml.safe_load)
+                if (directory / _CACHE_MIN_FILE).is_file() else None
+            ),
         )
 
     # -- EC2 ----------------------------------------------------------------------------
@@ -579,21 +631,52 @@ class PriceBook:
         entry = self._llm[key]
         url = entry.source if entry.source and entry.source.startswith("http") else None
         meta = self._llm_meta
+        output = Decimal(str(entry.output_cost_per_token))
+        reasoning = _decimal(entry.output_cost_per_reasoning_token)
+        as_of = f"litellm {meta.litellm_version}" + (f", copied {meta.copied_on}" if meta.copied_on else "")
         return TokenPrice(
             model=key,
             provider=entry.litellm_provider,
             input_per_token=Decimal(str(entry.input_cost_per_token)),
-            output_per_token=Decimal(str(entry.output_cost_per_token)),
+            output_per_token=output,
             cached_input_per_token=_decimal(entry.cache_read_input_token_cost),
             cache_write_per_token=_decimal(entry.cache_creation_input_token_cost),
+            cache_write_1h_per_token=_decimal(entry.cache_creation_input_token_cost_above_1hr),
+            batch_input_per_token=_decimal(entry.input_cost_per_token_batches),
+            batch_output_per_token=_decimal(entry.output_cost_per_token_batches),
+            batch_cached_input_per_token=_decimal(entry.cache_read_input_token_cost_batches),
+            reasoning_per_token=reasoning if reasoning is not None else output,
+            reasoning_priced_separately=reasoning is not None,
+            prompt_cache_min_tokens=self.prompt_cache_minimum(model),
             deprecation_date=_parse_date(entry.deprecation_date),
             matched_by=matched_by,
             source=PriceSource(
                 name=f"{meta.attribution} (litellm {meta.litellm_version})",
-                as_of=f"litellm {meta.litellm_version}",
+                as_of=as_of,
                 url=url or meta.url,
             ),
         )
+
+    def prompt_cache_minimum(self, model: str) -> int | None:
+        """The smallest prefix (tokens) the provider caches for ``model``, or None if unknown.
+
+        The largest of litellm's ``prompt_cache_min_tokens``, the family's value in
+        ``prompt_cache_minimums.yaml`` and, for OpenAI models, OpenAI's 1,024: where sources
+        disagree, a proposal must clear every one of them.
+        """
+        resolved = self._resolve(model)
+        entry = self._llm[resolved[0]] if resolved is not None else None
+        known: list[int] = []
+        if entry is not None and entry.prompt_cache_min_tokens:
+            known.append(entry.prompt_cache_min_tokens)
+        table = self._cache_min
+        if table is not None:
+            family = table.families.get(_parse_model_name(model).family)
+            if family is not None:
+                known.append(family)
+            if entry is not None and entry.litellm_provider == "openai":
+                known.append(table.openai_minimum)
+        return max(known) if known else None
 
     def tier(self, model: str) -> Tier | None:
         """``frontier`` / ``mid`` / ``small`` for a known family (fine-tunes take their base's)."""
@@ -664,6 +747,10 @@ def _load_llm_prices(path: Path) -> dict[str, _LlmEntry]:
         return {key: _LlmEntry.model_validate(entry) for key, entry in raw.items()}
     except (OSError, ValueError, ValidationError) as exc:
         raise ConfigError(f"cannot load price data {path}: {exc}") from exc
+
+
+LLM_OVERRIDE_DIR = "prices"
+"""Folder under the home where ``spendpilot prices refresh`` keeps a refreshed price file."""
 
 
 def bundled_data_dir() -> Path:

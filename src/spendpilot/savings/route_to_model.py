@@ -21,9 +21,12 @@ class RoutableShare(BaseModel):
     high: Decimal = Decimal("1.0")
 
 
-def _cost(p: TokenPrice, uncached: Decimal, cached: Decimal, out: Decimal) -> Decimal:
+def _cost(p: TokenPrice, uncached: Decimal, cached: Decimal, written: Decimal, out: Decimal) -> Decimal:
+    """Each kind at its price; cache writes at the 5-minute write price (usage reports do not
+    split TTLs here), or the input price where the provider charges no write (OpenAI)."""
     cached_rate = p.cached_input_per_token if p.cached_input_per_token is not None else p.input_per_token
-    return uncached * p.input_per_token + cached * cached_rate + out * p.output_per_token
+    write_rate = p.cache_write_per_token if p.cache_write_per_token is not None else p.input_per_token
+    return uncached * p.input_per_token + cached * cached_rate + written * write_rate + out * p.output_per_token
 
 
 @register_estimator("route_to_model", facts=RouteFacts)
@@ -35,9 +38,10 @@ def estimate_routing_saving(finding: Finding[RouteFacts], prices: PriceBook) -> 
     currency = current.currency
     scale = DAYS_PER_MONTH / Decimal(facts.days)
     cached = Decimal(facts.cached_input_tokens) * scale
-    uncached = Decimal(facts.input_tokens) * scale - cached
+    written = Decimal(facts.cache_write_input_tokens) * scale
+    uncached = Decimal(facts.input_tokens) * scale - cached - written
     out = Decimal(facts.output_tokens) * scale
-    full = _cost(current, uncached, cached, out) - _cost(target, uncached, cached, out)
+    full = _cost(current, uncached, cached, written, out) - _cost(target, uncached, cached, written, out)
     share = RoutableShare()
     per_m = Decimal(1_000_000)
     inputs = [
@@ -53,14 +57,14 @@ def estimate_routing_saving(finding: Finding[RouteFacts], prices: PriceBook) -> 
     ]
     inputs.append(
         Evidence(
-            label="Monthly tokens (input / cached / output)",
-            value=f"{uncached:,.0f} / {cached:,.0f} / {out:,.0f}",
+            label="Monthly tokens (uncached input / cache read / cache write / output)",
+            value=f"{uncached:,.0f} / {cached:,.0f} / {written:,.0f} / {out:,.0f}",
             source=f"usage over {facts.days} days x {DAYS_PER_MONTH}/{facts.days}",
         )
     )
     formula = (
         f"saving = monthly tokens x (price of {current.model} - price of {target.model}), "
-        "per token class (input, cached input, output), times the share of traffic that moves: "
+        "per token class (uncached input, cache read, cache write, output), times the share of traffic that moves: "
         f"low {share.low:.0%}, expected {share.expected:.0%}, high {share.high:.0%}. "
         "Run an evaluation on a sample before routing everything."
     )

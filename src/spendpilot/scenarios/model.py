@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from spendpilot.errors import ScenarioError
+from spendpilot.scenarios.spans import LlmRequestsSpec
 
 
 class InstanceSpec(BaseModel):
@@ -144,6 +145,9 @@ class ExpectedProposal(BaseModel):
 class Trap(BaseModel):
     target: str
     why: str
+    rule: str | None = None
+    """When set, only a proposal of this rule on the target springs the trap (a feature can be a
+    look-alike for one check and a true positive for another)."""
 
 
 class Expected(BaseModel):
@@ -184,6 +188,8 @@ class Scenario(BaseModel):
     llm_usage: LlmUsageSpec = Field(default_factory=LlmUsageSpec)
     kubernetes: KubernetesSpec = Field(default_factory=KubernetesSpec)
     """``cluster.yaml``: emulated Kubernetes clusters (``scenarios/kube_seed.py`` serves them)."""
+    llm_requests: LlmRequestsSpec | None = None
+    """Per-request traffic, sent as OpenTelemetry GenAI spans (``llm_requests.yaml``)."""
     expected: Expected = Field(default_factory=Expected)
 
     def aws_settings(self, endpoint_url: str | None) -> dict[str, object]:
@@ -200,6 +206,7 @@ _FILES = {
     "metrics": "metrics.yaml",
     "billing": "billing.yaml",
     "llm_usage": "llm_usage.yaml",
+    "llm_requests": "llm_requests.yaml",
     "expected": "expected.yaml",
     "kubernetes": "cluster.yaml",
 }

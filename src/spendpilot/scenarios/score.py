@@ -32,20 +32,24 @@ def score(name: str, expected: Expected, proposals: list[Proposal]) -> ScenarioS
     def key(p: Proposal) -> str:
         return p.target.name or p.target.id
 
-    by_target = {key(p): p for p in proposals}
+    by_target: dict[str, list[Proposal]] = {}
+    for p in proposals:  # several checks may propose on one target (two levers of one feature)
+        by_target.setdefault(key(p), []).append(p)
     result = ScenarioScore(scenario=name)
     wanted = set()
     for want in expected.must_propose:
         wanted.add(want.target)
-        p = by_target.get(want.target)
         label = f"{want.rule}/{want.action} on {want.target}"
-        if p is not None and p.rule == want.rule and p.action == want.action:
+        match = next((p for p in by_target.get(want.target, [])
+                      if p.rule == want.rule and p.action == want.action), None)
+        if match is not None:
             result.found.append(label)
-            result.expected_monthly_total += p.estimate.expected.amount
+            result.expected_monthly_total += match.estimate.expected.amount
         else:
             result.missed.append(label)
     for trap in expected.must_not_propose:
-        if trap.target in by_target:
+        sprung = [p for p in by_target.get(trap.target, []) if trap.rule is None or p.rule == trap.rule]
+        if sprung:
             result.traps_hit.append(f"{trap.target}: {trap.why}")
     traps = {t.target for t in expected.must_not_propose}
     result.unexpected = sorted(k for k in by_target if k not in wanted | traps)

@@ -26,9 +26,15 @@ class LlmUsageSource:
 
     def read(self, ctx: SourceContext) -> SourceResult:
         from spendpilot.lake import read_llm_usage
+        from spendpilot.lake.otlp.stats import request_stats
 
-        usage = read_llm_usage(self.lake_dir, since=(ctx.now - self.lookback).date())
-        return SourceResult(llm_usage=usage, summary=f"{len(usage):,} LLM usage rows")
+        since = (ctx.now - self.lookback).date()
+        usage = read_llm_usage(self.lake_dir, since=since)
+        stats = request_stats(self.lake_dir, since=since)
+        summary = f"{len(usage):,} LLM usage rows"
+        if stats:
+            summary += f", per-request stats of {len(stats):,} feature/model pairs"
+        return SourceResult(llm_usage=usage, llm_request_stats=stats, summary=summary)
 
 
 @register_source("llm_usage", settings=LlmUsageSettings, description="Per-feature LLM usage stored in the local lake.")

@@ -55,7 +55,8 @@ def compact_requests(lake_dir: Path, at_least: int = SMALL_FILES_LIMIT) -> int:
         staging = lake_dir / STAGING_DIR / uuid.uuid4().hex
         staging.mkdir(parents=True)
         try:
-            merged = pa.concat_tables([pq.read_table(p).replace_schema_metadata(None) for p in small])
+            merged = pa.concat_tables([pq.read_table(p).replace_schema_metadata(None) for p in small],
+                                     promote_options="default")
             staged = staging / "merged.parquet"
             pq.write_table(merged, staged, compression=PARQUET_COMPRESSION,
                            row_group_size=ROW_GROUP_ROWS)

@@ -94,6 +94,9 @@ _TOKENS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 _PROVIDER = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
 _CONVERSATION = ("gen_ai.conversation.id", "traceloop.association.properties.session_id", "session.id")
+_OUTCOME = ("spendpilot.outcome",)
+"""The request's business outcome as the application reports it (``success`` / ``failure`` /
+any label): the denominator of cost per successful outcome."""
 _NOT_MODEL_CALLS = {"invoke_agent", "create_agent", "execute_tool", "retrieval"}
 _CONTENT_PREFIXES = (
     "gen_ai.system_instructions", "gen_ai.input.messages", "gen_ai.output.messages",
@@ -136,6 +139,14 @@ class GenAiRequest(BaseModel):
     finish_reason: str | None
     prompt_prefix_sha256: str | None
     """SHA-256 of the system instructions' text, whichever style carried them."""
+    prompt_prefix_chars: int | None = None
+    """Length in characters of that text (kept without the text: the size of the static prefix
+    decides whether prompt caching can engage, and a length reveals no content)."""
+    outcome: str | None = None
+    """``spendpilot.outcome`` on the span or a parent, when the application reports one."""
+    streaming: bool | None = None
+    """Whether the response was streamed (``llm.is_streaming`` / ``gen_ai.request.stream``),
+    when the instrumentation says: streaming is a sign of an interactive caller."""
     attribute_style: str
     system_instructions: str | None = None
     """Only with ``store_prompt_text``."""
@@ -278,6 +289,16 @@ def _max_tokens(attrs: Mapping[str, AttrValue]) -> int | None:
     return counted if isinstance(counted, int) else None
 
 
+def _streaming(attrs: Mapping[str, AttrValue]) -> bool | None:
+    for name in ("gen_ai.request.stream", "llm.is_streaming"):
+        value = attrs.get(name)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+    return None
+
+
 def _finish_reason(attrs: Mapping[str, AttrValue]) -> str | None:
     value = attrs.get("gen_ai.response.finish_reasons")
     if isinstance(value, list):
@@ -372,6 +393,7 @@ def read_request(span: WireSpan, ancestors: Sequence[Mapping[str, AttrValue]],
         team=_first(chain + [span.resource], settings.team_attributes),
         customer=_first(chain + [span.resource], settings.customer_attributes),
         conversation_id=_first(chain, _CONVERSATION),
+        outcome=_first(chain, _OUTCOME),
         service_name=_first([span.resource], ["service.name"]),
         input_tokens=tokens["input_tokens"],
         cache_read_input_tokens=cached,
@@ -382,6 +404,8 @@ def read_request(span: WireSpan, ancestors: Sequence[Mapping[str, AttrValue]],
         max_tokens=_max_tokens(attrs),
         finish_reason=_finish_reason(attrs),
         prompt_prefix_sha256=hashlib.sha256(system.encode()).hexdigest() if system else None,
+        prompt_prefix_chars=len(system) if system else None,
+        streaming=_streaming(attrs),
         attribute_style=style,
         system_instructions=system if keep else None,
         input_messages=json.dumps(messages) if keep and messages else None,

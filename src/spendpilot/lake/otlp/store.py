@@ -73,7 +73,8 @@ REQUEST_SCHEMA = pa.schema([
     ("cache_read_input_tokens", _I), ("cache_creation_input_tokens", _I),
     ("uncached_input_tokens", _I), ("output_tokens", _I), ("reasoning_output_tokens", _I),
     ("max_tokens", _I), ("finish_reason", _S), ("prompt_prefix_sha256", _S),
-    ("attribute_style", _S), ("system_instructions", _S), ("input_messages", _S),
+    ("prompt_prefix_chars", _I), ("streaming", pa.bool_()), ("outcome", _S), ("attribute_style", _S),
+    ("system_instructions", _S), ("input_messages", _S),
 ])
 _QUARANTINE_COLUMNS = ("line", "trace_id", "span_id", "value")
 
@@ -263,8 +264,9 @@ def read_llm_requests(lake_dir: Path) -> list[GenAiRequest]:
 def span_daily_usage(lake_dir: Path, since: date | None = None) -> list[LlmUsage]:
     """Stored requests rolled up per (day, provider, model, feature), as ``LlmUsage``.
 
-    ``cached_input_tokens`` is the cache reads (part of ``input_tokens``, which counts every
-    input token); ``cost`` is 0 (module docstring).
+    ``cached_input_tokens`` is the cache reads and ``cache_write_input_tokens`` the cache writes
+    (both parts of ``input_tokens``, which counts every input token); ``cost`` is 0 (module
+    docstring).
     """
     where, params = ("WHERE day >= CAST(? AS DATE)", [since.isoformat()]) if since else ("", [])
     found = _query(
@@ -272,6 +274,7 @@ def span_daily_usage(lake_dir: Path, since: date | None = None) -> list[LlmUsage
         "SELECT day, provider, model, feature, count(*) AS requests, "
         "sum(input_tokens)::BIGINT AS input_tokens, "
         "sum(cache_read_input_tokens)::BIGINT AS cached_input_tokens, "
+        "sum(cache_creation_input_tokens)::BIGINT AS cache_write_input_tokens, "
         f"sum(output_tokens)::BIGINT AS output_tokens FROM {{t}} {where} "
         "GROUP BY ALL ORDER BY day, provider, model, feature",
         params,
