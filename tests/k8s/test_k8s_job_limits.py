@@ -159,26 +159,19 @@ def test_settings_change_what_is_a_zombie(tmp_path: Path) -> None:
     )  # 72 h > 60 h and no longer protected
 
 
-def test_hours_left_in_the_month() -> None:
-    from datetime import UTC, datetime
-
-    from spendpilot.savings.k8s_set_job_limits import hours_left_in_month
-
-    assert hours_left_in_month(datetime(2026, 2, 28, 12, 0, tzinfo=UTC)) == Decimal("12.00")
-    assert hours_left_in_month(datetime(2026, 12, 1, 0, 0, tzinfo=UTC)) == Decimal("744.00")
-
-
-def test_near_the_month_end_low_is_not_above_expected(tmp_path: Path) -> None:
+def test_zombie_saving_is_a_run_rate_whatever_the_day(tmp_path: Path) -> None:
+    """The same zombie is worth the same on the 1st and on the 31st: a month's run rate."""
     from datetime import UTC, datetime
 
     with swept(_cluster(), tmp_path) as s:
         zombie = next(f for f in s.findings("k8s_job_limits") if f.facts.zombie)
-    late = zombie.model_copy(
-        update={
-            "facts": zombie.facts.model_copy(
-                update={"observed_at": datetime(2026, 3, 31, 20, tzinfo=UTC)}
-            )
-        }
-    )
-    est = estimate(late, PRICES)
-    assert est is not None and est.low.amount == est.expected.amount <= est.high.amount
+    estimates = []
+    for day in (datetime(2026, 3, 1, 0, tzinfo=UTC), datetime(2026, 3, 31, 20, tzinfo=UTC)):
+        dated = zombie.model_copy(update={"facts": zombie.facts.model_copy(update={"observed_at": day})})
+        est = estimate(dated, PRICES)
+        assert est is not None
+        estimates.append(est)
+    first, last = estimates
+    assert first.expected.amount == last.expected.amount == first.high.amount
+    # low is one day of the same hourly rate (both rounded to the cent)
+    assert abs(first.low.amount - first.expected.amount * 24 / 730) < Decimal("0.01")

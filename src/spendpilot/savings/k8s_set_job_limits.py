@@ -3,9 +3,10 @@
 A zombie Job (active past the deadline): its active pods' requests priced at their nodes'
 on-demand rate (``savings/_k8s``: the node's price split by OpenCost's default CPU/memory/GPU
 weights) per hour, times:
-- expected: the hours left in the month from the sweep (the Job shows no sign of ending);
-- high: a whole month (730 h);
-- low: 24 h, or the hours left in the month when fewer (it might have ended by itself within a day).
+- expected and high: a month (730 h). A zombie shows no sign of ending, so it runs until someone
+  stops it; like every other monthly saving here, this is a run rate, not "what is left of this
+  calendar month" (which would make the same finding worth less on the 30th than on the 1st);
+- low: 24 h (it might have ended by itself within a day).
 Freed requests turn into money when the cluster autoscaler (or Karpenter) removes the capacity
 they held; the formula says so. Without a price for a pod's node type: no estimate.
 
@@ -15,8 +16,6 @@ requests; this is hygiene (the API and every listing stay small), stated as such
 
 from __future__ import annotations
 
-import calendar
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from spendpilot.actions.k8s_facts import JobLimitsFacts
@@ -25,13 +24,6 @@ from spendpilot.domain import HOURS_PER_MONTH, Estimate, Evidence, Finding, Mone
 from spendpilot.savings._k8s import charge_price
 from spendpilot.savings.pricebook import PriceBook
 from spendpilot.savings.registry import register_estimator
-
-
-def hours_left_in_month(at: datetime) -> Decimal:
-    at = at.astimezone(UTC)
-    days = calendar.monthrange(at.year, at.month)[1]
-    end = datetime(at.year, at.month, days, tzinfo=UTC).replace(hour=23, minute=59, second=59)
-    return Decimal(str(round((end - at).total_seconds() / 3600, 2)))
 
 
 @register_estimator("k8s_set_job_limits", facts=JobLimitsFacts)
@@ -57,8 +49,7 @@ def estimate_job_limits(finding: Finding[JobLimitsFacts], prices: PriceBook) -> 
                                source=f"{priced.node_price.source.name} (as of {priced.node_price.source.as_of})"))  # fmt: skip
     if not facts.pods:
         return None
-    left = hours_left_in_month(facts.observed_at or datetime.now(UTC))
-    low_hours = min(Decimal(24), left)  # near a month's end fewer hours than a day remain
+    low_hours = Decimal(24)
     if facts.unpriced_pods:
         inputs.append(
             Evidence(
@@ -69,13 +60,13 @@ def estimate_job_limits(finding: Finding[JobLimitsFacts], prices: PriceBook) -> 
         )
     formula = (
         f"Stopping the zombie frees its pods' requests: {per_hour.quantize(Decimal('0.0001'))} $/h (each pod's CPU, memory "
-        f"and GPU requests at its node's on-demand price split by OpenCost's default weights). expected = x {left} h left "
-        f"in the month, high = x {HOURS_PER_MONTH} h, low = x {low_hours} h (had it ended by itself within a day). Money is saved "
+        f"and GPU requests at its node's on-demand price split by OpenCost's default weights). expected = high = x {HOURS_PER_MONTH} h "
+        f"(a month's run rate: nothing says it will end), low = x {low_hours} h (had it ended by itself within a day). Money is saved "
         "when the autoscaler removes the capacity the requests held."
     )
     return Estimate(
         low=Money.of(per_hour * low_hours, currency),
-        expected=Money.of(per_hour * left, currency),
+        expected=Money.of(per_hour * HOURS_PER_MONTH, currency),
         high=Money.of(per_hour * HOURS_PER_MONTH, currency),
         formula=formula, inputs=inputs,
     )  # fmt: skip
