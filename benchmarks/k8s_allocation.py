@@ -20,9 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.k8s.cluster_gen import large_cluster  # noqa: E402
+
 from spendpilot.allocation.kubernetes import allocate, node_prices  # noqa: E402
 from spendpilot.savings.pricebook import PriceBook  # noqa: E402
-from tests.k8s.cluster_gen import large_cluster  # noqa: E402
 
 
 def main() -> None:

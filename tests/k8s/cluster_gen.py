@@ -59,7 +59,7 @@ def large_cluster(pods: int, days: int, end: datetime, seed: int = 1) -> Cluster
     usage: list[UsageSeries] = []
     workloads: list[KubeWorkload] = []
     per_node = 12
-    for i in range(0, pods, per_node):
+    for _ in range(0, pods, per_node):
         n = len(nodes)
         if n % 10 == 9:
             nodes.append(node(f"gpu-{n}", "g5.12xlarge", 48, 192, gpus=4, sharing=GpuSharing(mode="time_slicing", replicas=4)))

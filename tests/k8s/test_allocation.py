@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from tests.k8s.cluster_gen import GIB, hourly, large_cluster, node, pod
 
 from spendpilot.allocation.focus_rows import write_allocation
 from spendpilot.allocation.kubernetes import (
@@ -23,7 +24,6 @@ from spendpilot.domain.kubernetes import ClusterState, GpuSharing
 from spendpilot.domain.money import Money
 from spendpilot.lake.spend import build_query, run_spend_query
 from spendpilot.savings.pricebook import PriceBook
-from tests.k8s.cluster_gen import GIB, hourly, large_cluster, node, pod
 
 END = datetime(2026, 11, 15, tzinfo=UTC)
 CENT = Decimal("0.01")

@@ -232,7 +232,7 @@ class _Period:
         return np.clip((hi - lo) / 3600.0, 0.0, 1.0)
 
     def per_day(self, hourly: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        return np.bincount(self.day_index, weights=hourly, minlength=len(self.days))
+        return np.bincount(self.day_index, weights=hourly, minlength=len(self.days)).astype(np.float64)
 
     def readings(self, series: Iterable[UsageSeries]) -> npt.NDArray[np.float64]:
         """Sum of the containers' readings per hour (NaN where none); a point at ``at`` stands
