@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from spendpilot.actions.k8s_facts import WorkloadRef
+from spendpilot.actions.k8s_facts import ScaleReplicasFacts, WorkloadRef
 from spendpilot.domain import Resource, ResourceRef
 from spendpilot.domain.kubernetes import ClusterState, KubeNode, KubePod, KubeWorkload, UsageSeries
 from spendpilot.domain.resources import MetricPoint
@@ -98,3 +98,20 @@ def cpu_quantity(cores: float) -> str:
 def memory_quantity(bytes_: float) -> str:
     """Mebibytes, rounded up: ``"523Mi"``."""
     return f"{max(1, math.ceil(round(bytes_ / MIB, 6)))}Mi"
+
+
+class ScaleCostFacts(ScaleReplicasFacts):
+    """A scale proposal with what its estimator prices: one replica's requests on its node, and
+    for how many hours a month the replicas would be gone."""
+
+    node: NodeShape | None = None
+    pod_cpu_cores: float
+    pod_memory_bytes: float
+    pod_gpus: float = 0.0
+    """Physical GPUs one replica holds (a MIG slice or time-sliced replica as its fraction)."""
+    hours_per_month: float
+    """Hours a month without the replicas: 730 for a scale-down, the off-hours for a schedule."""
+    idle_share: float
+    """Share of the measured hours (of the kind the proposal removes) that were idle: the low end."""
+    basis: str
+    """Which hours, in words, for the estimate's formula."""
