@@ -7,7 +7,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
-from tests.k8s.prometheus_server import (
+
+from spendpilot.scenarios.prometheus_seed import (
     History,
     PrometheusServer,
     prometheus_binaries,

@@ -9,14 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.k8s.prometheus_server import History, PrometheusServer
-from tests.k8s.usage_history import add_container, add_gpu
 
 from spendpilot.adapters.base import SourceContext, build_sources
 from spendpilot.adapters.prometheus.client import PrometheusClient, PrometheusError
 from spendpilot.adapters.prometheus.source_prometheus import PrometheusSettings, PrometheusSource
 from spendpilot.agent.collect import collect_snapshot
 from spendpilot.savings.pricebook import PriceBook
+from spendpilot.scenarios.prometheus_seed import History, PrometheusServer, add_container, add_gpu
 
 Start = Callable[[History], AbstractContextManager[PrometheusServer]]
 HOURS = 36

@@ -9,8 +9,6 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
 from tests.k8s.cluster_gen import GIB, node, pod
-from tests.k8s.prometheus_server import History, PrometheusServer
-from tests.k8s.usage_history import add_container, add_gpu
 
 from spendpilot.adapters.base import SourceContext
 from spendpilot.adapters.prometheus.client import PrometheusClient
@@ -21,6 +19,7 @@ from spendpilot.checks.registry import all_checks
 from spendpilot.domain import Snapshot, SourceResult
 from spendpilot.domain.kubernetes import ClusterState, KubeContainer, KubeWorkload
 from spendpilot.savings.pricebook import PriceBook
+from spendpilot.scenarios.prometheus_seed import History, PrometheusServer, add_container, add_gpu
 
 Start = Callable[[History], AbstractContextManager[PrometheusServer]]
 HOURS = 5 * 24
