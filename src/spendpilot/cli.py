@@ -586,14 +586,24 @@ def checks() -> None:
 
 
 @app.command()
-def policy() -> None:
+def policy(
+    kubernetes: Annotated[
+        bool, typer.Option("--kubernetes", help="Print the Kubernetes RBAC ClusterRoles (YAML) instead of the IAM policy.")
+    ] = False,
+) -> None:
     """Print the least-privilege IAM policy: one read-only statement for sweeps, one per action.
 
     Drop an action's statement to take that change off the table; attach only the first
-    statement to an identity that should sweep and never change anything.
+    statement to an identity that should sweep and never change anything. With --kubernetes:
+    the same for a cluster, as ClusterRoles (spendpilot-sweep, and one per Kubernetes action).
     """
-    from spendpilot.permissions import iam_policy
+    from spendpilot.permissions import iam_policy, kubernetes_rbac
 
+    if kubernetes:
+        import yaml
+
+        print(yaml.safe_dump_all(kubernetes_rbac(), sort_keys=False), end="")
+        return
     print(json.dumps(iam_policy(), indent=2))
 
 
@@ -752,11 +762,18 @@ def demo(
         _reset_demo_home(home)
     except SpendpilotError as exc:
         raise _fail(exc) from exc
-    with local_emulator() as emulator:
-        settings = Settings(home=home, aws=spec.aws_settings(emulator.endpoint_url))
+    from datetime import UTC, datetime
+
+    from spendpilot.scenarios.kube_seed import scenario_clusters, scenario_settings
+
+    now = datetime.now(UTC)
+    with local_emulator() as emulator, scenario_clusters(spec, home, now) as clusters:
+        settings = scenario_settings(spec, home, emulator.endpoint_url)
         settings.ensure_home()
         err.print(f"AWS API emulator on {emulator.endpoint_url}")
-        prepare_scenario(settings, spec, emulator.endpoint_url or "", progress=lambda m: err.print(Text(m)))
+        for name, cluster in clusters.items():  # the Kubernetes API emulator, not a kube-apiserver
+            err.print(f"Kubernetes API emulator for cluster {name} on {cluster.url} (kubeconfig {home}/kubeconfig)")
+        prepare_scenario(settings, spec, emulator.endpoint_url or "", now=now, progress=lambda m: err.print(Text(m)))
         services = _services(settings)
         report = services.sweep()
         if headless:

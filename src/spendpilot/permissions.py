@@ -23,8 +23,46 @@ def iam_policy() -> dict[str, Any]:
         {"Sid": "SpendpilotSweepReadOnly", "Effect": "Allow", "Action": read, "Resource": "*"}
     ]
     for kind, action in all_actions().items():
-        writes = sorted(p for p in set(action.permissions) - set(read) if ":" in p)
+        writes = sorted(p for p in set(action.permissions) - set(read) if ":" in p and not p.startswith("k8s:"))
         if writes:
             scope: list[str] | str = list(action.resources) or "*"
             statements.append({"Sid": statement_id(kind), "Effect": "Allow", "Action": writes, "Resource": scope})
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _rules(permissions: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
+    """``k8s:<group>/<resource>:<verb>`` strings as RBAC rules, one per (group, resource)."""
+    verbs: dict[tuple[str, str], set[str]] = {}
+    for p in permissions:
+        if not p.startswith("k8s:"):
+            continue
+        _, what, verb = p.split(":", 2)
+        group, resource = what.split("/", 1)
+        verbs.setdefault(("" if group == "core" else group, resource), set()).add(verb)
+    return [
+        {"apiGroups": [group], "resources": [resource], "verbs": sorted(v)}
+        for (group, resource), v in sorted(verbs.items())
+    ]
+
+
+def kubernetes_rbac() -> list[dict[str, Any]]:
+    """ClusterRoles for a Kubernetes cluster: one to sweep (what the kubernetes source reads) and
+    one per action (what it changes), so a change can be taken off the table by not binding its
+    role, and an identity that only sweeps gets the first alone. Bind them with a
+    ClusterRoleBinding (or a RoleBinding per namespace to confine an action to namespaces)."""
+    roles: list[dict[str, Any]] = []
+    if "kubernetes" in SOURCES:
+        roles.append({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "spendpilot-sweep", "labels": {"app.kubernetes.io/name": "spendpilot"}},
+            "rules": _rules(SOURCES.get("kubernetes").permissions),
+        })  # fmt: skip
+    for kind, action in all_actions().items():
+        rules = _rules(action.permissions)
+        if rules:
+            roles.append({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": {"name": f"spendpilot-{kind.replace('_', '-')}", "labels": {"app.kubernetes.io/name": "spendpilot"}},
+                "rules": rules,
+            })  # fmt: skip
+    return roles

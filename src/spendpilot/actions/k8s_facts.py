@@ -76,3 +76,5 @@ class SpotPlacementFacts(K8sWorkloadFacts):
     node_affinity_label: str = "karpenter.sh/capacity-type"
     node_affinity_values: list[str] = Field(default_factory=lambda: ["spot"])
     tolerations: list[dict[str, str]] = Field(default_factory=list)
+    current_tolerations: list[dict[str, str]] = Field(default_factory=list)
+    """The pod template's tolerations as the sweep saw them (drift check; rollback keeps them)."""

@@ -8,6 +8,8 @@ allocation work on one typed picture, never on raw API JSON. Quantities are alre
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from spendpilot.domain.resources import MetricPoint
@@ -54,6 +56,8 @@ class KubeNode(_Frozen):
     """Allocatable resources as parsed numbers (``cpu`` cores, ``memory`` bytes, ``nvidia.com/gpu``...)."""
     labels: dict[str, str] = Field(default_factory=dict)
     created_at: AwareDatetime | None = None
+    taints: list[dict[str, str]] = Field(default_factory=list)
+    """``spec.taints`` (key, value, effect): what a pod must tolerate to run here."""
 
     @property
     def instance_id(self) -> str | None:
@@ -116,6 +120,14 @@ class KubeWorkload(_Frozen):
     failed: int = 0
     suspended: bool = False
     created_at: AwareDatetime | None = None
+    owner: OwnerRef | None = None
+    """The controller that owns it (a Job created by a CronJob names the CronJob)."""
+    pod_template_node_selector: dict[str, str] = Field(default_factory=dict)
+    pod_template_tolerations: list[dict[str, str]] = Field(default_factory=list)
+    pod_template_affinity: dict[str, Any] = Field(default_factory=dict)
+    schedule: str | None = None
+    """A CronJob's ``spec.schedule`` (cron syntax)."""
+    """The pod template's ``affinity`` as written (nodeAffinity, podAffinity...)."""
 
 
 class KubeHpa(_Frozen):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
@@ -151,6 +151,23 @@ class Expected(BaseModel):
     must_not_propose: list[Trap] = Field(default_factory=list)
 
 
+class ClusterSpec(BaseModel):
+    """One emulated Kubernetes cluster: its kubeconfig context name and the objects it holds.
+
+    ``manifests`` are Kubernetes objects exactly as the API serves them (``apiVersion``, ``kind``,
+    ``metadata``, ``spec``, ``status``). A string ``now``, ``now-30h``, ``now-2d`` or ``now-15m``
+    anywhere in them becomes that moment as an RFC 3339 timestamp when the scenario is seeded, so
+    "a Job started 30 hours ago" stays 30 hours old whenever the scenario runs.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    manifests: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class KubernetesSpec(BaseModel):
+    clusters: list[ClusterSpec] = Field(default_factory=list)
+
+
 class Scenario(BaseModel):
     name: str
     description: str = ""
@@ -165,6 +182,8 @@ class Scenario(BaseModel):
     metrics: dict[str, ResourceMetrics] = Field(default_factory=dict)
     billing: Billing
     llm_usage: LlmUsageSpec = Field(default_factory=LlmUsageSpec)
+    kubernetes: KubernetesSpec = Field(default_factory=KubernetesSpec)
+    """``cluster.yaml``: emulated Kubernetes clusters (``scenarios/kube_seed.py`` serves them)."""
     expected: Expected = Field(default_factory=Expected)
 
     def aws_settings(self, endpoint_url: str | None) -> dict[str, object]:
@@ -182,6 +201,7 @@ _FILES = {
     "billing": "billing.yaml",
     "llm_usage": "llm_usage.yaml",
     "expected": "expected.yaml",
+    "kubernetes": "cluster.yaml",
 }
 
 

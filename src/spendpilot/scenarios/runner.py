@@ -7,9 +7,9 @@ and proposal code a user runs.
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
-from spendpilot.config import Settings
 from spendpilot.domain import ProposalStatus
 from spendpilot.scenarios.model import load_scenario, locate_scenario, scenarios_root
 from spendpilot.scenarios.score import ScenarioScore, score
@@ -23,15 +23,21 @@ def run_scenario(name: str) -> ScenarioScore:
     from spendpilot.demo import prepare_scenario
     from spendpilot.runtime import build_services
     from spendpilot.scenarios.emulator import local_emulator
+    from spendpilot.scenarios.kube_seed import scenario_clusters, scenario_settings
 
     spec = load_scenario(locate_scenario(name))
-    with tempfile.TemporaryDirectory() as tmp, local_emulator() as emulator:
+    now = datetime.now(UTC)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        local_emulator() as emulator,
+        scenario_clusters(spec, Path(tmp), now),  # the scenario's Kubernetes clusters, if any
+    ):
         # moto keeps its backends per process, not per server: without this, the scenarios
         # before this one (the demo's week of metrics, eight-GPU boxes) are still there, and
         # ListMetrics over all of them times out on a busy machine.
         emulator.reset()
-        settings = Settings(home=Path(tmp), aws=spec.aws_settings(emulator.endpoint_url))
-        prepare_scenario(settings, spec, emulator.endpoint_url or "")
+        settings = scenario_settings(spec, Path(tmp), emulator.endpoint_url)
+        prepare_scenario(settings, spec, emulator.endpoint_url or "", now=now)
         services = build_services(settings)
         services.sweep()
         return score(spec.name, spec.expected, services.list_proposals([ProposalStatus.PENDING]))
