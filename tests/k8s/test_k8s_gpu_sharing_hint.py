@@ -87,3 +87,16 @@ def test_workloads_that_need_the_gpu_or_already_share_it_are_left_alone() -> Non
         _workload("sliced", "p2", util=10.0, fb_mib=2000, extra={"nvidia.com/mig-2g.10gb": 1.0}),
     )
     assert findings == []
+
+
+def test_the_advice_is_a_runbook_that_changes_nothing() -> None:
+    from spendpilot.actions.advisory import is_advisory
+    from spendpilot.actions.base import ACTIONS
+
+    nodes = [_gpu_node("p1", "p4d.24xlarge", 8, "NVIDIA-A100-SXM4-40GB")]
+    [finding] = _run(nodes, _workload("embedder", "p1", util=14.0, fb_mib=7000))
+    plan = ACTIONS.get("k8s_gpu_sharing_advice").build_plan(finding)
+    assert is_advisory(plan) and plan.permissions == []
+    steps = plan.change["runbook"]
+    assert any("nvidia.com/mig-2g.10gb: 1" in step for step in steps)
+    assert "prod/ml/deployment/embedder" in plan.description
