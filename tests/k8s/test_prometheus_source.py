@@ -114,3 +114,16 @@ def test_unreachable_prometheus_is_a_named_gap() -> None:
 def test_settings_refuse_a_bad_step() -> None:
     with pytest.raises(ValueError, match="not a duration"):
         PrometheusSettings(url="http://x", cluster="c", step="hourly")
+
+
+def test_a_namespace_with_cpu_series_only_is_read(prometheus: Start) -> None:
+    end = _end()
+    history = History()
+    labels = {"namespace": "cpu-only", "pod": "p", "container": "c"}
+    history.add("container_cpu_usage_seconds_total", "counter", labels,
+                [(end.timestamp() - 3600 + 30 + 60 * k, 0.5 * 60 * k) for k in range(60)])
+    with prometheus(history) as server:
+        result = _source(server.url, lookback_days=1).read(SourceContext(now=end, prices=None))
+    [state] = result.clusters
+    [cpu] = state.usage_of("cpu-only", "p", "cpu_cores")
+    assert cpu.values() == pytest.approx([0.5])

@@ -126,10 +126,11 @@ class PrometheusSource:
 
     def _namespaces(self) -> list[str]:
         window = f"{self.settings.lookback_days}d"
-        found = self.client.query(
-            f"group by (namespace) (last_over_time(container_memory_working_set_bytes{{{CONTAINER_FILTER}}}[{window}]))"
-        )
-        return sorted({s.labels["namespace"] for s in found if s.labels.get("namespace")})
+        names: set[str] = set()
+        for metric in ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes"):
+            found = self.client.query(f"group by (namespace) (last_over_time({metric}{{{CONTAINER_FILTER}}}[{window}]))")
+            names.update(s.labels["namespace"] for s in found if s.labels.get("namespace"))
+        return sorted(names)
 
     def _points(self, series: RangeSeries) -> list[MetricPoint]:
         return [MetricPoint(at=datetime.fromtimestamp(t, tz=UTC), value=v) for t, v in series.points]
