@@ -29,7 +29,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -336,16 +336,25 @@ def _gauge_points(end: datetime, values: Sequence[float]) -> list[tuple[float, f
 
 
 @contextmanager
-def scenario_prometheus(scenario_dir: Path, home: Path, now: datetime) -> Iterator[list[dict[str, object]]]:
+def scenario_prometheus(scenario_dir: Path, home: Path, now: datetime, *, required: bool = True,
+                        skipped: Callable[[str], None] | None = None) -> Iterator[list[dict[str, object]]]:
     """Serve the scenario's ``usage.yaml`` from one Prometheus per cluster; yields the
-    ``[[sources]]`` entries that read them (none when the scenario has no usage)."""
+    ``[[sources]]`` entries that read them (none when the scenario has no usage).
+
+    Without the ``prometheus`` binaries an eval fails (``required``); the demo passes
+    ``required=False`` and goes on without usage, telling ``skipped`` why."""
     spec = load_usage(scenario_dir)
     if spec is None or not spec.clusters:
         yield []
         return
     found = prometheus_binaries()
     if isinstance(found, str):
-        raise ScenarioError(f"{scenario_dir / 'usage.yaml'}: {found}")
+        if required:
+            raise ScenarioError(f"{scenario_dir / 'usage.yaml'}: {found}")
+        if skipped is not None:
+            skipped(f"usage.yaml not served: {found}")
+        yield []
+        return
     end = now.replace(minute=0, second=0, microsecond=0)
     with ExitStack() as stack:
         sources: list[dict[str, object]] = []
