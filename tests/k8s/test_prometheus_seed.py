@@ -48,3 +48,15 @@ def test_a_mistake_in_usage_yaml_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "usage.yaml").write_text("clusters:\n  - cluster: dev\n    series:\n      - {namespace: a, pod: b, metric: disk}\n")
     with pytest.raises(ScenarioError, match="usage.yaml"), scenario_prometheus(tmp_path, tmp_path, datetime.now(UTC)):
         pass
+
+
+def test_without_prometheus_an_eval_fails_and_the_demo_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "usage.yaml").write_text(USAGE)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no prometheus, no promtool
+    with pytest.raises(ScenarioError, match="prometheus/promtool not installed"), \
+            scenario_prometheus(tmp_path, tmp_path, datetime.now(UTC)):
+        pass
+    told: list[str] = []
+    with scenario_prometheus(tmp_path, tmp_path, datetime.now(UTC), required=False, skipped=told.append) as sources:
+        assert sources == []
+    assert told == ["usage.yaml not served: prometheus/promtool not installed (Debian package `prometheus`; .ci/run installs it)"]
