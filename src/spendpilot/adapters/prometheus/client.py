@@ -82,11 +82,7 @@ class PrometheusClient:
                 labels = _labels(item)
                 key = tuple(sorted(labels.items()))
                 points = merged.setdefault(key, RangeSeries(labels, [])).points
-                values = item.get("values")
-                for raw in values if isinstance(values, list) else []:
-                    point = _number(raw, self.url, promql)
-                    if point is not None:
-                        points.append(point)
+                points.extend(_numbers(item.get("values"), self.url, promql))
             t0 = t1 + step_seconds
         return list(merged.values())
 
@@ -143,6 +139,18 @@ def _result(data: dict[str, object], url: str, promql: str) -> list[dict[str, ob
 def _labels(item: dict[str, object]) -> dict[str, str]:
     metric = item.get("metric") or {}
     return {str(k): str(v) for k, v in metric.items()} if isinstance(metric, dict) else {}
+
+
+def _numbers(raw: object, url: str, promql: str) -> list[tuple[float, float]]:
+    """A range result's ``values``: one comprehension over the whole series (a 14-day hourly
+    read of 1,000 pods is 671k samples; a call per sample dominated the read)."""
+    if raw is None:
+        return []
+    try:
+        pairs = [(float(t), float(v)) for t, v in raw]  # type: ignore[attr-defined]
+    except (TypeError, ValueError) as exc:
+        raise PrometheusError(f"Prometheus at {url}: reply to {promql!r} has a sample that is not [time, value]") from exc
+    return [p for p in pairs if math.isfinite(p[1])]
 
 
 def _number(raw: object, url: str, promql: str) -> tuple[float, float] | None:

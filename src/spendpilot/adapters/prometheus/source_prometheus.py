@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, TypeAdapter, field_validator
 
 from spendpilot.adapters.base import Source, SourceContext, SourceSettings, register_source
 from spendpilot.adapters.prometheus.client import PrometheusClient, PrometheusError, RangeSeries
@@ -40,6 +40,7 @@ from spendpilot.domain.snapshot import Gap
 
 CONTAINER_FILTER = 'container!="",container!="POD"'
 GPU_LABELS_KEPT = ("gpu", "UUID", "modelName", "Hostname", "device", "GPU_I_PROFILE", "GPU_I_ID")
+_POINTS = TypeAdapter(list[MetricPoint])
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -133,7 +134,9 @@ class PrometheusSource:
         return sorted(names)
 
     def _points(self, series: RangeSeries) -> list[MetricPoint]:
-        return [MetricPoint(at=datetime.fromtimestamp(t, tz=UTC), value=v) for t, v in series.points]
+        # One validation call over the whole series (pydantic-core reads unix seconds as UTC):
+        # 1,000 pods x 14 days is 671k points, and building them one by one took most of the read.
+        return _POINTS.validate_python([{"at": t, "value": v} for t, v in series.points])
 
     def _container_series(self, series: RangeSeries, metric: str) -> UsageSeries | None:
         labels = series.labels
