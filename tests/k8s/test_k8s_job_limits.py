@@ -157,3 +157,28 @@ def test_settings_change_what_is_a_zombie(tmp_path: Path) -> None:
     assert (
         "stuck-train" not in names and "prod-backfill" in names
     )  # 72 h > 60 h and no longer protected
+
+
+def test_hours_left_in_the_month() -> None:
+    from datetime import UTC, datetime
+
+    from spendpilot.savings.k8s_set_job_limits import hours_left_in_month
+
+    assert hours_left_in_month(datetime(2026, 2, 28, 12, 0, tzinfo=UTC)) == Decimal("12.00")
+    assert hours_left_in_month(datetime(2026, 12, 1, 0, 0, tzinfo=UTC)) == Decimal("744.00")
+
+
+def test_near_the_month_end_low_is_not_above_expected(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    with swept(_cluster(), tmp_path) as s:
+        zombie = next(f for f in s.findings("k8s_job_limits") if f.facts.zombie)
+    late = zombie.model_copy(
+        update={
+            "facts": zombie.facts.model_copy(
+                update={"observed_at": datetime(2026, 3, 31, 20, tzinfo=UTC)}
+            )
+        }
+    )
+    est = estimate(late, PRICES)
+    assert est is not None and est.low.amount == est.expected.amount <= est.high.amount

@@ -195,3 +195,37 @@ def test_settings_are_validated(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="request_timeout"):
         build_sources([{"kind": "kubernetes", "request_timeout": 0}], tmp_path)
     assert "kubernetes" in SOURCES and "k8s:core/pods:list" in SOURCES.get("kubernetes").permissions
+
+
+def test_mig_single_strategy_and_a30_slices() -> None:
+    from spendpilot.adapters.kubernetes.nodes import read_node
+
+    single = m.node(
+        "a100",
+        "p4d.24xlarge",
+        extra={GPU: "56"},
+        labels={
+            "nvidia.com/gpu.product": "NVIDIA-A100-SXM4-40GB-MIG-1g.5gb",
+            "nvidia.com/gpu.count": "8",
+            "nvidia.com/mig.strategy": "single",
+        },
+    )
+    node = read_node(single)
+    assert node.gpu_sharing.mode == "mig" and node.gpu_count == 8
+    assert node.gpu_sharing.mig_profiles == {GPU: pytest.approx(1 / 7)}
+    a30 = read_node(
+        m.node(
+            "a30",
+            "x",
+            extra={"nvidia.com/mig-2g.12gb": "2"},
+            labels={"nvidia.com/gpu.product": "NVIDIA-A30"},
+        )
+    )
+    assert a30.gpu_sharing.mig_profiles == {"nvidia.com/mig-2g.12gb": 0.5}
+    tainted = m.node("t")
+    tainted["spec"]["taints"] = [
+        {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule", "timeAdded": None}
+    ]
+    assert read_node(tainted).taints == [
+        {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+    ]

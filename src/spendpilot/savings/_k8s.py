@@ -116,5 +116,10 @@ def charge_price(c: PodCharge, prices: PriceBook) -> PodPrice | None:
         memory_bytes=c.node_memory_bytes, gpu_count=c.node_gpus, gpu_sharing=GpuSharing(mode="none"),
     )  # fmt: skip
     requests = {"cpu": c.cpu_cores, "memory": c.memory_bytes, "nvidia.com/gpu": c.gpus}
-    pod = KubePod(namespace=c.namespace, name=c.pod, node=c.node, containers=[KubeContainer(name="all", requests=requests)])
+    pod = KubePod(
+        namespace=c.namespace,
+        name=c.pod,
+        node=c.node,
+        containers=[KubeContainer(name="all", requests=requests)],
+    )
     return pod_hourly_price(pod, node, prices)

@@ -5,7 +5,7 @@ on-demand rate (``savings/_k8s``: the node's price split by OpenCost's default C
 weights) per hour, times:
 - expected: the hours left in the month from the sweep (the Job shows no sign of ending);
 - high: a whole month (730 h);
-- low: 24 h (it might have ended by itself within a day).
+- low: 24 h, or the hours left in the month when fewer (it might have ended by itself within a day).
 Freed requests turn into money when the cluster autoscaler (or Karpenter) removes the capacity
 they held; the formula says so. Without a price for a pod's node type: no estimate.
 
@@ -58,6 +58,7 @@ def estimate_job_limits(finding: Finding[JobLimitsFacts], prices: PriceBook) -> 
     if not facts.pods:
         return None
     left = hours_left_in_month(facts.observed_at or datetime.now(UTC))
+    low_hours = min(Decimal(24), left)  # near a month's end fewer hours than a day remain
     if facts.unpriced_pods:
         inputs.append(
             Evidence(
@@ -69,11 +70,11 @@ def estimate_job_limits(finding: Finding[JobLimitsFacts], prices: PriceBook) -> 
     formula = (
         f"Stopping the zombie frees its pods' requests: {per_hour.quantize(Decimal('0.0001'))} $/h (each pod's CPU, memory "
         f"and GPU requests at its node's on-demand price split by OpenCost's default weights). expected = x {left} h left "
-        f"in the month, high = x {HOURS_PER_MONTH} h, low = x 24 h (had it ended by itself within a day). Money is saved "
+        f"in the month, high = x {HOURS_PER_MONTH} h, low = x {low_hours} h (had it ended by itself within a day). Money is saved "
         "when the autoscaler removes the capacity the requests held."
     )
     return Estimate(
-        low=Money.of(per_hour * 24, currency),
+        low=Money.of(per_hour * low_hours, currency),
         expected=Money.of(per_hour * left, currency),
         high=Money.of(per_hour * HOURS_PER_MONTH, currency),
         formula=formula, inputs=inputs,

@@ -33,7 +33,11 @@ def resolve_times(value: Any, now: datetime) -> Any:
     if isinstance(value, str):
         match = _RELATIVE.match(value)
         if match:
-            ago = timedelta(**{_UNIT[match.group(2)]: float(match.group(1))}) if match.group(1) else timedelta()
+            ago = (
+                timedelta(**{_UNIT[match.group(2)]: float(match.group(1))})
+                if match.group(1)
+                else timedelta()
+            )
             return (now - ago).strftime("%Y-%m-%dT%H:%M:%SZ")
     return value
 
@@ -43,7 +47,9 @@ def kubeconfig_path(home: Path) -> Path:
 
 
 @contextmanager
-def scenario_clusters(spec: Scenario, home: Path, now: datetime) -> Iterator[dict[str, KubeEmulator]]:
+def scenario_clusters(
+    spec: Scenario, home: Path, now: datetime
+) -> Iterator[dict[str, KubeEmulator]]:
     """Start the scenario's clusters and write their kubeconfig; stop them afterwards."""
     clusters: dict[str, list[dict[str, Any]]] = {}
     for c in spec.kubernetes.clusters:
@@ -62,11 +68,23 @@ def kubernetes_source_config(spec: Scenario, home: Path) -> list[dict[str, Any]]
     names = [c.name for c in spec.kubernetes.clusters]
     if not names:
         return []
-    return [{"kind": "kubernetes", "kubeconfig": str(kubeconfig_path(home)), "contexts": names, "request_timeout": 10.0}]
+    return [
+        {
+            "kind": "kubernetes",
+            "kubeconfig": str(kubeconfig_path(home)),
+            "contexts": names,
+            "request_timeout": 10.0,
+        }
+    ]
 
 
-def scenario_settings(spec: Scenario, home: Path, endpoint_url: str | None,
-                      extra_sources: Sequence[dict[str, Any]] = (), **extra: Any) -> Settings:
+def scenario_settings(
+    spec: Scenario,
+    home: Path,
+    endpoint_url: str | None,
+    extra_sources: Sequence[dict[str, Any]] = (),
+    **extra: Any,
+) -> Settings:
     """Settings for sweeping ``spec``: the default sources (AWS at ``endpoint_url``, the lake, LLM
     usage) plus the Kubernetes source when the scenario has clusters, plus ``extra_sources``
     (the Prometheus sources serving its ``usage.yaml``)."""
@@ -74,4 +92,9 @@ def scenario_settings(spec: Scenario, home: Path, endpoint_url: str | None,
     kube = [*kubernetes_source_config(spec, home), *extra_sources]
     if not kube:
         return settings
-    return Settings(home=home, aws=spec.aws_settings(endpoint_url), sources=[*settings.source_configs(), *kube], **extra)
+    return Settings(
+        home=home,
+        aws=spec.aws_settings(endpoint_url),
+        sources=[*settings.source_configs(), *kube],
+        **extra,
+    )

@@ -102,7 +102,10 @@ def read_node(obj: dict[str, Any]) -> KubeNode:
         allocatable=allocatable,
         labels=labels,
         created_at=timestamp(m.get("creationTimestamp")),
-        taints=[{k: str(v) for k, v in t.items() if k in ("key", "value", "effect")} for t in spec.get("taints") or []],
+        taints=[
+            {k: str(v) for k, v in t.items() if k in ("key", "value", "effect")}
+            for t in spec.get("taints") or []
+        ],
     )
 
 

@@ -51,7 +51,9 @@ def read_workload(kind: str, obj: dict[str, Any]) -> KubeWorkload:
         created_at=timestamp(m.get("creationTimestamp")),
         owner=controller_of(obj),
         pod_template_node_selector=dict(pod_spec.get("nodeSelector") or {}),
-        pod_template_tolerations=[{k: str(v) for k, v in t.items()} for t in pod_spec.get("tolerations") or []],
+        pod_template_tolerations=[
+            {k: str(v) for k, v in t.items()} for t in pod_spec.get("tolerations") or []
+        ],
         pod_template_affinity=dict(pod_spec.get("affinity") or {}),
         schedule=spec.get("schedule") if kind == "CronJob" else None,
     )
