@@ -765,14 +765,23 @@ def demo(
     from datetime import UTC, datetime
 
     from spendpilot.scenarios.kube_seed import scenario_clusters, scenario_settings
+    from spendpilot.scenarios.prometheus_seed import scenario_prometheus
 
     now = datetime.now(UTC)
-    with local_emulator() as emulator, scenario_clusters(spec, home, now) as clusters:
-        settings = scenario_settings(spec, home, emulator.endpoint_url)
+    with (
+        local_emulator() as emulator,
+        scenario_clusters(spec, home, now) as clusters,
+        # A scenario's usage.yaml, when it has one and prometheus is installed (else said and skipped).
+        scenario_prometheus(spec.path, home, now, required=False,
+                            skipped=lambda why: err.print(Text(why, style="yellow"))) as usage,
+    ):
+        settings = scenario_settings(spec, home, emulator.endpoint_url, extra_sources=usage)
         settings.ensure_home()
         err.print(f"AWS API emulator on {emulator.endpoint_url}")
         for name, cluster in clusters.items():  # the Kubernetes API emulator, not a kube-apiserver
             err.print(f"Kubernetes API emulator for cluster {name} on {cluster.url} (kubeconfig {home}/kubeconfig)")
+        for source in usage:
+            err.print(f"Prometheus for cluster {source['cluster']} on {source['url']}")
         prepare_scenario(settings, spec, emulator.endpoint_url or "", now=now, progress=lambda m: err.print(Text(m)))
         services = _services(settings)
         report = services.sweep()

@@ -121,7 +121,7 @@ class PrometheusSource:
         )
         return SourceResult(
             clusters=[state], gaps=gaps, warnings=warnings,
-            summary=f"{len(usage):,} usage series of {len(pods):,} pods in {len(namespaces)} namespaces "
+            summary=f"{len(usage):,} usage series of {len(pods):,} pods in {len({u.namespace for u in usage})} namespaces "
             f"({self.settings.lookback_days} d at {self.settings.step})",
         )
 
