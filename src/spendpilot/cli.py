@@ -766,14 +766,23 @@ def demo(
     from datetime import UTC, datetime
 
     from spendpilot.scenarios.kube_seed import scenario_clusters, scenario_settings
+    from spendpilot.scenarios.prometheus_seed import scenario_prometheus
 
     now = datetime.now(UTC)
-    with local_emulator() as emulator, scenario_clusters(spec, home, now) as clusters:
-        settings = scenario_settings(spec, home, emulator.endpoint_url)
+    with (
+        local_emulator() as emulator,
+        scenario_clusters(spec, home, now) as clusters,
+        # A scenario's usage.yaml, when it has one and prometheus is installed (else said and skipped).
+        scenario_prometheus(spec.path, home, now, required=False,
+                            skipped=lambda why: err.print(Text(why, style="yellow"))) as usage,
+    ):
+        settings = scenario_settings(spec, home, emulator.endpoint_url, extra_sources=usage)
         settings.ensure_home()
         err.print(f"AWS API emulator on {emulator.endpoint_url}")
         for name, cluster in clusters.items():  # the Kubernetes API emulator, not a kube-apiserver
             err.print(f"Kubernetes API emulator for cluster {name} on {cluster.url} (kubeconfig {home}/kubeconfig)")
+        for source in usage:
+            err.print(f"Prometheus for cluster {source['cluster']} on {source['url']}")
         prepare_scenario(settings, spec, emulator.endpoint_url or "", now=now, progress=lambda m: err.print(Text(m)))
         services = _services(settings)
         report = services.sweep()
@@ -943,6 +952,70 @@ def _store_failure(exc: BaseException) -> str | None:
             "`spendpilot doctor` and `spendpilot resume` to finish anything left half-done"
         )
     return None
+
+
+@app.command(name="allocate")
+def allocate_cmd(
+    cluster: Annotated[str | None, typer.Option("--cluster", help="Only this cluster (its configured name).")] = None,
+    days: Annotated[int, typer.Option("--days", help="Whole UTC days to allocate, ending at the last midnight.")] = 1,
+    write: Annotated[bool, typer.Option("--write", help="Store the rows in the lake (replacing those days' rows).")] = False,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Allocate Kubernetes node costs to namespaces and workloads (OpenCost method) plus idle.
+
+    Reads the configured sources (the cluster's objects and its Prometheus usage), prices each
+    node (billed cost from the lake when its instance is on the bill, else the price book),
+    splits it into CPU, memory and GPU, and charges each pod max(request, usage); shared GPUs
+    by their fraction. With --write the rows go into the lake as FOCUS rows (ProviderName
+    "Kubernetes"), so `spendpilot spend --by tag:kubernetes.namespace` and chargeback by team
+    include them. See docs/kubernetes-allocation.md.
+    """
+    from rich.table import Table
+
+    from spendpilot.adapters.base import SourceContext
+    from spendpilot.agent.collect import collect_snapshot
+    from spendpilot.allocation.focus_rows import write_allocation
+    from spendpilot.allocation.run import allocate_snapshot
+    from spendpilot.runtime import build_services
+
+    settings = _settings(config, home)
+    try:
+        services = build_services(settings)
+        snapshot = collect_snapshot(services.sources, SourceContext(now=services.clock.now(), prices=services.prices))
+        results = allocate_snapshot(snapshot, services.prices, days=days, cluster=cluster)
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    for gap in snapshot.gaps:
+        err.print(Text(f"gap: {gap.label()}: {gap.error}", style="yellow"), soft_wrap=True)
+    if not results:
+        err.print(Text("no Kubernetes cluster was read; configure a `kubernetes` source (and `prometheus` for usage)",
+                       style="red"), soft_wrap=True)
+        raise typer.Exit(int(ExitCode.UNAVAILABLE))
+    for allocation, missing in results:
+        table = Table(title=f"{allocation.cluster}: {allocation.start:%Y-%m-%d} to {allocation.end:%Y-%m-%d} (UTC, end excluded)")
+        for column in ("namespace", "core-h", "GiB-h", "GPU-h", "cost"):
+            table.add_column(column, justify="left" if column == "namespace" else "right")
+        totals: dict[tuple[str, str], list[float]] = {}
+        for line in allocation.lines:
+            row = totals.setdefault((line.namespace, line.currency), [0.0, 0.0, 0.0])
+            row[0] += line.cpu_core_hours
+            row[1] += line.ram_gib_hours
+            row[2] += line.gpu_hours
+        for (ns, currency), amount in sorted(allocation.by_namespace().items(), key=lambda kv: -kv[1]):
+            cpu, ram, gpu = totals[(ns, currency)]
+            table.add_row(ns, f"{cpu:,.1f}", f"{ram:,.1f}", f"{gpu:,.2f}", format_money(amount, currency))
+        for currency, amount in allocation.node_costs.items():
+            table.add_row("= node costs", "", "", "", format_money(amount, currency), style="bold")
+        console.print(table)
+        for reason in missing:
+            err.print(Text(f"not priced (left out): {reason}", style="yellow"), soft_wrap=True)
+        if write and allocation.lines:
+            try:
+                report = write_allocation(allocation, settings.lake_dir)
+            except SpendpilotError as exc:
+                raise _fail(exc) from exc
+            console.print(f"stored {report.rows_stored:,} rows in {settings.lake_dir} (replaced {report.rows_replaced:,})")
 
 
 def main() -> None:

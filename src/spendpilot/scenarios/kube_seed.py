@@ -9,7 +9,7 @@ Kubernetes source, beside the scenario's default AWS, lake and LLM-usage sources
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -79,12 +79,17 @@ def kubernetes_source_config(spec: Scenario, home: Path) -> list[dict[str, Any]]
 
 
 def scenario_settings(
-    spec: Scenario, home: Path, endpoint_url: str | None, **extra: Any
+    spec: Scenario,
+    home: Path,
+    endpoint_url: str | None,
+    extra_sources: Sequence[dict[str, Any]] = (),
+    **extra: Any,
 ) -> Settings:
     """Settings for sweeping ``spec``: the default sources (AWS at ``endpoint_url``, the lake, LLM
-    usage) plus the Kubernetes source when the scenario has clusters."""
+    usage) plus the Kubernetes source when the scenario has clusters, plus ``extra_sources``
+    (the Prometheus sources serving its ``usage.yaml``)."""
     settings = Settings(home=home, aws=spec.aws_settings(endpoint_url), **extra)
-    kube = kubernetes_source_config(spec, home)
+    kube = [*kubernetes_source_config(spec, home), *extra_sources]
     if not kube:
         return settings
     return Settings(

@@ -24,6 +24,7 @@ def run_scenario(name: str) -> ScenarioScore:
     from spendpilot.runtime import build_services
     from spendpilot.scenarios.emulator import local_emulator
     from spendpilot.scenarios.kube_seed import scenario_clusters, scenario_settings
+    from spendpilot.scenarios.prometheus_seed import scenario_prometheus
 
     spec = load_scenario(locate_scenario(name))
     now = datetime.now(UTC)
@@ -31,12 +32,13 @@ def run_scenario(name: str) -> ScenarioScore:
         tempfile.TemporaryDirectory() as tmp,
         local_emulator() as emulator,
         scenario_clusters(spec, Path(tmp), now),  # the scenario's Kubernetes clusters, if any
+        scenario_prometheus(spec.path, Path(tmp), now) as usage_sources,  # and their usage.yaml
     ):
         # moto keeps its backends per process, not per server: without this, the scenarios
         # before this one (the demo's week of metrics, eight-GPU boxes) are still there, and
         # ListMetrics over all of them times out on a busy machine.
         emulator.reset()
-        settings = scenario_settings(spec, Path(tmp), emulator.endpoint_url)
+        settings = scenario_settings(spec, Path(tmp), emulator.endpoint_url, extra_sources=usage_sources)
         prepare_scenario(settings, spec, emulator.endpoint_url or "", now=now)
         services = build_services(settings)
         services.sweep()

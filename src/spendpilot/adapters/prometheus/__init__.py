@@ -1,0 +1,1 @@
+"""Prometheus source (with the real server), allocation and usage-based Kubernetes checks."""

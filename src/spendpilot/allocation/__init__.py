@@ -1,0 +1,1 @@
+"""Cost allocation: what each team's workloads cost on shared infrastructure (Kubernetes)."""
