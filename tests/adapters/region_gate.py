@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 _SCOPE = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/")
 
@@ -27,6 +27,8 @@ class RegionGate:
     upstream: str
     refused: set[str]
     seen: list[tuple[str, str]] = field(default_factory=list)
+    operations: list[str] = field(default_factory=list)
+    """The Query-protocol ``Action`` of each request (EC2, Auto Scaling, STS), in arrival order."""
     url: str = ""
 
 
@@ -60,6 +62,7 @@ def region_gate(upstream: str, refused: set[str]) -> Iterator[RegionGate]:
             scope = _SCOPE.search(self.headers.get("Authorization", "") or "")
             region, service = scope.groups() if scope else ("?", "?")
             gate.seen.append((region, service))
+            gate.operations.append(parse_qs(body.decode("utf-8", "replace")).get("Action", ["?"])[0])
             if region in gate.refused:
                 status, ctype, payload = _refusal(service, bool(self.headers.get("X-Amz-Target")))
             else:

@@ -40,6 +40,7 @@ from spendpilot.adapters.aws.cloudwatch import CloudWatchApi
 from spendpilot.adapters.aws.ebs import EbsApi
 from spendpilot.adapters.aws.ec2 import Ec2Api
 from spendpilot.adapters.aws.errors import UNREADABLE_REPLY, RawReply, adapter_error
+from spendpilot.adapters.aws.relaunch import RelaunchApi
 from spendpilot.adapters.aws.sagemaker import SageMakerApi
 from spendpilot.adapters.aws.ssm_routing import LlmRoutingApi
 from spendpilot.errors import AdapterError
@@ -158,6 +159,7 @@ def _translated(api: _Api, client: Any, writer: Any = None) -> _Api:
 READ_PERMISSIONS: tuple[str, ...] = (
     "ec2:DescribeInstances",
     "ec2:DescribeSpotPriceHistory",
+    "ec2:DescribeAddresses",  # which standalone instances hold an Elastic IP (a spot relaunch would lose it)
     "autoscaling:DescribeAutoScalingGroups",
     "cloudwatch:GetMetricData",
     "cloudwatch:ListMetrics",
@@ -239,6 +241,12 @@ class AwsAdapter:
     def sagemaker(self) -> SageMakerApi:
         client = self.client("sagemaker")
         return _translated(SageMakerApi(client, self.region), client)
+
+    @cached_property
+    def relaunch(self) -> RelaunchApi:
+        client = self.client("ec2")
+        writer = self.client("ec2", single_attempt=True)
+        return _translated(RelaunchApi(client, self.region, writer=writer), client, writer)
 
     @cached_property
     def ebs(self) -> EbsApi:

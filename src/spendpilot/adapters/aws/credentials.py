@@ -36,7 +36,7 @@ def role_account(role_arn: str) -> str:
     return found.group("account")
 
 
-class _AssumedRole(CredentialProvider):  # type: ignore[misc]
+class _AssumedRole(CredentialProvider):
     """A credential provider that answers with the role's credentials, refreshed when due."""
 
     METHOD = "spendpilot-assume-role"

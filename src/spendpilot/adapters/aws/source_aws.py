@@ -173,7 +173,20 @@ class AwsRegionSource:
                 f"GPU series whose host matches several instances were skipped: {', '.join(sorted(gpus.ambiguous_hosts))}"
             )
         group_types = [g.attributes["instance_type"] for g in groups if g.attributes.get("instance_type")]
-        spot = aws.ec2.latest_spot_prices(group_types)
+        # Standalone on-demand instances are spot candidates too (checks/standalone_spot_candidate.py).
+        standalone = [
+            r.attributes["instance_type"] for r in running
+            if not r.attributes.get("autoscaling_group") and r.attributes.get("lifecycle") == "on-demand"
+        ]
+        spot = aws.ec2.latest_spot_prices(group_types + standalone)
+        if standalone:
+            try:
+                held = aws.ec2.elastic_ip_instances()
+            except AdapterError as exc:  # unknown, not "none": the spot check then only advises
+                held = None
+                warnings.append(f"Elastic IPs not read ({' '.join(str(exc).split())})")
+            for r in running:
+                r.attributes["elastic_ip"] = None if held is None else r.ref.id in held
         gaps: list[Gap] = []
         try:
             endpoints, endpoint_metrics = self._sagemaker(ctx)
