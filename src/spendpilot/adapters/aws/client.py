@@ -40,6 +40,7 @@ from spendpilot.adapters.aws.cloudwatch import CloudWatchApi
 from spendpilot.adapters.aws.ebs import EbsApi
 from spendpilot.adapters.aws.ec2 import Ec2Api
 from spendpilot.adapters.aws.errors import UNREADABLE_REPLY, RawReply, adapter_error
+from spendpilot.adapters.aws.pricing import PRICING_REGIONS, PricingApi
 from spendpilot.adapters.aws.relaunch import RelaunchApi
 from spendpilot.adapters.aws.sagemaker import SageMakerApi
 from spendpilot.adapters.aws.ssm_routing import LlmRoutingApi
@@ -196,7 +197,7 @@ class AwsAdapter:
         self.routing_prefix = routing_prefix
         self._session = session or boto3.session.Session(region_name=region)
 
-    def client(self, service: str, *, single_attempt: bool = False) -> Any:
+    def client(self, service: str, *, single_attempt: bool = False, region: str | None = None) -> Any:
         """A boto3 client for ``service``; ``single_attempt``: the client changes go through.
 
         botocore retries a call whose reply was a 5xx, a timeout or unreadable, and the change
@@ -205,7 +206,7 @@ class AwsAdapter:
         re-reads the resource to learn whether it landed before applying anything again.
         """
         config = self._config.merge(Config(retries={"total_max_attempts": 1})) if single_attempt else self._config
-        kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
+        kwargs: dict[str, Any] = {"region_name": region or self.region, "config": config}
         if self.endpoint_url:
             kwargs["endpoint_url"] = self.endpoint_url
         client = self._session.client(service, **kwargs)
@@ -241,6 +242,12 @@ class AwsAdapter:
     def sagemaker(self) -> SageMakerApi:
         client = self.client("sagemaker")
         return _translated(SageMakerApi(client, self.region), client)
+
+    @cached_property
+    def pricing(self) -> PricingApi:
+        """The Price List Query API, from this region's endpoint if it has one, else us-east-1's."""
+        client = self.client("pricing", region=self.region if self.region in PRICING_REGIONS else PRICING_REGIONS[0])
+        return _translated(PricingApi(client), client)
 
     @cached_property
     def relaunch(self) -> RelaunchApi:
