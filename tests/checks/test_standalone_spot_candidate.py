@@ -130,6 +130,15 @@ def test_training_box_is_relaunched_on_spot_after_the_replacement_runs_and_rolle
     assert ec2.describe_launch_templates(
         Filters=[{"Name": "launch-template-name", "Values": [template_name(original)]}])["LaunchTemplates"] == []
 
+    # After the rollback the box is on demand again: the next sweep proposes it again, and that
+    # relaunch makes a new replacement (not the terminated one).
+    services.sweep()
+    again = _mine(services)["finetune-g5"]
+    assert again.id != p.id
+    assert services.approve(again.id, "alice").status == ProposalStatus.EXECUTED
+    live = [i for i in _replacements(gate.upstream, original) if i["State"]["Name"] == "running"]
+    assert len(live) == 1 and live[0]["InstanceId"] != replacement["InstanceId"]
+
 
 def test_an_instance_holding_an_elastic_ip_gets_an_advisory_plan_that_changes_nothing(
     org: tuple[RegionGate, dict[str, str]], tmp_path: Path

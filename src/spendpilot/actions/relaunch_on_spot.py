@@ -175,7 +175,9 @@ class RelaunchOnSpot(Action[RelaunchSpotFacts]):
             raise AdapterError(f"{iid} is gone; nothing relaunched")
         if found is None:
             template = aws.relaunch.ensure_template(original)
-            new_id = aws.relaunch.run_replacement(original, template, token=plan.plan_hash())
+            # The token repeats for a resumed attempt (same template), not for a relaunch after a
+            # rollback (which deleted the template): AWS would answer that with the terminated one.
+            new_id = aws.relaunch.run_replacement(original, template, token=f"{plan.plan_hash()}:{template}")
         else:  # an earlier attempt launched it (resume): the same replacement, never a second
             template, new_id = None, found["InstanceId"]
         state = aws.relaunch.wait_state(new_id, "running", wait)
