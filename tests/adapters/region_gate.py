@@ -13,7 +13,7 @@ from __future__ import annotations
 import http.client
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +30,9 @@ class RegionGate:
     operations: list[str] = field(default_factory=list)
     """The Query-protocol ``Action`` of each request (EC2, Auto Scaling, STS), in arrival order."""
     url: str = ""
+    after: Callable[[str, bytes], None] | None = None
+    """Called with (operation, reply body) after a forwarded call's reply arrived, before the
+    client gets it: a test's way to make something happen "at the same moment" in the emulator."""
 
 
 def _refusal(service: str, json_protocol: bool) -> tuple[int, str, bytes]:
@@ -72,6 +75,8 @@ def region_gate(upstream: str, refused: set[str]) -> Iterator[RegionGate]:
                 answer = conn.getresponse()
                 status, ctype, payload = answer.status, answer.getheader("Content-Type") or "", answer.read()
                 conn.close()
+                if gate.after is not None:
+                    gate.after(gate.operations[-1], payload)
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(payload)))

@@ -10,6 +10,7 @@ the calls that reached it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -174,3 +175,28 @@ def test_a_resumed_relaunch_reuses_the_replacement_it_already_launched(
     result = action.apply(ctx, p.plan)
     assert len(_replacements(gate.upstream, ids["finetune-g5"])) == 1
     assert result["launch_template"] is None and action.is_applied(action.read_state(ctx, p.target), p.plan)
+
+
+def test_a_replacement_that_never_runs_leaves_the_original_running_and_the_approval_standing(
+    org: tuple[RegionGate, dict[str, str]], tmp_path: Path
+) -> None:
+    """Spot capacity gone at launch: the emulator terminates the replacement as RunInstances
+    answers. The original must not be stopped; the approval stays for `resume`."""
+    gate, ids = org
+    services = _services(tmp_path, gate.url)
+    services.sweep()
+    p = _mine(services)["finetune-g5"]
+    ec2 = boto3.client("ec2", endpoint_url=gate.upstream, region_name=REGION)
+
+    def reclaim(operation: str, body: bytes) -> None:
+        if operation == "RunInstances":
+            launched = re.search(rb"<instanceId>(i-[0-9a-f]+)</instanceId>", body)
+            assert launched is not None
+            ec2.terminate_instances(InstanceIds=[launched.group(1).decode()])
+
+    gate.after = reclaim
+    outcome = services.approve(p.id, "alice")
+    assert outcome.status == ProposalStatus.APPROVED, outcome.message
+    assert "was not stopped" in outcome.message
+    assert "StopInstances" not in gate.operations
+    assert _instance(gate.upstream, ids["finetune-g5"])["State"]["Name"] == "running"

@@ -138,7 +138,7 @@ class RelaunchApi:
         while True:
             inst = self.describe_raw(instance_id)
             state = inst["State"]["Name"] if inst else "gone"
-            if state == wanted or state in ("terminated", "gone") or time.monotonic() >= deadline:
+            if state == wanted or state in ("shutting-down", "terminated", "gone") or time.monotonic() >= deadline:
                 return str(state)
             time.sleep(poll_s)
 
