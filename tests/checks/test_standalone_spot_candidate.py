@@ -200,3 +200,12 @@ def test_a_replacement_that_never_runs_leaves_the_original_running_and_the_appro
     assert "was not stopped" in outcome.message
     assert "StopInstances" not in gate.operations
     assert _instance(gate.upstream, ids["finetune-g5"])["State"]["Name"] == "running"
+
+    # Capacity is back: `resume` launches a new replacement (a new template, a new ClientToken),
+    # and only then stops the original.
+    gate.after = None
+    [resumed] = services.resume_pending()
+    assert resumed.status == ProposalStatus.EXECUTED, resumed.message
+    live = [i for i in _replacements(gate.upstream, ids["finetune-g5"]) if i["State"]["Name"] == "running"]
+    assert len(live) == 1
+    assert _instance(gate.upstream, ids["finetune-g5"])["State"]["Name"] == "stopped"

@@ -181,6 +181,10 @@ class RelaunchOnSpot(Action[RelaunchSpotFacts]):
         else:  # an earlier attempt launched it (resume): the same replacement, never a second
             template, new_id = None, found["InstanceId"]
         state = aws.relaunch.wait_state(new_id, "running", wait)
+        if state in ("shutting-down", "terminated", "gone"):
+            # Reclaimed (no spot capacity): a new template gives the next attempt a new ClientToken,
+            # so `resume` launches again instead of getting this ended instance back from AWS.
+            aws.relaunch.delete_template(iid)
         if state != "running":
             raise AdapterError(
                 f"spot replacement {new_id} of {iid} is '{state}' after {REPLACEMENT_WAIT}; the original was not "
