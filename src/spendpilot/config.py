@@ -59,6 +59,13 @@ class AwsSettings(BaseModel):
         "(<prefix>/<feature>/model); the route_to_model action writes here.",
     )
 
+    accounts: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="[[aws.accounts]]: one entry per account, each with `profile` or `role_arn` (+ `external_id`, "
+        "`role_session_name`), `regions` and any other key of the `aws` source kind; every (account, region) is "
+        "read as its own source. Unset: one account, `region`.",
+    )
+
     @field_validator("metric_lookback_days")
     @classmethod
     def _lookback_in_range(cls, days: int) -> int:
@@ -161,7 +168,14 @@ class Settings(BaseSettings):
         if self.sources:
             return [dict(s) for s in self.sources]
         defaults: list[dict[str, Any]] = []
-        if self.aws.enabled:
+        if self.aws.enabled and self.aws.accounts:
+            # The [aws] values are each account's defaults; the `aws` source kind validates the rest.
+            shared = {
+                "kind": "aws", "regions": [self.aws.region], "endpoint_url": self.aws.endpoint_url,
+                "metric_lookback_days": self.aws.metric_lookback_days, "llm_routing_prefix": self.aws.llm_routing_prefix,
+            }
+            defaults += [{**shared, **account} for account in self.aws.accounts]
+        elif self.aws.enabled:
             defaults.append(
                 {
                     "kind": "aws", "regions": [self.aws.region], "endpoint_url": self.aws.endpoint_url,

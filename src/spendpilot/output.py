@@ -35,13 +35,20 @@ def proposals_table(proposals: Iterable[Proposal], title: str = "Proposals") -> 
         table.add_row(
             p.id,
             p.action,
-            Text(p.target.label()),  # untrusted names never become markup
+            Text(_where(p)),  # untrusted names never become markup
             f"{e.expected}",
             f"{e.low} – {e.high}",
             Text(p.risk.value, style=_RISK_STYLE.get(p.risk.value, "")),
             p.status.value,
         )
     return table
+
+
+def _where(p: Proposal) -> str:
+    """The target and, when known, its account and region: with several accounts, the same
+    name can be in each."""
+    location = p.target.location()
+    return f"{p.target.label()} ({location})" if location else p.target.label()
 
 
 def print_sweep_report(console: Console, report: SweepReport) -> None:
@@ -71,7 +78,7 @@ def print_sweep_report(console: Console, report: SweepReport) -> None:
 
 def print_proposal(console: Console, p: Proposal) -> None:
     e = p.estimate.rounded()
-    console.print(Text(f"{p.id}  {p.action} on {p.target.label()}  [{p.status.value}]", style="bold"))
+    console.print(Text(f"{p.id}  {p.action} on {_where(p)}  [{p.status.value}]", style="bold"))
     console.print(Text(p.summary))
     console.print(f"Saving: {e.expected}/month expected (low {e.low}, high {e.high}); risk {p.risk.value}")
     console.print(Text(f"Formula: {e.formula}"))

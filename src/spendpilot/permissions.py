@@ -23,6 +23,12 @@ def iam_policy() -> dict[str, Any]:
         {"Sid": "SpendpilotSweepReadOnly", "Effect": "Allow", "Action": read, "Resource": "*"}
     ]
     for kind, action in all_actions().items():
+        if action.statements:
+            statements += [
+                {"Sid": f"{statement_id(kind)}{n}", "Effect": "Allow", **statement}
+                for n, statement in enumerate(action.statements, start=1)
+            ]
+            continue
         writes = sorted(p for p in set(action.permissions) - set(read) if ":" in p and not p.startswith("k8s:"))
         if writes:
             scope: list[str] | str = list(action.resources) or "*"

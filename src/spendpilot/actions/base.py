@@ -49,6 +49,10 @@ class Action(ABC, Generic[F]):
     resources: ClassVar[tuple[str, ...]] = ()
     """IAM resource ARNs (patterns) its writes can be scoped to; empty: ``*`` (no resource-level
     permissions, or not declared). ``spendpilot policy`` puts them in the action's statement."""
+    statements: ClassVar[tuple[dict[str, Any], ...]] = ()
+    """Whole IAM statements (``Action``, ``Resource``, optional ``Condition``), for an action whose
+    calls scope differently (by ARN for some, by a tag condition for others). When set,
+    ``spendpilot policy`` prints these instead of one statement built from ``resources``."""
 
     @abstractmethod
     def risk(self, finding: Finding[F]) -> Risk: ...

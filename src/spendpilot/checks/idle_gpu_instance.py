@@ -72,7 +72,7 @@ def find_idle_gpu_instances(
         cpu_p95 = cpu.percentile(95) if cpu else None
         if cpu_p95 is not None and cpu_p95 >= settings.cpu_p95_max_percent:
             continue
-        idle_share = _all_idle_share(gpus, settings.gpu_p95_max_percent)
+        idle_share = all_gpus_idle_share(gpus, settings.gpu_p95_max_percent)
         hours = max(g.hours_covered() for g in gpus)
         first: datetime = min(g.points[0].at for g in gpus)
         last: datetime = max(g.points[-1].at for g in gpus)
@@ -85,13 +85,13 @@ def find_idle_gpu_instances(
                 label="GPU utilisation p95 (hourly average)",
                 value=(
                     f"{gpu_p95:.1f}% over {hours:.0f} h ({first:%Y-%m-%d} to {last:%Y-%m-%d})"
-                    + (f", the busiest of {len(gpus)} GPUs ({_gpu_label(busiest)})" if len(gpus) > 1 else "")
+                    + (f", the busiest of {len(gpus)} GPUs ({gpu_label(busiest)})" if len(gpus) > 1 else "")
                 ),
                 source=f"CloudWatch {sources}, one series per GPU",
             ),
             Evidence(
                 label="GPUs, p95 each",
-                value=", ".join(f"{_gpu_label(g)} {p:.1f}%" for g, p in p95s)
+                value=", ".join(f"{gpu_label(g)} {p:.1f}%" for g, p in p95s)
                 + f"; all below {settings.gpu_p95_max_percent:g}%",
                 source=f"CloudWatch {sources}",
             ),
@@ -167,12 +167,12 @@ def find_idle_gpu_instances(
     return findings
 
 
-def _gpu_label(series: MetricSeries) -> str:
+def gpu_label(series: MetricSeries) -> str:
     index = series.dimensions.get("index")
     return f"GPU {index}" if index is not None else "GPU"
 
 
-def _all_idle_share(gpus: list[MetricSeries], threshold: float) -> float:
+def all_gpus_idle_share(gpus: list[MetricSeries], threshold: float) -> float:
     """Share of measured hours in which every GPU was below ``threshold``.
 
     Per hour, the instance is as busy as its busiest GPU; an hour only one GPU reported counts

@@ -27,6 +27,10 @@ class ResourceRef(BaseModel):
     def label(self) -> str:
         return f"{self.kind}:{self.name or self.id}"
 
+    def location(self) -> str:
+        """Where it lives, "account 111122223333 eu-west-1"; "" when neither is known."""
+        return " ".join(x for x in (f"account {self.account}" if self.account else None, self.region) if x)
+
 
 class Resource(BaseModel):
     ref: ResourceRef

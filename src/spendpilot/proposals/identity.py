@@ -8,9 +8,15 @@ import json
 from spendpilot.domain import Estimate
 
 
-def fingerprint(rule: str, action: str, provider: str, kind: str, target_id: str) -> str:
-    """Same rule + action on the same resource: the identity memory and dedupe key on."""
-    raw = f"{rule}|{action}|{provider}|{kind}|{target_id}"
+def fingerprint(
+    rule: str, action: str, provider: str, kind: str, target_id: str, account: str | None = None,
+) -> str:
+    """Same rule + action on the same resource: the identity memory and dedupe key on.
+
+    ``account``: names are unique per account only (two accounts built from one template both
+    have an Auto Scaling group "gpu-workers"), so a resource in a named account is told apart.
+    """
+    raw = f"{rule}|{action}|{provider}|{kind}|{target_id}" + (f"|{account}" if account else "")
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 

@@ -32,7 +32,9 @@ SAVING_GROWTH_TO_REPROPOSE = Decimal("0.10")
 def make_proposal(finding: Finding[Any], estimate: Estimate, sweep_id: str | None = None) -> Proposal:
     action = get_action(finding.action_kind)
     plan = action.build_plan(finding)
-    fp = fingerprint(finding.rule, action.kind, plan.target.provider, plan.target.kind, plan.target.id)
+    fp = fingerprint(
+        finding.rule, action.kind, plan.target.provider, plan.target.kind, plan.target.id, plan.target.account
+    )
     return Proposal(
         id=proposal_id(fp, plan.plan_hash()),
         rule=finding.rule,

@@ -67,6 +67,13 @@ class AutoScalingApi:
         found = groups["AutoScalingGroups"]
         return self._to_resource(found[0]) if found else None
 
+    def set_capacity(self, name: str, *, min_size: int, desired_capacity: int, max_size: int) -> None:
+        """Set the group's size bounds and desired capacity in one call (the group then launches
+        or terminates instances to match)."""
+        self._writer.update_auto_scaling_group(
+            AutoScalingGroupName=name, MinSize=min_size, DesiredCapacity=desired_capacity, MaxSize=max_size,
+        )
+
     def set_on_demand_split(
         self,
         name: str,

@@ -40,6 +40,8 @@ from spendpilot.adapters.aws.cloudwatch import CloudWatchApi
 from spendpilot.adapters.aws.ebs import EbsApi
 from spendpilot.adapters.aws.ec2 import Ec2Api
 from spendpilot.adapters.aws.errors import UNREADABLE_REPLY, RawReply, adapter_error
+from spendpilot.adapters.aws.pricing import PRICING_REGIONS, PricingApi
+from spendpilot.adapters.aws.relaunch import RelaunchApi
 from spendpilot.adapters.aws.sagemaker import SageMakerApi
 from spendpilot.adapters.aws.ssm_routing import LlmRoutingApi
 from spendpilot.errors import AdapterError
@@ -158,6 +160,7 @@ def _translated(api: _Api, client: Any, writer: Any = None) -> _Api:
 READ_PERMISSIONS: tuple[str, ...] = (
     "ec2:DescribeInstances",
     "ec2:DescribeSpotPriceHistory",
+    "ec2:DescribeAddresses",  # which standalone instances hold an Elastic IP (a spot relaunch would lose it)
     "autoscaling:DescribeAutoScalingGroups",
     "cloudwatch:GetMetricData",
     "cloudwatch:ListMetrics",
@@ -194,7 +197,7 @@ class AwsAdapter:
         self.routing_prefix = routing_prefix
         self._session = session or boto3.session.Session(region_name=region)
 
-    def client(self, service: str, *, single_attempt: bool = False) -> Any:
+    def client(self, service: str, *, single_attempt: bool = False, region: str | None = None) -> Any:
         """A boto3 client for ``service``; ``single_attempt``: the client changes go through.
 
         botocore retries a call whose reply was a 5xx, a timeout or unreadable, and the change
@@ -203,7 +206,7 @@ class AwsAdapter:
         re-reads the resource to learn whether it landed before applying anything again.
         """
         config = self._config.merge(Config(retries={"total_max_attempts": 1})) if single_attempt else self._config
-        kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
+        kwargs: dict[str, Any] = {"region_name": region or self.region, "config": config}
         if self.endpoint_url:
             kwargs["endpoint_url"] = self.endpoint_url
         client = self._session.client(service, **kwargs)
@@ -239,6 +242,18 @@ class AwsAdapter:
     def sagemaker(self) -> SageMakerApi:
         client = self.client("sagemaker")
         return _translated(SageMakerApi(client, self.region), client)
+
+    @cached_property
+    def pricing(self) -> PricingApi:
+        """The Price List Query API, from this region's endpoint if it has one, else us-east-1's."""
+        client = self.client("pricing", region=self.region if self.region in PRICING_REGIONS else PRICING_REGIONS[0])
+        return _translated(PricingApi(client), client)
+
+    @cached_property
+    def relaunch(self) -> RelaunchApi:
+        client = self.client("ec2")
+        writer = self.client("ec2", single_attempt=True)
+        return _translated(RelaunchApi(client, self.region, writer=writer), client, writer)
 
     @cached_property
     def ebs(self) -> EbsApi:

@@ -43,6 +43,18 @@ class Ec2Api:
                 # The CloudWatch agent's ``host`` dimension: how GPU series published without
                 # an InstanceId dimension are tied to their instance (adapters/aws/cloudwatch.py).
                 "private_dns_name": inst.get("PrivateDnsName") or None,
+                # What a relaunch would lose: EBS volumes kept when the instance ends (data, not
+                # scratch) and network interfaces beyond the first (addresses clients may hold).
+                "root_device_name": inst.get("RootDeviceName"),
+                "volumes": [
+                    {
+                        "device": m.get("DeviceName"), "volume_id": m["Ebs"].get("VolumeId"),
+                        "delete_on_termination": bool(m["Ebs"].get("DeleteOnTermination", True)),
+                    }
+                    for m in inst.get("BlockDeviceMappings", []) if "Ebs" in m
+                ],
+                "network_interfaces": len(inst.get("NetworkInterfaces", [])),
+
             },
         )
 
@@ -69,6 +81,11 @@ class Ec2Api:
             for inst in reservation["Instances"]:
                 return self._to_resource(inst, reservation.get("OwnerId"))
         return None
+
+    def elastic_ip_instances(self) -> set[str]:
+        """Instances holding an Elastic IP (DescribeAddresses: the instance description alone
+        does not tell an Elastic IP from an auto-assigned public address)."""
+        return {a["InstanceId"] for a in self._client.describe_addresses()["Addresses"] if a.get("InstanceId")}
 
     def stop_instance(self, instance_id: str) -> str:
         resp = self._writer.stop_instances(InstanceIds=[instance_id])

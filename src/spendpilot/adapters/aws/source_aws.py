@@ -10,14 +10,18 @@ It is also the AWS *target*: actions on a resource in its account and region wri
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field
+from botocore.config import Config
+from pydantic import Field, field_validator, model_validator
 
 from spendpilot.adapters.aws.client import READ_PERMISSIONS, AwsAdapter
+from spendpilot.adapters.aws.credentials import account_session, role_account
 from spendpilot.adapters.aws.ebs import last_attached
 from spendpilot.adapters.aws.sagemaker import endpoint_activity
 from spendpilot.adapters.base import Source, SourceContext, SourceSettings, register_source
@@ -33,6 +37,19 @@ class AwsSourceSettings(SourceSettings):
         "actions go through the right one.",
     )
     profile: str | None = Field(None, description="AWS shared-config profile for these credentials (default: boto3's chain).")
+    role_arn: str | None = Field(
+        None, description="IAM role to assume in this account (arn:aws:iam::<account>:role/<name>), with the profile's "
+        "credentials; reads and actions then go out as this role. Its account is this source's account.",
+    )
+    external_id: str | None = Field(None, description="ExternalId the role's trust policy requires, if any.")
+    role_session_name: str = Field(
+        "spendpilot", min_length=2, max_length=64, pattern=r"^[\w+=,.@-]+$",
+        description="RoleSessionName of the assumed role (shows in CloudTrail).",
+    )
+    retry_mode: Literal["adaptive", "standard", "legacy"] | None = Field(
+        None, description="botocore retry mode (default: adaptive, which also slows down when AWS throttles; or "
+        "AWS_RETRY_MODE).",
+    )
     endpoint_url: str | None = Field(
         None, description="API endpoint override (an emulator). Unset: boto3's own resolution, which honours AWS_ENDPOINT_URL.",
     )
@@ -53,6 +70,36 @@ class AwsSourceSettings(SourceSettings):
         "the route_to_model action writes here.",
     )
 
+    @field_validator("role_arn")
+    @classmethod
+    def _role_arn_shape(cls, arn: str | None) -> str | None:
+        if arn is not None:
+            role_account(arn)
+        return arn
+
+    @model_validator(mode="after")
+    def _one_account(self) -> AwsSourceSettings:
+        if self.role_arn and self.account_id and role_account(self.role_arn) != self.account_id:
+            raise ValueError(
+                f"account_id {self.account_id} differs from the account of role_arn ({role_account(self.role_arn)})"
+            )
+        return self
+
+    def known_account(self) -> str | None:
+        """The account these settings reach, when the settings say (account_id or the role's)."""
+        return self.account_id or (role_account(self.role_arn) if self.role_arn else None)
+
+    def retry_config(self) -> Config:
+        """Adaptive retries unless told otherwise: many accounts and regions read at once share
+        API rate limits, and adaptive mode backs off client-side when AWS starts throttling.
+        Environment settings (AWS_MAX_ATTEMPTS, AWS_RETRY_MODE) apply where these are unset."""
+        retries: dict[str, Any] = {}
+        if self.max_attempts is not None or not os.environ.get("AWS_MAX_ATTEMPTS"):
+            retries["max_attempts"] = self.max_attempts or 5
+        if self.retry_mode is not None or not os.environ.get("AWS_RETRY_MODE"):
+            retries["mode"] = self.retry_mode or "adaptive"
+        return Config(retries=retries, connect_timeout=self.connect_timeout or 5, read_timeout=self.read_timeout or 30)
+
 
 class AwsRegionSource:
     """One account in one region."""
@@ -60,35 +107,52 @@ class AwsRegionSource:
     def __init__(self, settings: AwsSourceSettings, region: str) -> None:
         self.settings = settings
         self.region = region
-        label = settings.name or "aws"
+        account = settings.known_account()
+        label = settings.name or (f"aws {account}" if account else "aws")
         self.name = f"{label} {region}" if len(settings.regions) > 1 or settings.name is None else label
 
     @cached_property
     def adapter(self) -> AwsAdapter:
-        import boto3
-        from botocore.config import Config
-
         s = self.settings
-        session = boto3.session.Session(profile_name=s.profile, region_name=self.region)
-        config = None  # the adapter's default: 5 attempts or AWS_MAX_ATTEMPTS, 5 s / 30 s
-        if (s.max_attempts, s.connect_timeout, s.read_timeout) != (None, None, None):
-            config = Config(
-                retries={"max_attempts": s.max_attempts or 5, "mode": "standard"},
-                connect_timeout=s.connect_timeout or 5, read_timeout=s.read_timeout or 30,
-            )
+        config = s.retry_config()
+        session = account_session(
+            region=self.region, profile=s.profile, role_arn=s.role_arn, external_id=s.external_id,
+            session_name=s.role_session_name, sts_endpoint_url=s.endpoint_url, config=config,
+        )
         return AwsAdapter(
             region=self.region, endpoint_url=s.endpoint_url, routing_prefix=s.llm_routing_prefix,
             session=session, config=config,
         )
 
     def target_for(self, ref: ResourceRef) -> AwsAdapter | None:
+        """This account's client for ``ref`` in this region; None for another account's resource,
+        so an action always writes with the credentials of the account that holds the resource.
+
+        The account is the settings' (``account_id`` or the role's): with several accounts reached
+        through profiles alone, set ``account_id`` on each, or the first one in the region answers.
+        """
         if ref.provider != "aws" or (ref.region or self.region) != self.region:
             return None
-        if self.settings.account_id and ref.account and ref.account != self.settings.account_id:
+        mine = self.settings.known_account()
+        if mine and ref.account and ref.account != mine:
             return None
         return self.adapter
 
     def read(self, ctx: SourceContext) -> SourceResult:
+        result = self._read(ctx)
+        # Every resource names its account (groups, volumes and endpoints come without one), so
+        # findings, plans and the target an action writes through all say which account it is.
+        account = self.settings.known_account() or next((r.ref.account for r in result.resources if r.ref.account), None)
+        if account is None and result.resources:
+            account = self.adapter.account_id()
+        if account:
+            result.resources = [
+                r if r.ref.account else r.model_copy(update={"ref": r.ref.model_copy(update={"account": account})})
+                for r in result.resources
+            ]
+        return result
+
+    def _read(self, ctx: SourceContext) -> SourceResult:
         aws = self.adapter
         instances = aws.ec2.list_instances()
         groups = aws.autoscaling.list_groups()
@@ -109,7 +173,20 @@ class AwsRegionSource:
                 f"GPU series whose host matches several instances were skipped: {', '.join(sorted(gpus.ambiguous_hosts))}"
             )
         group_types = [g.attributes["instance_type"] for g in groups if g.attributes.get("instance_type")]
-        spot = aws.ec2.latest_spot_prices(group_types)
+        # Standalone on-demand instances are spot candidates too (checks/standalone_spot_candidate.py).
+        standalone = [
+            r.attributes["instance_type"] for r in running
+            if not r.attributes.get("autoscaling_group") and r.attributes.get("lifecycle") == "on-demand"
+        ]
+        spot = aws.ec2.latest_spot_prices(group_types + standalone)
+        if standalone:
+            try:
+                held = aws.ec2.elastic_ip_instances()
+            except AdapterError as exc:  # unknown, not "none": the spot check then only advises
+                held = None
+                warnings.append(f"Elastic IPs not read ({' '.join(str(exc).split())})")
+            for r in running:
+                r.attributes["elastic_ip"] = None if held is None else r.ref.id in held
         gaps: list[Gap] = []
         try:
             endpoints, endpoint_metrics = self._sagemaker(ctx)
