@@ -66,7 +66,7 @@ def _baselines(y: np.ndarray, period: int, weeks: int, neighbours: int) -> np.nd
     return expected
 
 
-def detect(values: Sequence[float], *, period: int = HOURS_PER_WEEK, neighbours: int = 0,
+def detect(values: Sequence[float] | np.ndarray, *, period: int = HOURS_PER_WEEK, neighbours: int = 0,
            settings: AnomalySettings | None = None, min_excess: float | None = None,
            start: int = 0) -> list[Flag]:
     """Anomalous buckets of an evenly spaced series whose seasonal cycle is ``period`` buckets
