@@ -124,3 +124,21 @@ def test_an_unreachable_aws_budgets_is_a_note_and_the_file_budgets_still_count(l
     statuses, notes = evaluate_budgets(settings)
     assert [s.name for s in statuses] == ["ml"]
     assert len(notes) == 1 and notes[0].startswith("AWS Budgets not read:")
+
+
+def test_the_forecast_command_on_the_same_lake(lake: Path) -> None:
+    proc = run_cli("forecast", "--by", "team", "--days", "10", "--json", "--home", str(lake.parent), check=True)
+    result = json.loads(proc.stdout)
+    assert (result["kind"], result["history_end"], result["horizon_days"]) == ("spend", "2026-11-20", 10)
+    totals = {(s["keys"]["team"], s["unit"]): sum(Decimal(p["expected"]) for p in s["points"]) for s in result["series"]}
+    assert totals == {("ml", "USD"): Decimal("1000.00"), ("web", "USD"): Decimal("500.00"),
+                      ("ml", "EUR"): Decimal("300.00")}
+    first = result["series"][0]["points"][0]
+    assert first["day"] == "2026-11-21" and Decimal(first["low"]) <= Decimal(first["expected"]) <= Decimal(first["high"])
+    table = run_cli("forecast", "--by", "team", "--home", str(lake.parent), check=True).stdout
+    assert "weekday profile x linear trend" in table
+
+
+def test_forecast_on_an_empty_lake_exits_4(tmp_path: Path) -> None:
+    proc = run_cli("forecast", "--home", str(tmp_path / "home"))
+    assert proc.returncode == 4 and "ingest" in proc.stderr

@@ -38,6 +38,7 @@ from spendpilot.domain.money import DecimalStr
 DEFAULT_WINDOW = 56
 DEFAULT_LEVEL = 0.8
 MONEY_PLACES = Decimal("0.01")
+HALF_CENT = 0.005
 
 
 class ForecastPoint(BaseModel):
@@ -176,6 +177,8 @@ def daily_spend_series(lake_dir: Path, group_by: Sequence[str] = (), *, history_
                        top: int | None = 10) -> tuple[date, date, dict[tuple[tuple[str, ...], str], list[float]]]:
     """Daily spend per (group labels, currency) from the spend query: (first day, last day, series).
 
+    The series start at the first day with data, even when ``history_days`` reaches further back.
+
     ``where`` takes ``spendpilot spend --where`` filters (``KEY=VALUE``).
     """
     from spendpilot.lake.spend import build_query, parse_filter, run_spend_query
@@ -189,7 +192,10 @@ def daily_spend_series(lake_dir: Path, group_by: Sequence[str] = (), *, history_
             continue
         labels = tuple(row.keys[k] for k in result.group_by)
         sums[(labels, row.currency)][row.bucket] = float(row.amount)
-    return result.start, result.end, {k: _dense(v, result.start, result.end) for k, v in sums.items()}
+    # Days before the first data are unknown, not zero: a trend fitted through them would climb.
+    first = min((day for by_day in sums.values() for day in by_day), default=result.start)
+    start = max(result.start, first)
+    return start, result.end, {k: _dense(v, start, result.end) for k, v in sums.items()}
 
 
 def forecast_spend(lake_dir: Path, group_by: Sequence[str] = (), *, horizon: int = 30, history_days: int = 90,
@@ -224,7 +230,7 @@ def forecast_tokens(lake_dir: Path, group_by: Sequence[str] = (), *, horizon: in
     if not usage:
         raise NoSpendData("the lake holds no LLM usage yet; run `spendpilot ingest` with a usage export or spans")
     end = max(u.day for u in usage)
-    start = end - timedelta(days=history_days - 1)
+    start = max(end - timedelta(days=history_days - 1), min(u.day for u in usage))
     sums: dict[tuple[str, ...], dict[date, float]] = defaultdict(lambda: defaultdict(float))
     for u in usage:
         if start <= u.day <= end:
@@ -272,7 +278,7 @@ def backtest(values: Sequence[float], first_day: date, *, horizon: int = 7, cuto
         actual = y[cut:cut + horizon]
         for point, real in zip(fc.points, actual, strict=False):
             scored += 1
-            inside += float(point.low) <= real <= float(point.high)
+            inside += float(point.low) - HALF_CENT <= real <= float(point.high) + HALF_CENT  # bounds are in cents
             if real > 0:
                 errors.append(abs(float(point.expected) - real) / real)
         if sum(actual) > 0:
