@@ -158,6 +158,7 @@ def _money(value: float) -> Decimal:
 
 
 def _request_cost(row: Any, prices: Any) -> float | None:
+    """What the tokens of ``row`` (one request or an hour's sum) cost at the price book's rates."""
     price = prices.token_price(row.model)
     if price is None:
         return None
@@ -187,13 +188,17 @@ def _runs_to_anomalies(runs: list[list[Flag]], *, first: datetime, step: timedel
             excess = sum(series[f.index] - (0.0 if np.isnan(base[f.index]) else base[f.index]) for f in run)
             if excess > 0:
                 drivers.append(Driver(dimension=dim, value=part, excess=_money(excess)))
-        drivers.sort(key=lambda d: -d.excess)
+        # The most specific dimension first (model before provider): "openai" explains less
+        # than "gpt-4.1" even when its excess is as large. Two values per dimension at most.
+        order = {dim: i for i, dim in enumerate(dict.fromkeys(dim for dim, _ in breakdown))}
+        drivers.sort(key=lambda d: (order[d.dimension], -d.excess))
+        drivers = [d for d in drivers if sum(x.dimension == d.dimension for x in drivers[:drivers.index(d)]) < 2]
         found.append(Anomaly(
             source=source, granularity=granularity, dimension=dimension, value=value,
             start=first + step * run[0].index, last=first + step * run[-1].index, ongoing=run[-1].index == n - 1,
             observed=_money(observed), expected=_money(expected), excess=_money(observed - expected),
             currency=currency, peak_z=max(f.z for f in run),
-            ratio=round(observed / expected, 2) if expected > 0 else float("inf"), drivers=drivers[:3],
+            ratio=round(observed / expected, 2) if expected > 0 else float("inf"), drivers=drivers,
         ))
     return found
 
@@ -201,32 +206,33 @@ def _runs_to_anomalies(runs: list[list[Flag]], *, first: datetime, step: timedel
 def hourly_llm_anomalies(lake_dir: Path, prices: Any, settings: AnomalySettings, *,
                          now: datetime | None = None) -> AnomalyReport:
     """Hourly cost per feature from the per-request table; drivers by model and provider."""
-    from spendpilot.lake.otlp.store import read_llm_requests
+    from spendpilot.lake.otlp.store import hourly_request_usage
 
     report = AnomalyReport()
-    requests = read_llm_requests(lake_dir)
-    if not requests:
+    history = (settings.baseline_weeks + 2) * HOURS_PER_WEEK
+    since = _hour(now) - timedelta(hours=history - 1) if now else None
+    usage = hourly_request_usage(lake_dir, since)
+    if not usage:
         report.notes.append("no per-request LLM data (GenAI spans): hourly LLM anomalies not checked")
         return report
-    end = _hour(now) if now else max(_hour(r.start_time) for r in requests)
-    history = (settings.baseline_weeks + 2) * HOURS_PER_WEEK
+    end = _hour(now) if now else max(u.hour for u in usage)
     first = end - timedelta(hours=history - 1)
     n = history
     series: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n))
     parts: dict[str, dict[tuple[str, str], np.ndarray]] = defaultdict(dict)
     unpriced: set[str] = set()
-    for r in requests:
-        i = int((_hour(r.start_time) - first) / timedelta(hours=1))
+    for u in usage:
+        i = int((u.hour - first) / timedelta(hours=1))
         if not 0 <= i < n:
             continue
-        cost = _request_cost(r, prices)
+        cost = _request_cost(u, prices)
         if cost is None:
-            unpriced.add(r.model)
+            unpriced.add(u.model)
             continue
-        series[r.feature][i] += cost
+        series[u.feature][i] += cost
         for dim in ("model", "provider"):
-            key = (dim, str(getattr(r, dim)))
-            parts[r.feature].setdefault(key, np.zeros(n))[i] += cost
+            key = (dim, str(getattr(u, dim)))
+            parts[u.feature].setdefault(key, np.zeros(n))[i] += cost
     if unpriced:
         report.notes.append(f"no price for {', '.join(sorted(unpriced))}: their requests are not in the hourly cost")
     start = n - settings.lookback_hours
