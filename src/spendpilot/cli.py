@@ -364,7 +364,9 @@ def anomalies(
     home: HomeOpt = None,
 ) -> None:
     """Unusual spend: hourly per feature (GenAI spans) and daily per service (the bill), each
-    with its driver and the excess so far. Settings: `[anomalies]`. Exit 0 even when some found."""
+    with its driver and the excess so far. Settings: `[anomalies]`. Exit 0 whether or not some were
+    found; 4 when the lake holds nothing to check."""
+    from spendpilot.errors import NoSpendData
     from spendpilot.outlook.anomalies import find_anomalies
     from spendpilot.outlook.output import anomalies_table
     from spendpilot.savings.pricebook import PriceBook
@@ -372,6 +374,8 @@ def anomalies(
     settings = _settings(config, home)
     try:
         report = find_anomalies(settings.lake_dir, PriceBook.bundled(), settings.anomalies)
+        if not report.checked:
+            raise NoSpendData("the lake holds no billing data or GenAI spans yet; run `spendpilot ingest PATH` first")
     except SpendpilotError as exc:
         raise _fail(exc) from exc
     if as_json:

@@ -47,3 +47,8 @@ def test_a_weekday_rhythm_alone_is_not_an_anomaly(tmp_path: Path) -> None:
     ingest_file(write_csv(tmp_path / "focus.csv", rows), tmp_path / "home" / "lake")
     report = json.loads(run_cli("anomalies", "--json", "--home", str(tmp_path / "home"), check=True).stdout)
     assert report["anomalies"] == []
+
+
+def test_an_empty_lake_exits_4_naming_ingest(tmp_path: Path) -> None:
+    proc = run_cli("anomalies", "--home", str(tmp_path / "home"))
+    assert proc.returncode == 4 and "spendpilot ingest" in proc.stderr
