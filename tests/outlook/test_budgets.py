@@ -142,3 +142,16 @@ def test_the_forecast_command_on_the_same_lake(lake: Path) -> None:
 def test_forecast_on_an_empty_lake_exits_4(tmp_path: Path) -> None:
     proc = run_cli("forecast", "--home", str(tmp_path / "home"))
     assert proc.returncode == 4 and "ingest" in proc.stderr
+
+
+def test_the_services_facade_answers_the_same(lake: Path) -> None:
+    """What the TUI calls: the same numbers as the commands."""
+    from spendpilot.runtime import build_services
+
+    services = build_services(Settings(home=lake.parent, aws={"enabled": False},
+                                       budgets=[{"name": "ml", "amount": "2500", "scope": {"team": "ml"}}]))
+    [status], notes = services.budgets()
+    assert status.actual == Decimal("2000.00") and notes == []
+    forecast = services.forecast(["team"], days=10)
+    assert {s.keys["team"] for s in forecast.series} == {"ml", "web"}
+    assert services.anomalies().anomalies == []
