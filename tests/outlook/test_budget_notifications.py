@@ -1,5 +1,6 @@
-"""A budget crossing 80 % is announced once by webhook and once by e-mail, through the real
-``spendpilot sweep``; a second sweep sends nothing new. Receivers listen on 127.0.0.1."""
+"""A budget crossing 80 % is announced once by webhook and once by e-mail, through the daemon's
+scheduled-sweep path (``spendpilot daemon --once``); a second sweep (``spendpilot sweep``) sends
+nothing new. Receivers listen on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -43,8 +44,8 @@ email_to = ["finops@example.com"]
 min_proposal_saving = 1000000000
 backoff_seconds = 0.05
 """)
-        args = ("sweep", "--json", "--config", str(config), "--home", str(demo_org.home))
-        first = run_cli(*args, env=demo_org.env())
+        where = ("--config", str(config), "--home", str(demo_org.home))
+        first = run_cli("daemon", "--once", *where, env=demo_org.env())
         assert first.returncode == 0, first.stderr
         assert len(hook.bodies) == 1, hook.bodies
         assert hook.attempts == 2, "the first delivery got a 503 and was retried"
@@ -56,7 +57,7 @@ backoff_seconds = 0.05
         assert "finops@example.com" in smtp.messages[0]["To"]
         assert hook.url not in json.dumps(payload)
 
-        second = run_cli(*args, env=demo_org.env())
+        second = run_cli("sweep", "--json", *where, env=demo_org.env())
         assert second.returncode == 0, second.stderr
         assert len(hook.bodies) == 1 and hook.attempts == 2
         assert len(smtp.messages) == 1
