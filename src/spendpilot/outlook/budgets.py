@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -120,7 +120,7 @@ def evaluate_budget(lake_dir: Path, budget: BudgetSettings, *, as_of: date | Non
     except NoSpendData as exc:
         end, by_day, start = None, {}, None
         notes.append(str(exc))
-    today = end or as_of or date.today()
+    today = end or as_of or datetime.now(UTC).date()
     period_start, period_end = today.replace(day=1), _month_end(today)
     actual = sum((v for d, v in by_day.items() if period_start <= d <= today), Decimal(0))
     rest = (period_end - today).days
