@@ -34,7 +34,7 @@ def forecast_table(result: ForecastResult) -> Table:
         last = sum(float(p.value) for p in s.history[-28:])
         shape = sparkline([float(p.value) for p in s.history[-28:]]) + "│" + sparkline(
             [float(p.expected) for p in s.points[:28]])
-        table.add_row(*[s.keys.get(k, "") for k in result.group_by], s.unit, f"{last:,.2f}",
+        table.add_row(*[s.keys.get(k, "") for k in result.group_by], s.unit, f"{last:,.0f}" if s.unit == "tokens" else f"{last:,.2f}",
                       f"{s.total_expected:,}", f"{s.total_low:,}", f"{s.total_high:,}", shape)
     return table
 
