@@ -127,7 +127,8 @@ def _toml_error(path: str, text: str, exc: tomllib.TOMLDecodeError) -> str:
 # --- trust -------------------------------------------------------------------------------------
 
 _ENDPOINT_KEY = re.compile(r"(^|_)(url|uri|endpoint|host)s?$|endpoint", re.IGNORECASE)
-_SECRET_NAME_KEY = re.compile(r"key_env$", re.IGNORECASE)
+_SECRET_NAME_KEY = re.compile(r"(key|password|secret|token|url)_env$", re.IGNORECASE)
+"""A setting naming the environment variable whose secret (or secret URL) is sent somewhere."""
 
 
 def _walk(data: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:

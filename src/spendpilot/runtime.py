@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from spendpilot.execution import Executor
     from spendpilot.lake import CostLake
     from spendpilot.memory.decisions import DecisionMemory
+    from spendpilot.outlook.anomalies import AnomalyReport
+    from spendpilot.outlook.budgets import BudgetStatus
+    from spendpilot.outlook.forecast import ForecastResult
     from spendpilot.savings.pricebook import PriceBook
 
 log = logging.getLogger(__name__)
@@ -129,7 +132,13 @@ class LocalServices:
                 model=self.model,
                 start_remediation=self.threads.start,
             )
-            return run_sweep(deps, now=self.clock.now())
+            report = run_sweep(deps, now=self.clock.now())
+            # Inside the lock, so two sweeps cannot both announce the same alert; a no-op
+            # without [notifications].
+            from spendpilot.outlook.notify import notify_after_sweep
+
+            notify_after_sweep(self.settings, self.store, report)
+        return report
 
     # --- queue and decisions -------------------------------------------------------------------
     def list_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[Proposal]:
@@ -167,6 +176,21 @@ class LocalServices:
 
     def daily_spend(self, days: int = 30) -> list[DailySpend]:
         return self.lake.daily_spend(days=days)
+
+    def forecast(self, group_by: list[str] | None = None, days: int = 30) -> ForecastResult:
+        from spendpilot.outlook.forecast import forecast_spend
+
+        return forecast_spend(self.settings.lake_dir, group_by or [], horizon=days)
+
+    def anomalies(self) -> AnomalyReport:
+        from spendpilot.outlook.anomalies import find_anomalies
+
+        return find_anomalies(self.settings.lake_dir, self.prices, self.settings.anomalies)
+
+    def budgets(self) -> tuple[list[BudgetStatus], list[str]]:
+        from spendpilot.outlook.budgets import evaluate_budgets
+
+        return evaluate_budgets(self.settings)
 
     def audit_events(self, limit: int = 50, proposal_id: str | None = None) -> list[AuditEvent]:
         return self.store.audit_events(proposal_id=proposal_id, limit=limit)

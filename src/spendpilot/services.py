@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from spendpilot.domain import AuditEvent, Proposal, ProposalStatus
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
 from spendpilot.state.audit_chain import ChainReport
+
+if TYPE_CHECKING:  # the outlook modules import numpy; front-ends that never ask should not pay
+    from spendpilot.outlook.anomalies import AnomalyReport
+    from spendpilot.outlook.budgets import BudgetStatus
+    from spendpilot.outlook.forecast import ForecastResult
 
 
 class SpendpilotServices(Protocol):
@@ -43,4 +48,16 @@ class SpendpilotServices(Protocol):
 
     def chat(self, message: str, selected_proposal_id: str | None = None) -> str:
         """Answer from read-only tools (LLM if configured, honest offline mode otherwise)."""
+        ...
+
+    def forecast(self, group_by: list[str] | None = None, days: int = 30) -> ForecastResult:
+        """Daily spend forecast per group with an interval (``outlook.forecast.forecast_spend``)."""
+        ...
+
+    def anomalies(self) -> AnomalyReport:
+        """Hourly LLM and daily billing anomalies with their drivers (``outlook.anomalies``)."""
+        ...
+
+    def budgets(self) -> tuple[list[BudgetStatus], list[str]]:
+        """Every configured budget this month, and notes (``outlook.budgets.evaluate_budgets``)."""
         ...
