@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from spendpilot.domain import AuditEvent, Proposal, ProposalStatus
+from spendpilot.domain import AuditEvent, Proposal, ProposalStatus, ProposalSummary
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
 from spendpilot.state.audit_chain import ChainReport
+
+if TYPE_CHECKING:  # the spend explorer imports DuckDB; commands that only read state do not
+    from spendpilot.lake.spend import SpendQuery, SpendResult
 
 
 class SpendpilotServices(Protocol):
     def list_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[Proposal]: ...
+
+    def proposal_summaries(self, statuses: list[ProposalStatus] | None = None) -> list[ProposalSummary]:
+        """Queue lines only (no evidence or plans): what a list of thousands needs, fast."""
+        ...
 
     def get_proposal(self, proposal_id: str) -> Proposal: ...
 
@@ -33,6 +40,11 @@ class SpendpilotServices(Protocol):
     def top_spend(self, by: str = "service", days: int = 30, limit: int = 10) -> list[SpendLine]: ...
 
     def daily_spend(self, days: int = 30) -> list[DailySpend]: ...
+
+    def spend(self, query: SpendQuery) -> SpendResult:
+        """The spend explorer's query (as `spendpilot spend`), for the TUI dashboard; raises
+        ``NoSpendData`` when the lake holds nothing the query can read."""
+        ...
 
     def audit_events(self, limit: int = 50, proposal_id: str | None = None) -> list[AuditEvent]: ...
 

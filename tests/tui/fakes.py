@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from spendpilot.domain import (
@@ -20,16 +21,19 @@ from spendpilot.domain import (
     Money,
     Proposal,
     ProposalStatus,
+    ProposalSummary,
     ResourceRef,
     Risk,
 )
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
 from spendpilot.errors import (
     InvalidTransition,
+    NoSpendData,
     PlanHashMismatch,
     ProposalNotFound,
     SpendpilotError,
 )
+from spendpilot.lake.spend import SpendQuery, SpendResult, run_spend_query
 from spendpilot.state.audit_chain import ChainReport
 
 
@@ -98,8 +102,14 @@ class FakeServices:
     make a service fail without patching the app.
     """
 
-    def __init__(self, proposals: list[Proposal] | None = None) -> None:
+    def __init__(self, proposals: list[Proposal] | None = None, *, lake_dir: Path | None = None) -> None:
         self.proposals: dict[str, Proposal] = {p.id: p for p in proposals or []}
+        self.lake_dir = lake_dir
+        """A real DuckDB lake the spend explorer reads; None means no data was ever ingested."""
+        self.audit: list[AuditEvent] = []
+        self.chain = ChainReport(intact=True, events=0, anchor="no anchor", anchored=False)
+        self.decision_problems: list[str] = []
+        self.resume_outcomes: list[ExecutionOutcome] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.failures: dict[str, SpendpilotError] = {}
         self.chat_answer = "The [bold]biggest[/bold] saving is p-big."
@@ -118,6 +128,10 @@ class FakeServices:
     def list_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[Proposal]:
         self._record("list_proposals", statuses=statuses)
         return [p for p in self.proposals.values() if statuses is None or p.status in statuses]
+
+    def proposal_summaries(self, statuses: list[ProposalStatus] | None = None) -> list[ProposalSummary]:
+        self._record("proposal_summaries", statuses=statuses)
+        return [ProposalSummary.of(p) for p in self.proposals.values() if statuses is None or p.status in statuses]
 
     def get_proposal(self, proposal_id: str) -> Proposal:
         self._record("get_proposal", proposal_id=proposal_id)
@@ -185,13 +199,20 @@ class FakeServices:
             for i in range(days)
         ]
 
+    def spend(self, query: SpendQuery) -> SpendResult:
+        self._record("spend", query=query)
+        if self.lake_dir is None:
+            raise NoSpendData("the lake is empty: run `spendpilot ingest` first")
+        return run_spend_query(self.lake_dir, query)
+
     def audit_events(self, limit: int = 50, proposal_id: str | None = None) -> list[AuditEvent]:
         self._record("audit_events", limit=limit)
-        return []
+        return self.audit[-limit:] if limit else list(self.audit)
 
     def verify_audit(self) -> tuple[ChainReport, int, list[str]]:
         self._record("verify_audit")
-        return ChainReport(intact=True, events=0, anchor="no anchor", anchored=False), 0, []
+        decisions = sum(1 for e in self.audit if e.kind in ("approved", "rejected"))
+        return self.chain, decisions, list(self.decision_problems)
 
     def rollback(self, proposal_id: str, by: str, plan_hash: str | None = None) -> ExecutionOutcome:
         self._record("rollback", proposal_id=proposal_id, by=by, plan_hash=plan_hash)
@@ -205,8 +226,13 @@ class FakeServices:
         )
 
     def resume_pending(self) -> list[ExecutionOutcome]:
+        """Finishes every approved proposal with the next queued outcome (as the executor would)."""
         self._record("resume_pending")
-        return []
+        outcomes, self.resume_outcomes = self.resume_outcomes, []
+        for outcome in outcomes:
+            proposal = self.proposals[outcome.proposal_id]
+            self.proposals[outcome.proposal_id] = proposal.model_copy(update={"status": outcome.status})
+        return outcomes
 
     def chat(self, message: str, selected_proposal_id: str | None = None) -> str:
         self._record("chat", message=message, selected_proposal_id=selected_proposal_id)
