@@ -7,8 +7,9 @@ Every call is recorded so tests can assert on what the TUI asked for.
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,21 @@ def make_proposal(
     )
 
 
+def _digest(seq: int) -> str:
+    return "0" * 64 if seq == 0 else hashlib.sha256(str(seq).encode()).hexdigest()
+
+
+def audit_events() -> list[AuditEvent]:
+    """Three chained events of one proposal: proposed, approved, executed."""
+    at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    kinds = [("sweep", "proposed", "p-big"), ("alice", "approved", "p-big"), ("executor", "executed", "p-big")]
+    return [
+        AuditEvent(seq=i + 1, at=at.replace(minute=i), actor=actor, kind=kind, proposal_id=pid,
+                   payload={}, prev_hash=_digest(i), hash=_digest(i + 1))
+        for i, (actor, kind, pid) in enumerate(kinds)
+    ]
+
+
 class FakeServices:
     """Implements ``spendpilot.services.SpendpilotServices`` in memory.
 
@@ -110,6 +126,8 @@ class FakeServices:
         self.chain = ChainReport(intact=True, events=0, anchor="no anchor", anchored=False)
         self.decision_problems: list[str] = []
         self.resume_outcomes: list[ExecutionOutcome] = []
+        self.approve_outcome = ProposalStatus.EXECUTED
+        """What an approval's execution ends in; APPROVED is an execution that failed and is kept."""
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.failures: dict[str, SpendpilotError] = {}
         self.chat_answer = "The [bold]biggest[/bold] saving is p-big."
@@ -153,12 +171,16 @@ class FakeServices:
         proposal = self._pending(proposal_id, "approve")
         if plan_hash is not None and plan_hash != proposal.plan_hash:
             raise PlanHashMismatch(f"plan of {proposal_id} changed since it was shown")
-        self.proposals[proposal_id] = proposal.model_copy(
-            update={"status": ProposalStatus.EXECUTED}
-        )
+        status = self.approve_outcome
+        self.proposals[proposal_id] = proposal.model_copy(update={"status": status})
+        if status is ProposalStatus.APPROVED:  # recorded, but the execution did not finish
+            return ExecutionOutcome(
+                proposal_id=proposal_id, status=status, error="AdapterError",
+                message=f"{proposal_id}: could not stop {proposal.target.id}: AWS unreachable",
+            )
         return ExecutionOutcome(
             proposal_id=proposal_id,
-            status=ProposalStatus.EXECUTED,
+            status=status,
             message=f"Stopped {proposal.target.id}; verified.",
             applied=True,
             verified=True,

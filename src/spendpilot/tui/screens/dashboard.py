@@ -26,7 +26,8 @@ LABEL_WIDTH = 28
 
 
 def _pct(value: object) -> str:
-    return "new" if value is None else f"{float(str(value)) * 100:+.0f}%"
+    """The explorer's ``delta_pct`` is already a percentage; None means nothing before: new."""
+    return "new" if value is None else f"{float(str(value)):+.0f}%"
 
 
 def title_text(board: Dashboard) -> Text:
