@@ -367,7 +367,12 @@ def proposals(
 ) -> None:
     """List proposals, pending first, biggest expected saving first."""
     from spendpilot.domain.summary import summary_order
-    from spendpilot.output import RICH_TABLE_MAX_ROWS, proposals_json, summaries_plain, summaries_table
+    from spendpilot.output import (
+        RICH_TABLE_MAX_ROWS,
+        proposals_json,
+        summaries_plain,
+        summaries_table,
+    )
 
     services = _services(_settings(config, home))
     ordered = summary_order(services.proposal_summaries(status or None))

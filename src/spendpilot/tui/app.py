@@ -29,7 +29,12 @@ from spendpilot.errors import SpendpilotError
 from spendpilot.services import SpendpilotServices
 from spendpilot.tui.formatting import sweep_summary
 from spendpilot.tui.queue_model import AWAITING_RESUME, QueueEntry, prepare
-from spendpilot.tui.screens import AuditScreen, ConfirmApproveScreen, DashboardScreen, RejectReasonScreen
+from spendpilot.tui.screens import (
+    AuditScreen,
+    ConfirmApproveScreen,
+    DashboardScreen,
+    RejectReasonScreen,
+)
 from spendpilot.tui.widgets import ChatPane, ProposalDetail, ProposalQueue, SpendStrip
 
 T = TypeVar("T")
@@ -116,9 +121,7 @@ class SpendpilotApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The queue's keys work (and show in the footer) only on the main screen: an ``a``
         pressed on the dashboard must never approve the proposal hidden behind it."""
-        if action in _MAIN_SCREEN_ACTIONS and len(self.screen_stack) > 1:
-            return False
-        return True
+        return not (action in _MAIN_SCREEN_ACTIONS and len(self.screen_stack) > 1)
 
     def on_mount(self) -> None:
         self.sub_title = f"approver: {self.approver}"

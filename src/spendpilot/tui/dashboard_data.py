@@ -111,7 +111,7 @@ def _series(result: SpendResult, key: str) -> tuple[str, list[date], list[Series
 
 def _movers(result: SpendResult, key: str) -> list[Mover]:
     rows: list[SpendRow] = [r for r in result.rows if r.delta is not None and r.keys.get(key) != OTHER]
-    rows.sort(key=lambda r: (-abs(r.delta or 0), r.keys.get(key, "")))
+    rows.sort(key=lambda r: (-abs(Decimal(str(r.delta or 0))), r.keys.get(key, "")))
     return [
         Mover(
             label=r.keys.get(key, ""), currency=r.currency, amount=r.amount,

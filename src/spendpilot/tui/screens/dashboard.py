@@ -130,7 +130,7 @@ class DashboardScreen(Screen[None]):
                 plt.plot(xs, series.values, label=series.label[:LABEL_WIDTH], marker="braille")
             step = max(1, len(board.days) // 6)
             ticks = xs[::step]
-            plt.xticks(ticks, [f"{board.days[i]:%m-%d}" for i in ticks])
+            plt.xticks([float(i) for i in ticks], [f"{board.days[i]:%m-%d}" for i in ticks])
         else:
             plt.title("no spend data for this period")
         widget.refresh()
