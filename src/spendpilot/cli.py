@@ -319,6 +319,114 @@ def spend(
 
 
 @app.command()
+def forecast(
+    by: Annotated[str, typer.Option("--by", help="Group keys as in `spend --by` (e.g. service, team, feature).")] = "",
+    days: Annotated[int, typer.Option("--days", min=1, max=366, help="Days to forecast.")] = 30,
+    history: Annotated[int, typer.Option("--history", min=7, max=730, help="Days of history to fit.")] = 90,
+    tokens: Annotated[bool, typer.Option("--tokens", help="Forecast LLM tokens (input + output) instead of spend.")] = False,
+    level: Annotated[float, typer.Option("--level", min=0.5, max=0.99, help="Interval coverage.")] = 0.8,
+    top: Annotated[int, typer.Option("--top", min=0, help="Forecast the N largest groups; 0: all.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Every series, day by day, as JSON (plot-friendly).")] = False,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Forecast daily spend (or tokens) with an interval: weekday profile x trend.
+
+    Example: `spendpilot forecast --by service --days 30 --json`. Exit code 4: nothing in the lake.
+    """
+    from spendpilot.outlook.forecast import forecast_spend, forecast_tokens
+    from spendpilot.outlook.output import forecast_table
+
+    settings = _settings(config, home)
+    groups = [k.strip() for k in by.split(",") if k.strip()]
+    try:
+        if tokens:
+            result = forecast_tokens(settings.lake_dir, groups, horizon=days, history_days=history, level=level)
+        else:
+            result = forecast_spend(settings.lake_dir, groups, horizon=days, history_days=history, level=level,
+                                    top=top or None)
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        return
+    console.print(forecast_table(result))
+    for s in result.series[:1]:
+        console.print(Text(f"method: {s.method}", style="dim"), soft_wrap=True)
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="dim"), soft_wrap=True)
+
+
+@app.command()
+def anomalies(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Unusual spend: hourly per feature (GenAI spans) and daily per service (the bill), each
+    with its driver and the excess so far. Settings: `[anomalies]`. Exit 0 whether or not some were
+    found; 4 when the lake holds nothing to check."""
+    from spendpilot.errors import NoSpendData
+    from spendpilot.outlook.anomalies import find_anomalies
+    from spendpilot.outlook.output import anomalies_table
+    from spendpilot.savings.pricebook import PriceBook
+
+    settings = _settings(config, home)
+    try:
+        report = find_anomalies(settings.lake_dir, PriceBook.bundled(), settings.anomalies)
+        if not report.checked:
+            raise NoSpendData("the lake holds no billing data or GenAI spans yet; run `spendpilot ingest PATH` first")
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        return
+    if report.anomalies:
+        console.print(anomalies_table(report))
+    else:
+        console.print(Text(f"No anomalies in {len(report.checked)} series checked.", style="green"))
+    for note in report.notes:
+        console.print(Text(f"note: {note}", style="dim"), soft_wrap=True)
+
+
+@app.command()
+def budgets(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Evaluate as of this day (default: last day of data).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the statuses as JSON.")] = False,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Budgets from `[[budgets]]` (and AWS Budgets with `[aws_budgets] enabled = true`): month to
+    date, projected to month end, and when each threshold is or will be crossed."""
+    from datetime import date
+
+    from spendpilot.outlook.budgets import evaluate_budgets
+    from spendpilot.outlook.output import budgets_table
+
+    settings = _settings(config, home)
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError as exc:
+        raise _fail(BadArgument(f"--as-of {as_of!r} is not an ISO date such as 2025-05-31")) from exc
+    try:
+        statuses, notes = evaluate_budgets(settings, as_of=day)
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        payload = {"budgets": [s.model_dump(mode="json") | {"projected": str(s.projected), "burn": str(s.burn),
+                                                              "projected_burn": str(s.projected_burn)}
+                               for s in statuses], "notes": notes}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    if statuses:
+        console.print(budgets_table(statuses))
+    else:
+        console.print(Text("No budgets: add [[budgets]] to spendpilot.toml or enable [aws_budgets].", style="yellow"))
+    for note in notes + [n for s in statuses for n in s.notes]:
+        console.print(Text(f"note: {note}", style="dim"), soft_wrap=True)
+
+
+@app.command()
 def sweep(
     as_json: Annotated[bool, typer.Option("--json", help="Print the sweep report and proposals as JSON.")] = False,
     config: ConfigOpt = None,

@@ -35,6 +35,12 @@ from spendpilot._config_file import (
     read_config_file,
 )
 from spendpilot.errors import ConfigError
+from spendpilot.outlook.settings import (
+    AnomalySettings,
+    AwsBudgetsSettings,
+    BudgetSettings,
+    NotificationSettings,
+)
 
 __all__ = ["DEFAULT_CONFIG_FILE", "Settings", "load_settings"]
 
@@ -130,6 +136,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL for operational state; default: SQLite under home."
     )
+    budgets: list[BudgetSettings] = Field(default_factory=list, description="[[budgets]]: monthly budgets.")
+    aws_budgets: AwsBudgetsSettings = Field(default_factory=AwsBudgetsSettings)
+    anomalies: AnomalySettings = Field(default_factory=AnomalySettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -192,6 +202,10 @@ class Settings(BaseSettings):
     @property
     def jobstore_url(self) -> str:
         return f"sqlite:///{(self.home / 'jobs.sqlite').resolve()}"
+
+    @property
+    def notifications_db_path(self) -> Path:
+        return self.home / "notifications.sqlite"
 
     @property
     def sweep_lock_path(self) -> Path:

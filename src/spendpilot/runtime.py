@@ -130,7 +130,13 @@ class LocalServices:
                 model=self.model,
                 start_remediation=self.threads.start,
             )
-            return run_sweep(deps, now=self.clock.now())
+            report = run_sweep(deps, now=self.clock.now())
+            # Inside the lock, so two sweeps cannot both announce the same alert; a no-op
+            # without [notifications].
+            from spendpilot.outlook.notify import notify_after_sweep
+
+            notify_after_sweep(self.settings, self.store, report)
+        return report
 
     # --- queue and decisions -------------------------------------------------------------------
     def list_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[Proposal]:

@@ -36,6 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from spendpilot.adapters.aws.autoscaling import AutoScalingApi
+from spendpilot.adapters.aws.budgets import BudgetsApi
 from spendpilot.adapters.aws.cloudwatch import CloudWatchApi
 from spendpilot.adapters.aws.ebs import EbsApi
 from spendpilot.adapters.aws.ec2 import Ec2Api
@@ -244,6 +245,11 @@ class AwsAdapter:
     def ebs(self) -> EbsApi:
         client = self.client("ec2")
         return _translated(EbsApi(client, self.region), client)
+
+    @cached_property
+    def budgets(self) -> BudgetsApi:
+        client = self.client("budgets")
+        return _translated(BudgetsApi(client), client)
 
     def account_id(self) -> str | None:
         try:

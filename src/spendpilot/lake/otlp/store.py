@@ -30,7 +30,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +277,40 @@ def span_daily_usage(lake_dir: Path, since: date | None = None) -> list[LlmUsage
         params,
     )
     return [LlmUsage(**row) for row in found]
+
+
+class HourlyRequestUsage(BaseModel):
+    """Requests and tokens of one UTC hour, feature, model and provider (``hourly_request_usage``)."""
+
+    hour: datetime
+    feature: str
+    model: str
+    provider: str
+    requests: int
+    uncached_input_tokens: int
+    cache_read_input_tokens: int
+    cache_creation_input_tokens: int
+    output_tokens: int
+
+
+def hourly_request_usage(lake_dir: Path, since: datetime | None = None) -> list[HourlyRequestUsage]:
+    """Stored requests summed per UTC hour (from ``since``), for hourly anomaly detection.
+
+    Summed in DuckDB so a large table is not loaded row by row; the hour is computed from the
+    epoch, which does not depend on the session's time zone.
+    """
+    where, params = ("WHERE start_time >= ?", [since]) if since else ("", [])
+    found = _query(
+        lake_dir,
+        "SELECT CAST(floor(epoch(start_time) / 3600) AS BIGINT) AS hour_index, feature, model, provider, "
+        "count(*) AS requests, sum(uncached_input_tokens)::BIGINT AS uncached_input_tokens, "
+        "sum(cache_read_input_tokens)::BIGINT AS cache_read_input_tokens, "
+        "sum(cache_creation_input_tokens)::BIGINT AS cache_creation_input_tokens, "
+        f"sum(output_tokens)::BIGINT AS output_tokens FROM {{t}} {where} GROUP BY ALL ORDER BY hour_index",
+        params,
+    )
+    return [HourlyRequestUsage(hour=datetime.fromtimestamp(row.pop("hour_index") * 3600, UTC), **row)
+            for row in found]
 
 
 def _query(lake_dir: Path, sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
