@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from spendpilot.execution import Executor
     from spendpilot.lake import CostLake
     from spendpilot.lake.spend import SpendQuery, SpendResult
+    from spendpilot.outlook.anomalies import AnomalyReport
+    from spendpilot.outlook.budgets import BudgetStatus
+    from spendpilot.outlook.forecast import ForecastResult
     from spendpilot.memory.decisions import DecisionMemory
     from spendpilot.savings.pricebook import PriceBook
 
@@ -182,6 +185,21 @@ class LocalServices:
         from spendpilot.lake.spend import run_spend_query
 
         return run_spend_query(self.settings.lake_dir, query)
+
+    def budget_statuses(self) -> tuple[list[BudgetStatus], list[str]]:
+        from spendpilot.outlook.budgets import evaluate_budgets
+
+        return evaluate_budgets(self.settings)
+
+    def spend_forecast(self, group_by: list[str], horizon: int = 30) -> ForecastResult:
+        from spendpilot.outlook.forecast import forecast_spend
+
+        return forecast_spend(self.settings.lake_dir, group_by, horizon=horizon)
+
+    def anomalies(self) -> AnomalyReport:
+        from spendpilot.outlook.anomalies import find_anomalies
+
+        return find_anomalies(self.settings.lake_dir, self.prices, self.settings.anomalies)
 
     def audit_events(self, limit: int = 50, proposal_id: str | None = None) -> list[AuditEvent]:
         return self.store.audit_events(proposal_id=proposal_id, limit=limit)

@@ -10,6 +10,9 @@ from spendpilot.state.audit_chain import ChainReport
 
 if TYPE_CHECKING:  # the spend explorer imports DuckDB; commands that only read state do not
     from spendpilot.lake.spend import SpendQuery, SpendResult
+    from spendpilot.outlook.anomalies import AnomalyReport
+    from spendpilot.outlook.budgets import BudgetStatus
+    from spendpilot.outlook.forecast import ForecastResult
 
 
 class SpendpilotServices(Protocol):
@@ -44,6 +47,18 @@ class SpendpilotServices(Protocol):
     def spend(self, query: SpendQuery) -> SpendResult:
         """The spend explorer's query (as `spendpilot spend`), for the TUI dashboard; raises
         ``NoSpendData`` when the lake holds nothing the query can read."""
+        ...
+
+    def budget_statuses(self) -> tuple[list[BudgetStatus], list[str]]:
+        """Every configured budget's month so far and forecast (as `spendpilot budgets`), and notes."""
+        ...
+
+    def spend_forecast(self, group_by: list[str], horizon: int = 30) -> ForecastResult:
+        """Daily spend forecast per group (as `spendpilot forecast`); ``NoSpendData`` without data."""
+        ...
+
+    def anomalies(self) -> AnomalyReport:
+        """Hourly LLM and daily billing anomalies, largest excess first (as `spendpilot anomalies`)."""
         ...
 
     def audit_events(self, limit: int = 50, proposal_id: str | None = None) -> list[AuditEvent]: ...

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from textual.notifications import SeverityLevel
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from spendpilot.domain import ProposalStatus, Risk
 from spendpilot.tui import SpendpilotApp
@@ -43,7 +44,10 @@ class RecordingApp(SpendpilotApp):
 async def settle(pilot: Pilot[Any]) -> None:
     """Wait until every worker (and any worker a result handler started) has finished."""
     for _ in range(20):
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:  # a newer read replaced it (exclusive groups): wait again
+            continue
         await pilot.pause()
         if all(worker.is_finished for worker in pilot.app.workers):
             return
@@ -81,11 +85,16 @@ _SERVICES = (
 )
 
 
+SPIKE = ("Amazon S3", "400")
+"""On the last day S3 costs $400 instead of $25: the anomaly the dashboard must show."""
+
+
 def write_spend_lake(root: Path) -> Path:
     """Ingest a small, hand-readable FOCUS bill and an LLM usage export into a real lake.
 
-    Bedrock grows from $10 to $55 a day in the second period (the top mover) and EC2 falls
-    from $120 to $100; accounts carry SubAccountName so the dashboard can show names.
+    Bedrock grows from $10 to $55 a day in the second period (the top mover), EC2 falls from
+    $120 to $100, S3 spikes on the last day (``SPIKE``); accounts carry SubAccountName so the
+    dashboard can show names.
     """
     from datetime import date, timedelta
 
@@ -103,6 +112,8 @@ def write_spend_lake(root: Path) -> Path:
         month_end = (month_start + timedelta(days=32)).replace(day=1)
         for service, (account, name), region, team, before, after in _SERVICES:
             cost = before if offset < LAKE_DAYS // 2 else after
+            if service == SPIKE[0] and offset == LAKE_DAYS - 1:
+                cost = SPIKE[1]
             rows.append(focus_row(
                 len(rows), ServiceName=service, BilledCost=cost, EffectiveCost=cost, ListCost=cost,
                 ChargePeriodStart=f"{day} 00:00:00", ChargePeriodEnd=f"{day + timedelta(days=1)} 00:00:00",

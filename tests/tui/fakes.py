@@ -35,6 +35,11 @@ from spendpilot.errors import (
     SpendpilotError,
 )
 from spendpilot.lake.spend import SpendQuery, SpendResult, run_spend_query
+from spendpilot.outlook.anomalies import AnomalyReport, find_anomalies
+from spendpilot.outlook.budgets import BudgetStatus, evaluate_budget
+from spendpilot.outlook.forecast import ForecastResult, forecast_spend
+from spendpilot.outlook.settings import AnomalySettings, BudgetSettings
+from spendpilot.savings.pricebook import PriceBook
 from spendpilot.state.audit_chain import ChainReport
 
 
@@ -111,6 +116,16 @@ def audit_events() -> list[AuditEvent]:
     ]
 
 
+
+def dashboard_budgets() -> list[BudgetSettings]:
+    """Three team budgets on ``write_spend_lake``'s September: one past 80 %, one past 100 %, one fine."""
+    return [
+        BudgetSettings(name="ml team", amount=Decimal(3000), scope={"team": "ml"}),
+        BudgetSettings(name="llm apps", amount=Decimal(1000), scope={"team": "llm-apps"}),
+        BudgetSettings(name="search", amount=Decimal(5000), scope={"team": "search"}),
+    ]
+
+
 class FakeServices:
     """Implements ``spendpilot.services.SpendpilotServices`` in memory.
 
@@ -128,6 +143,8 @@ class FakeServices:
         self.resume_outcomes: list[ExecutionOutcome] = []
         self.approve_outcome = ProposalStatus.EXECUTED
         """What an approval's execution ends in; APPROVED is an execution that failed and is kept."""
+        self.budgets: list[BudgetSettings] = []
+        """Monthly budgets, evaluated by the real outlook code on ``lake_dir``."""
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.failures: dict[str, SpendpilotError] = {}
         self.chat_answer = "The [bold]biggest[/bold] saving is p-big."
@@ -226,6 +243,25 @@ class FakeServices:
         if self.lake_dir is None:
             raise NoSpendData("the lake is empty: run `spendpilot ingest` first")
         return run_spend_query(self.lake_dir, query)
+
+    def _lake(self) -> Path:
+        if self.lake_dir is None:
+            raise NoSpendData("the lake is empty: run `spendpilot ingest` first")
+        return self.lake_dir
+
+    def budget_statuses(self) -> tuple[list[BudgetStatus], list[str]]:
+        """The real budget evaluation on the real lake, for ``self.budgets``."""
+        self._record("budget_statuses")
+        lake = self._lake()
+        return [evaluate_budget(lake, b) for b in self.budgets], []
+
+    def spend_forecast(self, group_by: list[str], horizon: int = 30) -> ForecastResult:
+        self._record("spend_forecast", group_by=group_by, horizon=horizon)
+        return forecast_spend(self._lake(), group_by, horizon=horizon)
+
+    def anomalies(self) -> AnomalyReport:
+        self._record("anomalies")
+        return find_anomalies(self._lake(), PriceBook.bundled(), AnomalySettings())
 
     def audit_events(self, limit: int = 50, proposal_id: str | None = None) -> list[AuditEvent]:
         self._record("audit_events", limit=limit)

@@ -17,7 +17,7 @@ from spendpilot.tui.screens import AuditScreen, DashboardScreen
 from spendpilot.tui.widgets import ChatPane, ProposalDetail, ProposalQueue
 
 from .conftest import APP_SIZE, RecordingApp, settle
-from .fakes import FakeServices, audit_events, make_proposal
+from .fakes import FakeServices, audit_events, dashboard_budgets, make_proposal
 
 pytestmark = pytest.mark.asyncio
 
@@ -227,6 +227,7 @@ async def test_chat_grows_shrinks_and_zooms_to_full_height(app: RecordingApp) ->
 
 async def test_dashboard_plots_spend_by_service_with_movers_and_unit_costs(spend_lake: Path) -> None:
     services = FakeServices([make_proposal("p-big", "2400")], lake_dir=spend_lake)
+    services.budgets = dashboard_budgets()
     app = RecordingApp(services, approver="alice")
     async with app.run_test(size=APP_SIZE) as pilot:
         await settle(pilot)
@@ -237,15 +238,24 @@ async def test_dashboard_plots_spend_by_service_with_movers_and_unit_costs(spend
         board = screen.board
         assert board is not None and board.group_label == "service"
         assert [s.label for s in board.series] == ["Amazon EC2", "Amazon SageMaker", "Amazon Bedrock", "Amazon S3"]
-        assert len(board.days) == 30 and board.series[2].values[-1] == 55.0
+        assert len(board.days) == 30 and board.series[2].values[-1] == 55.0 and board.series[3].values[-1] == 400.0
         title = str(screen.query_one("#dash-title").render())
-        assert "$7,800.00 +13% vs previous" in title and "2024-08-31 – 2024-09-29" in title
+        assert "$8,175.00 +18% vs previous" in title and "2024-08-31 – 2024-09-29" in title
+        assert "next 30 days $9,283 ($7,302–$10,350)" in title
         movers = screen.query_one("#dash-movers", DataTable)
         assert _cells(movers, 0) == ["Amazon Bedrock", "$1,650", "$300", "▲ $1,350 +450%"]
         assert _cells(movers, 1)[0] == "Amazon EC2" and _cells(movers, 1)[3] == "▼ $600 -17%"
         units = screen.query_one("#dash-units", DataTable)
-        assert _cells(units, 0) == ["support-bot", "$56.00", "28,000", "11,200,000", "$0.0020", "$0.0050"]
+        assert _cells(units, 0) == ["support-bot", "$56.00", "28.0k", "11.2M", "$0.0020", "$0.0050"]
         assert screen.query_one(PlotextPlot).size.height > 5
+        budgets = screen.query_one("#dash-budgets", DataTable)
+        assert [_cells(budgets, r) for r in range(budgets.row_count)] == [
+            ["ml team", "$2,900/$3,000", "97%", "100%", "80% crossed 09-24"],
+            ["llm apps", "$1,595/$1,000", "160%", "166%", "100% crossed 09-19"],
+            ["search", "$2,320/$5,000", "46%", "48%", "ok"],
+        ]
+        anomalies = screen.query_one("#dash-anomalies", DataTable)
+        assert _cells(anomalies, 0) == ["service Amazon S3", "09-29 00:00 (now)", "$375.00", "16.0", "resource i-00239"]
 
 
 async def test_dashboard_g_groups_by_account_names_and_p_changes_the_period(spend_lake: Path) -> None:
@@ -262,7 +272,7 @@ async def test_dashboard_g_groups_by_account_names_and_p_changes_the_period(spen
         await settle(pilot)
         assert screen.board is not None
         assert screen.board.group_label == "account"
-        assert [s.label for s in screen.board.series] == ["production [222222222222]", "research [111111111111]"]
+        assert [s.label for s in screen.board.series] == ["research [111111111111]", "production [222222222222]"]
         await pilot.press("p")
         await settle(pilot)
         assert screen.board.period_days == 7 and len(screen.board.days) == 7
@@ -280,4 +290,5 @@ async def test_dashboard_without_data_says_why(app: RecordingApp) -> None:
         notes = str(app.screen.query_one("#dash-notes").render())
         assert "spend by service: the lake is empty: run `spendpilot ingest` first" in notes
         assert "unit economics: the lake is empty" in notes
+        assert "budgets: the lake is empty" in notes and "anomalies: the lake is empty" in notes
         assert app.screen.query_one("#dash-movers", DataTable).row_count == 0

@@ -15,7 +15,7 @@ from spendpilot.state.audit_chain import ChainReport
 from spendpilot.tui import SpendpilotApp
 
 from .conftest import APP_SIZE, settle
-from .fakes import FakeServices, audit_events, make_proposal
+from .fakes import FakeServices, audit_events, dashboard_budgets, make_proposal
 
 
 def test_main_screen(snap_compare: Any, services: FakeServices) -> None:
@@ -57,6 +57,7 @@ def test_queue_searched_with_done_hidden(snap_compare: Any, services: FakeServic
 
 def test_dashboard_screen(snap_compare: Any, spend_lake: Path) -> None:
     services = FakeServices([make_proposal("p-big", "2400")], lake_dir=spend_lake)
+    services.budgets = dashboard_budgets()
 
     async def open_dashboard(pilot: Pilot[Any]) -> None:
         await settle(pilot)

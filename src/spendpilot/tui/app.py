@@ -27,6 +27,7 @@ from spendpilot.domain import Proposal, ProposalStatus
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
 from spendpilot.errors import SpendpilotError
 from spendpilot.services import SpendpilotServices
+from spendpilot.tui.dashboard_data import Outlook
 from spendpilot.tui.formatting import sweep_summary
 from spendpilot.tui.queue_model import AWAITING_RESUME, QueueEntry, prepare
 from spendpilot.tui.screens import (
@@ -219,7 +220,8 @@ class SpendpilotApp(App[None]):
     # -- other screens and the chat's size ------------------------------------------------
 
     def action_dashboard(self) -> None:
-        self.push_screen(DashboardScreen(self.services.spend))
+        outlook = Outlook(self.services.budget_statuses, self.services.spend_forecast, self.services.anomalies)
+        self.push_screen(DashboardScreen(self.services.spend, outlook))
 
     def action_audit(self) -> None:
         self.push_screen(

@@ -4,18 +4,19 @@ Every figure comes from ``services.spend(SpendQuery)``, the query behind ``spend
 and the chat, so the dashboard never disagrees with the CLI. This module only chooses the
 queries and reshapes their results; it is pure and tested without an app.
 
-Adding a panel (budgets, forecast, anomalies once their services exist): give ``Dashboard`` a
-field, fill it in ``load_dashboard`` from the new service call (a ``SpendpilotError`` becomes
-that panel's note, never the whole dashboard's failure), and add a widget to the screen's
-``#dash-panels`` row that renders it.
+Budgets, the spend forecast and anomalies come from the outlook services (``Outlook``), each
+in its own panel. Adding a panel: give ``Dashboard`` a field, fill it in ``load_dashboard`` from
+a service call (a ``SpendpilotError`` becomes that panel's note, never the whole dashboard's
+failure), and add a widget to the screen's ``#dash-panels`` row that renders it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from spendpilot.errors import SpendpilotError
 from spendpilot.lake.spend import OTHER, Granularity, SpendQuery, SpendResult, SpendRow, build_query
@@ -40,6 +41,53 @@ SERIES = 5
 MOVERS = 8
 
 SpendCall = Callable[[SpendQuery], SpendResult]
+
+FORECAST_DAYS = 30
+
+if TYPE_CHECKING:
+    from spendpilot.outlook.anomalies import AnomalyReport
+    from spendpilot.outlook.budgets import BudgetStatus
+    from spendpilot.outlook.forecast import ForecastResult
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """The outlook services the dashboard reads (``SpendpilotServices`` methods)."""
+
+    budgets: Callable[[], tuple[list[BudgetStatus], list[str]]]
+    forecast: Callable[[list[str], int], ForecastResult]
+    anomalies: Callable[[], AnomalyReport]
+
+
+@dataclass(frozen=True)
+class BudgetRow:
+    name: str
+    currency: str
+    actual: Decimal
+    amount: Decimal
+    burn: Decimal
+    projected_burn: Decimal
+    state: str
+    """The highest threshold crossed (and when), else the next one the forecast crosses, else "ok"."""
+
+
+@dataclass(frozen=True)
+class AnomalyRow:
+    what: str
+    since: datetime
+    ongoing: bool
+    excess: Decimal
+    currency: str
+    ratio: float
+    driver: str
+
+
+@dataclass(frozen=True)
+class ForecastTotal:
+    currency: str
+    expected: Decimal
+    low: Decimal
+    high: Decimal
 
 
 @dataclass(frozen=True)
@@ -86,6 +134,10 @@ class Dashboard:
     series: list[Series] = field(default_factory=list)
     movers: list[Mover] = field(default_factory=list)
     units: list[UnitRow] = field(default_factory=list)
+    forecast: list[ForecastTotal] = field(default_factory=list)
+    """The next ``FORECAST_DAYS`` days of the whole bill, per currency."""
+    budgets: list[BudgetRow] = field(default_factory=list)
+    anomalies: list[AnomalyRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """Why a panel is empty (no data, a source that failed): said, never left blank."""
 
@@ -122,8 +174,55 @@ def _movers(result: SpendResult, key: str) -> list[Mover]:
     ]
 
 
-def load_dashboard(spend: SpendCall, group_index: int, period_index: int) -> Dashboard:
-    """Run the dashboard's three queries (blocking: call it from a worker)."""
+def _budget_row(status: BudgetStatus) -> BudgetRow:
+    crossed = [t for t in status.thresholds if t.state.value == "crossed"]
+    coming = [t for t in status.thresholds if t.state.value == "forecast"]
+    if crossed:
+        t = crossed[-1]
+        state = f"{t.threshold:.0%} crossed" + (f" {t.on:%m-%d}" if t.on else "")
+    elif coming:
+        t = coming[0]
+        state = f"{t.threshold:.0%} forecast" + (f" {t.on:%m-%d}" if t.on else "")
+    else:
+        state = "ok"
+    return BudgetRow(name=status.name, currency=status.currency, actual=status.actual, amount=status.amount,
+                     burn=status.burn, projected_burn=status.projected_burn, state=state)
+
+
+def _load_outlook(board: Dashboard, outlook: Outlook) -> None:
+    try:
+        statuses, notes = outlook.budgets()
+    except SpendpilotError as error:
+        board.notes.append(f"budgets: {error}")
+    else:
+        board.budgets = [_budget_row(s) for s in statuses]
+        board.notes += [f"budgets: {n}" for n in notes]
+    try:
+        forecast = outlook.forecast([], FORECAST_DAYS)
+    except SpendpilotError as error:
+        board.notes.append(f"forecast: {error}")
+    else:
+        board.forecast = [
+            ForecastTotal(s.unit, s.total_expected, s.total_low, s.total_high) for s in forecast.series
+        ]
+    try:
+        report = outlook.anomalies()
+    except SpendpilotError as error:
+        board.notes.append(f"anomalies: {error}")
+    else:
+        board.anomalies = [
+            AnomalyRow(
+                what=f"{a.dimension} {a.value}", since=a.start, ongoing=a.ongoing, excess=a.excess,
+                currency=a.currency, ratio=a.ratio,
+                driver=f"{a.drivers[0].dimension} {a.drivers[0].value}" if a.drivers else "",
+            )
+            for a in report.anomalies
+        ]
+
+
+def load_dashboard(spend: SpendCall, group_index: int, period_index: int, outlook: Outlook | None = None
+                   ) -> Dashboard:
+    """Run the dashboard's queries (blocking: call it from a worker)."""
     key, label = GROUPINGS[group_index % len(GROUPINGS)]
     days = PERIODS[period_index % len(PERIODS)]
     board = Dashboard(group_key=key, group_label=label, period_days=days)
@@ -155,4 +254,6 @@ def load_dashboard(spend: SpendCall, group_index: int, period_index: int) -> Das
             )
             for r in units.rows
         ]
+    if outlook is not None:
+        _load_outlook(board, outlook)
     return board

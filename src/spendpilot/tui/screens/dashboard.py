@@ -1,4 +1,5 @@
-"""The dashboard: spend over time by a chosen grouping, top movers, unit economics per feature.
+"""The dashboard: spend over time by a chosen grouping, top movers, unit economics per feature,
+and (from the outlook services) the next 30 days' forecast, budgets with burn, and anomalies.
 
 Keyboard-first: ``g`` steps the grouping (service, account, region, team, feature, model), ``p``
 the period (30, 7, 90 days), ``R`` reloads, ``escape`` goes back. Each change starts a worker that
@@ -8,6 +9,7 @@ at once, so a key press paints immediately and the figures follow.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar
 
 from rich.text import Text
@@ -20,7 +22,15 @@ from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from spendpilot.domain import format_money
-from spendpilot.tui.dashboard_data import GROUPINGS, PERIODS, Dashboard, SpendCall, load_dashboard
+from spendpilot.tui.dashboard_data import (
+    FORECAST_DAYS,
+    GROUPINGS,
+    PERIODS,
+    Dashboard,
+    Outlook,
+    SpendCall,
+    load_dashboard,
+)
 
 LABEL_WIDTH = 28
 
@@ -40,6 +50,10 @@ def title_text(board: Dashboard) -> Text:
         if previous:
             change = (amount - previous) / previous
             text.append(f" {float(change) * 100:+.0f}% vs previous", style="red" if change > 0 else "green")
+    for f in board.forecast:
+        text.append(f"   next {FORECAST_DAYS} days ", style="dim")
+        text.append(format_money(f.expected, f.currency, whole=True), style="bold")
+        text.append(f" ({format_money(f.low, f.currency, whole=True)}–{format_money(f.high, f.currency, whole=True)})", style="dim")
     return text
 
 
@@ -51,9 +65,10 @@ class DashboardScreen(Screen[None]):
         Binding("escape,q,d", "app.pop_screen", "Back"),
     ]
 
-    def __init__(self, spend: SpendCall) -> None:
+    def __init__(self, spend: SpendCall, outlook: Outlook | None = None) -> None:
         super().__init__()
         self._spend = spend
+        self._outlook = outlook
         self.group_index = 0
         self.period_index = 0
         self.board: Dashboard | None = None
@@ -67,6 +82,11 @@ class DashboardScreen(Screen[None]):
             yield DataTable[Text](id="dash-movers", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="dash-panels"):
             yield DataTable[Text](id="dash-units", cursor_type="row", zebra_stripes=True)
+            if self._outlook is not None:
+                yield DataTable[Text](id="dash-budgets", cursor_type="row", zebra_stripes=True)
+        if self._outlook is not None:
+            with Horizontal(id="dash-alerts"):
+                yield DataTable[Text](id="dash-anomalies", cursor_type="row", zebra_stripes=True)
         yield Static(Text(""), id="dash-notes")
         yield Footer()
 
@@ -79,8 +99,17 @@ class DashboardScreen(Screen[None]):
             movers.add_column(label, key=label.lower())
         units = self.query_one("#dash-units", DataTable)
         units.border_title = "Unit economics per feature (LLM usage)"
-        for label in ("Feature", "Cost", "Requests", "Tokens", "Per request", "Per 1k tokens"):
+        for label in ("Feature", "Cost", "Requests", "Tokens", "$/request", "$/1k tokens"):
             units.add_column(label, key=label.lower())
+        if self._outlook is not None:
+            budgets = self.query_one("#dash-budgets", DataTable)
+            budgets.border_title = "Budgets this month"
+            for label in ("Budget", "Spent", "Burn", "Projected", "Alert"):
+                budgets.add_column(label, key=label.lower())
+            anomalies = self.query_one("#dash-anomalies", DataTable)
+            anomalies.border_title = "Anomalies"
+            for label in ("What", "Since (UTC)", "Excess", "×", "Driver"):
+                anomalies.add_column(label, key=label.lower())
         movers.focus()
         self.action_reload()
 
@@ -105,7 +134,7 @@ class DashboardScreen(Screen[None]):
 
     def _fetch(self) -> None:
         worker = get_current_worker()
-        board = load_dashboard(self._spend, self.group_index, self.period_index)
+        board = load_dashboard(self._spend, self.group_index, self.period_index, self._outlook)
         if not worker.is_cancelled and self.app.is_running:
             self.app.call_from_thread(self._show, board)
 
@@ -115,6 +144,8 @@ class DashboardScreen(Screen[None]):
         self._plot(board)
         self._fill_movers(board)
         self._fill_units(board)
+        if self._outlook is not None:
+            self._fill_outlook(board)
         notes = Text("\n".join(board.notes), style="yellow") if board.notes else Text("")
         self.query_one("#dash-notes", Static).update(notes)
 
@@ -150,6 +181,29 @@ class DashboardScreen(Screen[None]):
                 ),
             )
 
+    def _fill_outlook(self, board: Dashboard) -> None:
+        budgets = self.query_one("#dash-budgets", DataTable)
+        budgets.clear()
+        for b in board.budgets:
+            hot = b.projected_burn >= 1 or b.burn >= Decimal("0.8")
+            budgets.add_row(
+                Text(b.name, overflow="ellipsis", no_wrap=True),
+                Text(f"{format_money(b.actual, b.currency, whole=True)}/{format_money(b.amount, b.currency, whole=True)}", justify="right"),
+                Text(f"{float(b.burn):.0%}", justify="right", style="bold red" if b.burn >= 1 else ""),
+                Text(f"{float(b.projected_burn):.0%}", justify="right", style="red" if b.projected_burn >= 1 else ""),
+                Text(b.state, style="bold red" if hot and b.state != "ok" else "green" if b.state == "ok" else "yellow"),
+            )
+        anomalies = self.query_one("#dash-anomalies", DataTable)
+        anomalies.clear()
+        for a in board.anomalies:
+            anomalies.add_row(
+                Text(a.what, overflow="ellipsis", no_wrap=True, style="bold red" if a.ongoing else ""),
+                Text(f"{a.since:%m-%d %H:%M}" + (" (now)" if a.ongoing else "")),
+                Text(format_money(a.excess, a.currency), justify="right"),
+                Text(f"{a.ratio:.1f}", justify="right"),
+                Text(a.driver, overflow="ellipsis", no_wrap=True),
+            )
+
     def _fill_units(self, board: Dashboard) -> None:
         table = self.query_one("#dash-units", DataTable)
         table.clear()
@@ -157,11 +211,21 @@ class DashboardScreen(Screen[None]):
             table.add_row(
                 Text(row.feature),
                 Text(format_money(row.amount, row.currency), justify="right"),
-                Text("?" if row.requests is None else f"{row.requests:,}", justify="right"),
-                Text("?" if row.tokens is None else f"{row.tokens:,}", justify="right"),
+                Text(_count(row.requests), justify="right"),
+                Text(_count(row.tokens), justify="right"),
                 Text(_unit(row.cost_per_request, row.currency), justify="right"),
                 Text(_unit(row.cost_per_1k_tokens, row.currency), justify="right"),
             )
+
+
+def _count(value: int | None) -> str:
+    """Requests and tokens in a narrow column: 28.0k, 11.2M."""
+    if value is None:
+        return "?"
+    for size, suffix in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
+        if value >= size:
+            return f"{value / size:.1f}{suffix}"
+    return str(value)
 
 
 def _unit(value: object, currency: str) -> str:
