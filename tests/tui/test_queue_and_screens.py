@@ -15,6 +15,7 @@ from spendpilot.state.audit_chain import ChainReport
 from spendpilot.tui.queue_model import AWAITING_RESUME
 from spendpilot.tui.screens import AuditScreen, DashboardScreen
 from spendpilot.tui.widgets import ChatPane, ProposalDetail, ProposalQueue
+from spendpilot.tui.widgets.proposals import PAGE_SIZE
 
 from .conftest import APP_SIZE, RecordingApp, settle
 from .fakes import FakeServices, audit_events, dashboard_budgets, make_proposal
@@ -82,22 +83,29 @@ async def test_a_filter_keeps_the_cursor_on_the_same_proposal(app: RecordingApp)
 async def test_a_long_queue_is_paged_and_the_arrows_turn_pages() -> None:
     services = FakeServices([make_proposal(f"p-{i:03d}", str(1000 + i)) for i in range(250)])
     app = RecordingApp(services, approver="alice")
+
+    def nth(index: int) -> str:  # biggest saving first: p-249, p-248, …
+        return f"p-{249 - index:03d}"
+
     async with app.run_test(size=APP_SIZE) as pilot:
         await settle(pilot)
         queue = app.query_one(ProposalQueue)
-        assert queue.row_count == 100 and queue.total_count == 250
-        assert queue.proposal_ids[0] == "p-249"  # biggest saving first
-        assert "1–100 of 250" in str(queue.border_subtitle)
+        assert queue.row_count == PAGE_SIZE and queue.total_count == 250
+        assert queue.proposal_ids[0] == nth(0)
+        assert f"1–{PAGE_SIZE} of 250" in str(queue.border_subtitle)
         await pilot.press("right_square_bracket")
-        assert queue.page_start == 100 and queue.proposal_ids[0] == "p-149"
+        assert queue.page_start == PAGE_SIZE and queue.proposal_ids[0] == nth(PAGE_SIZE)
         await pilot.press("up")  # from the first row of a page to the last row of the previous
         highlighted = queue.highlighted_proposal
-        assert queue.page_start == 0 and highlighted is not None and highlighted.id == "p-150"
+        assert queue.page_start == 0 and highlighted is not None and highlighted.id == nth(PAGE_SIZE - 1)
         await pilot.press("down")
         highlighted = queue.highlighted_proposal
-        assert queue.page_start == 100 and highlighted is not None and highlighted.id == "p-149"
-        await pilot.press("right_square_bracket", "right_square_bracket")
-        assert queue.row_count == 50 and "201–250 of 250" in str(queue.border_subtitle)
+        assert queue.page_start == PAGE_SIZE and highlighted is not None and highlighted.id == nth(PAGE_SIZE)
+        for _ in range(10):
+            await pilot.press("right_square_bracket")  # stops at the last page
+        last = (249 // PAGE_SIZE) * PAGE_SIZE
+        assert queue.page_start == last and queue.row_count == 250 - last
+        assert f"{last + 1}–250 of 250" in str(queue.border_subtitle)
         await pilot.press("f", *"p-007", "enter")  # a search reaches any page
         assert queue.filtered_ids == ["p-007"] and queue.page_start == 0
 
