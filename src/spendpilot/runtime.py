@@ -31,10 +31,10 @@ if TYPE_CHECKING:
     from spendpilot.execution import Executor
     from spendpilot.lake import CostLake
     from spendpilot.lake.spend import SpendQuery, SpendResult
+    from spendpilot.memory.decisions import DecisionMemory
     from spendpilot.outlook.anomalies import AnomalyReport
     from spendpilot.outlook.budgets import BudgetStatus
     from spendpilot.outlook.forecast import ForecastResult
-    from spendpilot.memory.decisions import DecisionMemory
     from spendpilot.savings.pricebook import PriceBook
 
 log = logging.getLogger(__name__)

@@ -300,3 +300,14 @@ async def test_dashboard_without_data_says_why(app: RecordingApp) -> None:
         assert "unit economics: the lake is empty" in notes
         assert "budgets: the lake is empty" in notes and "anomalies: the lake is empty" in notes
         assert app.screen.query_one("#dash-movers", DataTable).row_count == 0
+        assert app.screen.query_one("#dash-budgets", DataTable).row_count == 0  # unknown, not "none"
+
+
+async def test_dashboard_says_none_when_no_budget_is_set_and_nothing_is_anomalous(spend_lake: Path) -> None:
+    app = RecordingApp(FakeServices([], lake_dir=spend_lake), approver="alice")
+    async with app.run_test(size=APP_SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        budgets = app.screen.query_one("#dash-budgets", DataTable)
+        assert _cells(budgets, 0)[0] == "none: add [[budgets]] to spendpilot.toml"

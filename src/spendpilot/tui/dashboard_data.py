@@ -138,6 +138,8 @@ class Dashboard:
     """The next ``FORECAST_DAYS`` days of the whole bill, per currency."""
     budgets: list[BudgetRow] = field(default_factory=list)
     anomalies: list[AnomalyRow] = field(default_factory=list)
+    outlook_read: set[str] = field(default_factory=set)
+    """Which of "budgets", "anomalies" were read: an empty panel says "none" only then."""
     notes: list[str] = field(default_factory=list)
     """Why a panel is empty (no data, a source that failed): said, never left blank."""
 
@@ -196,6 +198,7 @@ def _load_outlook(board: Dashboard, outlook: Outlook) -> None:
         board.notes.append(f"budgets: {error}")
     else:
         board.budgets = [_budget_row(s) for s in statuses]
+        board.outlook_read.add("budgets")
         board.notes += [f"budgets: {n}" for n in notes]
     try:
         forecast = outlook.forecast([], FORECAST_DAYS)
@@ -218,6 +221,7 @@ def _load_outlook(board: Dashboard, outlook: Outlook) -> None:
             )
             for a in report.anomalies
         ]
+        board.outlook_read.add("anomalies")
 
 
 def load_dashboard(spend: SpendCall, group_index: int, period_index: int, outlook: Outlook | None = None

@@ -193,8 +193,12 @@ class DashboardScreen(Screen[None]):
                 Text(f"{float(b.projected_burn):.0%}", justify="right", style="red" if b.projected_burn >= 1 else ""),
                 Text(b.state, style="bold red" if hot and b.state != "ok" else "green" if b.state == "ok" else "yellow"),
             )
+        if not board.budgets and "budgets" in board.outlook_read:
+            budgets.add_row(Text("none: add [[budgets]] to spendpilot.toml", style="dim"), *[Text("")] * 4)
         anomalies = self.query_one("#dash-anomalies", DataTable)
         anomalies.clear()
+        if not board.anomalies and "anomalies" in board.outlook_read:
+            anomalies.add_row(Text("none", style="dim green"), *[Text("")] * 4)
         for a in board.anomalies:
             anomalies.add_row(
                 Text(a.what, overflow="ellipsis", no_wrap=True, style="bold red" if a.ongoing else ""),
@@ -234,4 +238,6 @@ def _unit(value: object, currency: str) -> str:
         return "unknown"
     amount = float(str(value))
     symbol = "$" if currency == "USD" else f"{currency} "
-    return f"{symbol}{amount:.4f}" if amount < 1 else f"{symbol}{amount:,.2f}"
+    if amount >= 1:
+        return f"{symbol}{amount:,.2f}"
+    return f"{symbol}{amount:.4f}" if amount >= 0.001 or amount == 0 else f"{symbol}{amount:.6f}"
