@@ -488,7 +488,7 @@ def proposals(
     if as_json:
         if limit is None and not offset:  # everything: one read beats thousands of lookups
             by_id = {p.id: p for p in services.list_proposals(status or None)}
-            print(proposals_json(by_id[s.id] for s in found))
+            print(proposals_json(by_id[s.id] for s in found if s.id in by_id))  # one added since: next time
         else:
             print(proposals_json(services.get_proposal(s.id) for s in found))
         return

@@ -290,6 +290,21 @@ async def test_dashboard_g_groups_by_account_names_and_p_changes_the_period(spen
         assert not isinstance(app.screen, DashboardScreen)
 
 
+async def test_queue_keys_and_commands_do_nothing_on_the_dashboard(spend_lake: Path) -> None:
+    services = FakeServices([make_proposal("p-big", "2400")], lake_dir=spend_lake)
+    app = RecordingApp(services, approver="alice")
+    async with app.run_test(size=APP_SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("a", "r", "s", "e")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert not any(services.calls_to(m) for m in ("approve", "reject", "sweep", "resume_pending"))
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        assert "Approve proposal" not in titles and "Sweep now" not in titles
+
+
 async def test_dashboard_without_data_says_why(app: RecordingApp) -> None:
     async with app.run_test(size=APP_SIZE) as pilot:
         await settle(pilot)

@@ -146,6 +146,8 @@ class SpendpilotApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every key-bound action is also in the palette (ctrl+p), for those who search first."""
         yield from super().get_system_commands(screen)
+        if screen is not self.screen_stack[0]:
+            return  # the queue's commands act on the queue; not from the dashboard or a dialog
         yield SystemCommand(
             "Approve proposal", "Approve the highlighted proposal (a)", self.action_approve
         )
