@@ -1,4 +1,5 @@
-"""Render the TUI on the demo organisation to docs/tui.svg (for the README).
+"""Render the TUI on the demo organisation to docs/tui.svg (for the README), and its dashboard
+and audit screens beside it (docs/tui-dashboard.svg, docs/tui-audit.svg).
 
 Usage: python tools/screenshot_tui.py [OUT.svg]
 """
@@ -21,9 +22,20 @@ from spendpilot.tui import SpendpilotApp
 async def _shoot(services: object, out: Path) -> None:
     app = SpendpilotApp(services, approver="demo")  # type: ignore[arg-type]
     async with app.run_test(size=(160, 46)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+
+        async def settle() -> None:
+            for _ in range(10):
+                await app.workers.wait_for_complete()
+                await pilot.pause(0.2)
+
+        await settle()
         app.save_screenshot(filename=out.name, path=str(out.parent))
+        for key, name in (("d", "dashboard"), ("L", "audit")):
+            await pilot.press(key)
+            await settle()
+            app.save_screenshot(filename=f"{out.stem}-{name}.svg", path=str(out.parent))
+            await pilot.press("escape")
+            await pilot.pause()
 
 
 def main() -> None:

@@ -468,24 +468,44 @@ def proposals(
     status: Annotated[
         list[ProposalStatus] | None, typer.Option("--status", "-s", help="Only these statuses (repeatable).")
     ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Show the first N (pending, biggest saving first).")] = None,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many first (page with --limit).")] = 0,
+    plain: Annotated[bool, typer.Option("--plain", help="Aligned plain lines instead of a table (automatic above 200 rows).")] = False,
     config: ConfigOpt = None,
     home: HomeOpt = None,
 ) -> None:
-    """List proposals, biggest expected saving first."""
-    from spendpilot.output import proposals_json, proposals_table, sort_queue
+    """List proposals, pending first, biggest expected saving first."""
+    from spendpilot.domain.summary import summary_order
+    from spendpilot.output import (
+        RICH_TABLE_MAX_ROWS,
+        proposals_json,
+        summaries_plain,
+        summaries_table,
+    )
 
     services = _services(_settings(config, home))
-    found = sort_queue(services.list_proposals(status or None))
+    ordered = summary_order(services.proposal_summaries(status or None))
+    found = ordered[offset : offset + limit if limit else None]
     if as_json:
-        print(proposals_json(found))
+        if limit is None and not offset:  # everything: one read beats thousands of lookups
+            by_id = {p.id: p for p in services.list_proposals(status or None)}
+            print(proposals_json(by_id[s.id] for s in found if s.id in by_id))  # one added since: next time
+        else:
+            print(proposals_json(services.get_proposal(s.id) for s in found))
         return
     if not found:
-        console.print("No proposals. Run `spendpilot sweep` first.")
+        console.print("No proposals. Run `spendpilot sweep` first." if not ordered else f"No proposals after the first {offset}.")
         return
-    console.print(proposals_table(found))
-    stuck = [p.id for p in found if p.status is ProposalStatus.APPROVED]
+    if plain or len(found) > RICH_TABLE_MAX_ROWS:
+        sys.stdout.write(summaries_plain(found) + "\n")
+    else:
+        console.print(summaries_table(found))
+    if len(found) < len(ordered):
+        console.print(Text(f"{offset + 1}–{offset + len(found)} of {len(ordered)}; page with --limit N --offset M.", style="dim"))
+    stuck = [p.id for p in ordered if p.status is ProposalStatus.APPROVED]
     if stuck:
-        console.print(Text(f"Approved but not finished: {', '.join(stuck)} — run `spendpilot resume`.", style="yellow"))
+        shown = ", ".join(stuck[:10]) + (f" and {len(stuck) - 10} more" if len(stuck) > 10 else "")
+        console.print(Text(f"Approved but not finished: {shown} — run `spendpilot resume`.", style="yellow"))
 
 
 @app.command()

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from spendpilot.domain import Proposal
+from spendpilot.domain import Proposal, ProposalSummary, format_money
 from spendpilot.domain.reports import SweepReport
 
 _RISK_STYLE = {"low": "green", "medium": "yellow", "high": "red"}
@@ -49,6 +49,44 @@ def _where(p: Proposal) -> str:
     name can be in each."""
     location = p.target.location()
     return f"{p.target.label()} ({location})" if location else p.target.label()
+RICH_TABLE_MAX_ROWS = 200
+"""Above this many rows ``proposals`` prints plain aligned lines: a rich table measures every
+cell of every row before printing one (5 s of 8 at 10,000 rows)."""
+
+
+def summaries_table(summaries: Iterable[ProposalSummary], title: str = "Proposals") -> Table:
+    """The boxed table for a screenful of proposals (same columns as ``proposals_table``)."""
+    table = Table(title=title, header_style="bold", expand=False)
+    for col, justify in [
+        ("ID", "left"), ("Action", "left"), ("Target", "left"), ("Expected $/mo", "right"),
+        ("Low – high", "right"), ("Risk", "left"), ("Status", "left"),
+    ]:
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for p in summaries:
+        table.add_row(
+            p.id, p.action, Text(p.target_label),  # untrusted names never become markup
+            format_money(p.expected, p.currency), f"{format_money(p.low, p.currency)} – {format_money(p.high, p.currency)}",
+            Text(p.risk.value, style=_RISK_STYLE.get(p.risk.value, "")), p.status.value,
+        )
+    return table
+
+
+def summaries_plain(summaries: list[ProposalSummary]) -> str:
+    """One aligned line per proposal, widths from the data: fast at any length, greppable."""
+    rows = [
+        (p.id, p.action, p.target_label, format_money(p.expected, p.currency, whole=True),
+         f"{format_money(p.low, p.currency, whole=True)}–{format_money(p.high, p.currency, whole=True)}",
+         p.risk.value, p.status.value)
+        for p in summaries
+    ]
+    header = ("ID", "ACTION", "TARGET", "EXP/MO", "LOW–HIGH", "RISK", "STATUS")
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]) for i in range(len(header))]
+    right = {3, 4}
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    return "\n".join([line(header), *(line(r) for r in rows)])
 
 
 def print_sweep_report(console: Console, report: SweepReport) -> None:

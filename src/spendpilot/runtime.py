@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from spendpilot.clock import SYSTEM_CLOCK, Clock
 from spendpilot.config import Settings
-from spendpilot.domain import AuditEvent, Proposal, ProposalStatus
+from spendpilot.domain import AuditEvent, Proposal, ProposalStatus, ProposalSummary
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
 from spendpilot.errors import AdapterError, SpendpilotError
 from spendpilot.state import StateStore
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from spendpilot.approval.service import Approvals
     from spendpilot.execution import Executor
     from spendpilot.lake import CostLake
+    from spendpilot.lake.spend import SpendQuery, SpendResult
     from spendpilot.memory.decisions import DecisionMemory
     from spendpilot.outlook.anomalies import AnomalyReport
     from spendpilot.outlook.budgets import BudgetStatus
@@ -144,6 +145,9 @@ class LocalServices:
     def list_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[Proposal]:
         return self.store.list_proposals(statuses)
 
+    def proposal_summaries(self, statuses: list[ProposalStatus] | None = None) -> list[ProposalSummary]:
+        return self.store.list_summaries(statuses)
+
     def get_proposal(self, proposal_id: str) -> Proposal:
         return self.store.get_proposal(proposal_id)
 
@@ -181,6 +185,11 @@ class LocalServices:
         from spendpilot.outlook.forecast import forecast_spend
 
         return forecast_spend(self.settings.lake_dir, group_by or [], horizon=days)
+    def spend(self, query: SpendQuery) -> SpendResult:
+        from spendpilot.lake.spend import run_spend_query
+
+        return run_spend_query(self.settings.lake_dir, query)
+
 
     def anomalies(self) -> AnomalyReport:
         from spendpilot.outlook.anomalies import find_anomalies

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from spendpilot.domain import AuditEvent, Proposal, ProposalStatus
+from spendpilot.domain import AuditEvent, Proposal, ProposalStatus, ProposalSummary
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
 from spendpilot.state.audit_chain import ChainReport
 
-if TYPE_CHECKING:  # the outlook modules import numpy; front-ends that never ask should not pay
+if TYPE_CHECKING:  # the outlook modules import numpy and the spend explorer DuckDB: front-ends that never ask should not pay
+    from spendpilot.lake.spend import SpendQuery, SpendResult
     from spendpilot.outlook.anomalies import AnomalyReport
     from spendpilot.outlook.budgets import BudgetStatus
     from spendpilot.outlook.forecast import ForecastResult
@@ -16,6 +17,10 @@ if TYPE_CHECKING:  # the outlook modules import numpy; front-ends that never ask
 
 class SpendpilotServices(Protocol):
     def list_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[Proposal]: ...
+
+    def proposal_summaries(self, statuses: list[ProposalStatus] | None = None) -> list[ProposalSummary]:
+        """Queue lines only (no evidence or plans): what a list of thousands needs, fast."""
+        ...
 
     def get_proposal(self, proposal_id: str) -> Proposal: ...
 
@@ -39,6 +44,11 @@ class SpendpilotServices(Protocol):
 
     def daily_spend(self, days: int = 30) -> list[DailySpend]: ...
 
+    def spend(self, query: SpendQuery) -> SpendResult:
+        """The spend explorer's query (as `spendpilot spend`), for the TUI dashboard; raises
+        ``NoSpendData`` when the lake holds nothing the query can read."""
+        ...
+
     def audit_events(self, limit: int = 50, proposal_id: str | None = None) -> list[AuditEvent]: ...
 
     def verify_audit(self) -> tuple[ChainReport, int, list[str]]:
@@ -51,7 +61,8 @@ class SpendpilotServices(Protocol):
         ...
 
     def forecast(self, group_by: list[str] | None = None, days: int = 30) -> ForecastResult:
-        """Daily spend forecast per group with an interval (``outlook.forecast.forecast_spend``)."""
+        """Daily spend forecast per group with an interval (as `spendpilot forecast`,
+        ``outlook.forecast.forecast_spend``); ``NoSpendData`` without data."""
         ...
 
     def anomalies(self) -> AnomalyReport:

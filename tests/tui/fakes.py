@@ -7,9 +7,11 @@ Every call is recorded so tests can assert on what the TUI asked for.
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from spendpilot.domain import (
@@ -20,16 +22,24 @@ from spendpilot.domain import (
     Money,
     Proposal,
     ProposalStatus,
+    ProposalSummary,
     ResourceRef,
     Risk,
 )
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
 from spendpilot.errors import (
     InvalidTransition,
+    NoSpendData,
     PlanHashMismatch,
     ProposalNotFound,
     SpendpilotError,
 )
+from spendpilot.lake.spend import SpendQuery, SpendResult, run_spend_query
+from spendpilot.outlook.anomalies import AnomalyReport, find_anomalies
+from spendpilot.outlook.budgets import BudgetStatus, evaluate_budget
+from spendpilot.outlook.forecast import ForecastResult, forecast_spend
+from spendpilot.outlook.settings import AnomalySettings, BudgetSettings
+from spendpilot.savings.pricebook import PriceBook
 from spendpilot.state.audit_chain import ChainReport
 
 
@@ -91,6 +101,31 @@ def make_proposal(
     )
 
 
+def _digest(seq: int) -> str:
+    return "0" * 64 if seq == 0 else hashlib.sha256(str(seq).encode()).hexdigest()
+
+
+def audit_events() -> list[AuditEvent]:
+    """Three chained events of one proposal: proposed, approved, executed."""
+    at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    kinds = [("sweep", "proposed", "p-big"), ("alice", "approved", "p-big"), ("executor", "executed", "p-big")]
+    return [
+        AuditEvent(seq=i + 1, at=at.replace(minute=i), actor=actor, kind=kind, proposal_id=pid,
+                   payload={}, prev_hash=_digest(i), hash=_digest(i + 1))
+        for i, (actor, kind, pid) in enumerate(kinds)
+    ]
+
+
+
+def dashboard_budgets() -> list[BudgetSettings]:
+    """Three team budgets on ``write_spend_lake``'s September: one past 80 %, one past 100 %, one fine."""
+    return [
+        BudgetSettings(name="ml team", amount=Decimal(3000), scope={"team": "ml"}),
+        BudgetSettings(name="llm apps", amount=Decimal(1000), scope={"team": "llm-apps"}),
+        BudgetSettings(name="search", amount=Decimal(5000), scope={"team": "search"}),
+    ]
+
+
 class FakeServices:
     """Implements ``spendpilot.services.SpendpilotServices`` in memory.
 
@@ -98,8 +133,18 @@ class FakeServices:
     make a service fail without patching the app.
     """
 
-    def __init__(self, proposals: list[Proposal] | None = None) -> None:
+    def __init__(self, proposals: list[Proposal] | None = None, *, lake_dir: Path | None = None) -> None:
         self.proposals: dict[str, Proposal] = {p.id: p for p in proposals or []}
+        self.lake_dir = lake_dir
+        """A real DuckDB lake the spend explorer reads; None means no data was ever ingested."""
+        self.audit: list[AuditEvent] = []
+        self.chain = ChainReport(intact=True, events=0, anchor="no anchor", anchored=False)
+        self.decision_problems: list[str] = []
+        self.resume_outcomes: list[ExecutionOutcome] = []
+        self.approve_outcome = ProposalStatus.EXECUTED
+        """What an approval's execution ends in; APPROVED is an execution that failed and is kept."""
+        self.budget_settings: list[BudgetSettings] = []
+        """Monthly budgets, evaluated by the real outlook code on ``lake_dir``."""
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.failures: dict[str, SpendpilotError] = {}
         self.chat_answer = "The [bold]biggest[/bold] saving is p-big."
@@ -118,6 +163,10 @@ class FakeServices:
     def list_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[Proposal]:
         self._record("list_proposals", statuses=statuses)
         return [p for p in self.proposals.values() if statuses is None or p.status in statuses]
+
+    def proposal_summaries(self, statuses: list[ProposalStatus] | None = None) -> list[ProposalSummary]:
+        self._record("proposal_summaries", statuses=statuses)
+        return [ProposalSummary.of(p) for p in self.proposals.values() if statuses is None or p.status in statuses]
 
     def get_proposal(self, proposal_id: str) -> Proposal:
         self._record("get_proposal", proposal_id=proposal_id)
@@ -139,12 +188,16 @@ class FakeServices:
         proposal = self._pending(proposal_id, "approve")
         if plan_hash is not None and plan_hash != proposal.plan_hash:
             raise PlanHashMismatch(f"plan of {proposal_id} changed since it was shown")
-        self.proposals[proposal_id] = proposal.model_copy(
-            update={"status": ProposalStatus.EXECUTED}
-        )
+        status = self.approve_outcome
+        self.proposals[proposal_id] = proposal.model_copy(update={"status": status})
+        if status is ProposalStatus.APPROVED:  # recorded, but the execution did not finish
+            return ExecutionOutcome(
+                proposal_id=proposal_id, status=status, error="AdapterError",
+                message=f"{proposal_id}: could not stop {proposal.target.id}: AWS unreachable",
+            )
         return ExecutionOutcome(
             proposal_id=proposal_id,
-            status=ProposalStatus.EXECUTED,
+            status=status,
             message=f"Stopped {proposal.target.id}; verified.",
             applied=True,
             verified=True,
@@ -185,13 +238,39 @@ class FakeServices:
             for i in range(days)
         ]
 
+    def spend(self, query: SpendQuery) -> SpendResult:
+        self._record("spend", query=query)
+        if self.lake_dir is None:
+            raise NoSpendData("the lake is empty: run `spendpilot ingest` first")
+        return run_spend_query(self.lake_dir, query)
+
+    def _lake(self) -> Path:
+        if self.lake_dir is None:
+            raise NoSpendData("the lake is empty: run `spendpilot ingest` first")
+        return self.lake_dir
+
+    def budgets(self) -> tuple[list[BudgetStatus], list[str]]:
+        """The real budget evaluation on the real lake, for ``self.budget_settings``."""
+        self._record("budgets")
+        lake = self._lake()
+        return [evaluate_budget(lake, b) for b in self.budget_settings], []
+
+    def forecast(self, group_by: list[str] | None = None, days: int = 30) -> ForecastResult:
+        self._record("forecast", group_by=group_by, days=days)
+        return forecast_spend(self._lake(), group_by or [], horizon=days)
+
+    def anomalies(self) -> AnomalyReport:
+        self._record("anomalies")
+        return find_anomalies(self._lake(), PriceBook.bundled(), AnomalySettings())
+
     def audit_events(self, limit: int = 50, proposal_id: str | None = None) -> list[AuditEvent]:
         self._record("audit_events", limit=limit)
-        return []
+        return self.audit[-limit:] if limit else list(self.audit)
 
     def verify_audit(self) -> tuple[ChainReport, int, list[str]]:
         self._record("verify_audit")
-        return ChainReport(intact=True, events=0, anchor="no anchor", anchored=False), 0, []
+        decisions = sum(1 for e in self.audit if e.kind in ("approved", "rejected"))
+        return self.chain, decisions, list(self.decision_problems)
 
     def rollback(self, proposal_id: str, by: str, plan_hash: str | None = None) -> ExecutionOutcome:
         self._record("rollback", proposal_id=proposal_id, by=by, plan_hash=plan_hash)
@@ -205,8 +284,13 @@ class FakeServices:
         )
 
     def resume_pending(self) -> list[ExecutionOutcome]:
+        """Finishes every approved proposal with the next queued outcome (as the executor would)."""
         self._record("resume_pending")
-        return []
+        outcomes, self.resume_outcomes = self.resume_outcomes, []
+        for outcome in outcomes:
+            proposal = self.proposals[outcome.proposal_id]
+            self.proposals[outcome.proposal_id] = proposal.model_copy(update={"status": outcome.status})
+        return outcomes
 
     def chat(self, message: str, selected_proposal_id: str | None = None) -> str:
         self._record("chat", message=message, selected_proposal_id=selected_proposal_id)

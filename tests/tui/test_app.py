@@ -48,6 +48,7 @@ async def test_highlighting_a_proposal_shows_its_evidence_and_formula(
     async with app.run_test(size=APP_SIZE) as pilot:
         await settle(pilot)
         await pilot.press("down")
+        await settle(pilot)  # the full proposal is read in a worker
         detail = app.query_one(ProposalDetail).plain
         mid = services.proposals["p-mid"]
         assert "p-mid" in detail

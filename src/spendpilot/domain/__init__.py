@@ -23,8 +23,10 @@ from spendpilot.domain.plans import (
 )
 from spendpilot.domain.resources import LlmUsage, MetricPoint, MetricSeries, Resource, ResourceRef
 from spendpilot.domain.snapshot import Gap, Snapshot, SourceResult
+from spendpilot.domain.summary import ProposalSummary
 
 __all__ = [
+    "ProposalSummary",
     "EC2_CPU",
     "NVIDIA_GPU",
     "Facts",

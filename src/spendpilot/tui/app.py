@@ -7,6 +7,7 @@ so each runs in a thread worker and delivers its result back with ``call_from_th
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -16,29 +17,44 @@ from typing import ClassVar, TypeVar
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Input
 from textual.worker import Worker, get_current_worker
 
 from spendpilot.domain import Proposal, ProposalStatus
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
 from spendpilot.errors import SpendpilotError
 from spendpilot.services import SpendpilotServices
+from spendpilot.tui.dashboard_data import Outlook
 from spendpilot.tui.formatting import sweep_summary
-from spendpilot.tui.screens import ConfirmApproveScreen, RejectReasonScreen
+from spendpilot.tui.queue_model import AWAITING_RESUME, QueueEntry, prepare
+from spendpilot.tui.screens import (
+    AuditScreen,
+    ConfirmApproveScreen,
+    DashboardScreen,
+    RejectReasonScreen,
+)
 from spendpilot.tui.widgets import ChatPane, ProposalDetail, ProposalQueue, SpendStrip
 
 T = TypeVar("T")
 
 SPEND_DAYS = 30
 TOP_SERVICES = 3
+CHAT_HEIGHTS = (7, 10, 16, 24)
+"""Chat pane heights ``+`` / ``-`` step through; ``z`` toggles the chat to the full screen."""
 
 _OUTCOME_SEVERITY: dict[ProposalStatus, SeverityLevel] = {
     ProposalStatus.EXECUTED: "information",
     ProposalStatus.APPROVED: "information",
 }
+
+
+_MAIN_SCREEN_ACTIONS = frozenset({
+    "approve", "reject", "rollback", "sweep", "resume", "reload", "find", "status_filter", "hide_done",
+    "dashboard", "audit", "focus_chat", "chat_grow", "chat_shrink", "chat_zoom", "focus_queue",
+})
 
 
 def default_approver() -> str:
@@ -63,8 +79,17 @@ class SpendpilotApp(App[None]):
         Binding("r", "reject", "Reject"),
         Binding("u", "rollback", "Roll back"),
         Binding("s", "sweep", "Sweep"),
+        Binding("e", "resume", "Resume"),
         Binding("R,ctrl+r", "reload", "Refresh", key_display="R"),
+        Binding("f", "find", "Find"),
+        Binding("t", "status_filter", "Status"),
+        Binding("h", "hide_done", "Hide done"),
+        Binding("d", "dashboard", "Dashboard"),
+        Binding("L", "audit", "Audit"),
         Binding("slash,c", "focus_chat", "Chat", key_display="/"),
+        Binding("plus,equals_sign", "chat_grow", "Chat+", key_display="+", show=False),
+        Binding("minus", "chat_shrink", "Chat-", key_display="-", show=False),
+        Binding("z", "chat_zoom", "Zoom"),
         Binding("escape", "focus_queue", "Queue", show=False),
         Binding("q", "quit", "Quit"),
     ]
@@ -76,6 +101,10 @@ class SpendpilotApp(App[None]):
         self._deciding: set[str] = set()
         """Proposals with an approve/reject call in flight, so a second key press cannot race it."""
         self._sweeping = False
+        self._resuming = False
+        self.selected: Proposal | None = None
+        """The full proposal under the cursor, once read (the queue holds only summaries)."""
+        self._chat_height = 1  # index into CHAT_HEIGHTS
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -83,16 +112,24 @@ class SpendpilotApp(App[None]):
         yield Header()
         yield SpendStrip(SPEND_DAYS, id="spend")
         with Horizontal(id="main"):
-            yield ProposalQueue(id="queue")
+            with Vertical(id="queue-pane"):
+                yield Input(placeholder="search id, action, target, rule, risk, status…", id="queue-search")
+                yield ProposalQueue(id="queue")
             yield ProposalDetail(id="detail")
         yield ChatPane(id="chat")
-        yield Footer()
+        yield Footer(compact=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The queue's keys work (and show in the footer) only on the main screen: an ``a``
+        pressed on the dashboard must never approve the proposal hidden behind it."""
+        return not (action in _MAIN_SCREEN_ACTIONS and len(self.screen_stack) > 1)
 
     def on_mount(self) -> None:
         self.sub_title = f"approver: {self.approver}"
         self.queue.border_title = "Proposals"
         self.query_one(ProposalDetail).border_title = "Detail"
         self.chat.border_title = "Chat"
+        self.chat.border_subtitle = "+/- resize · z zoom"
         self.queue.focus()
         self.action_reload()
 
@@ -109,6 +146,8 @@ class SpendpilotApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every key-bound action is also in the palette (ctrl+p), for those who search first."""
         yield from super().get_system_commands(screen)
+        if screen is not self.screen_stack[0]:
+            return  # the queue's commands act on the queue; not from the dashboard or a dialog
         yield SystemCommand(
             "Approve proposal", "Approve the highlighted proposal (a)", self.action_approve
         )
@@ -127,6 +166,15 @@ class SpendpilotApp(App[None]):
         )
         yield SystemCommand("Refresh", "Reload proposals and spend (R)", self.action_reload)
         yield SystemCommand(
+            "Resume approved", "Finish approvals whose execution did not complete (e)", self.action_resume
+        )
+        yield SystemCommand("Find in queue", "Search proposals by id, action, target… (f)", self.action_find)
+        yield SystemCommand("Filter by status", "Step through statuses (t)", self.action_status_filter)
+        yield SystemCommand("Hide done", "Hide executed, rejected, superseded and rolled back (h)", self.action_hide_done)
+        yield SystemCommand("Dashboard", "Spend over time, top movers, unit economics (d)", self.action_dashboard)
+        yield SystemCommand("Audit log", "The hash-chained audit log and its verification (L)", self.action_audit)
+        yield SystemCommand("Zoom chat", "Chat full height, or back (z)", self.action_chat_zoom)
+        yield SystemCommand(
             "Chat", "Ask the copilot about spend or a proposal (/)", self.action_focus_chat
         )
 
@@ -140,7 +188,91 @@ class SpendpilotApp(App[None]):
         self.chat.focus_input()
 
     def action_focus_queue(self) -> None:
+        search = self.query_one("#queue-search", Input)
+        if search.has_focus and search.value:
+            search.value = ""  # escape in a search box clears it first
+            return
+        if not search.value:
+            search.display = False
         self.queue.focus()
+
+    # -- queue filter, search, hide done --------------------------------------------------
+
+    def action_find(self) -> None:
+        search = self.query_one("#queue-search", Input)
+        search.display = True
+        search.focus()
+
+    def action_status_filter(self) -> None:
+        self.queue.set_filter(self.queue.queue_filter.next_status())
+
+    def action_hide_done(self) -> None:
+        self.queue.set_filter(self.queue.queue_filter.toggled_done())
+
+    @on(Input.Changed, "#queue-search")
+    def _search(self, event: Input.Changed) -> None:
+        event.stop()
+        self.queue.set_filter(self.queue.queue_filter.with_text(event.value))
+
+    @on(Input.Submitted, "#queue-search")
+    def _search_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.queue.focus()
+
+    # -- other screens and the chat's size ------------------------------------------------
+
+    def action_dashboard(self) -> None:
+        outlook = Outlook(self.services.budgets, self.services.forecast, self.services.anomalies)
+        self.push_screen(DashboardScreen(self.services.spend, outlook))
+
+    def action_audit(self) -> None:
+        self.push_screen(
+            AuditScreen(lambda limit: self.services.audit_events(limit=limit), self.services.verify_audit)
+        )
+
+    def action_chat_grow(self) -> None:
+        self._resize_chat(+1)
+
+    def action_chat_shrink(self) -> None:
+        self._resize_chat(-1)
+
+    def _resize_chat(self, step: int) -> None:
+        self.screen.remove_class("-chat-zoom")
+        self._chat_height = max(0, min(len(CHAT_HEIGHTS) - 1, self._chat_height + step))
+        self.chat.styles.height = CHAT_HEIGHTS[self._chat_height]
+
+    def action_chat_zoom(self) -> None:
+        """The chat fills the screen (the queue hidden) or goes back to its size."""
+        zoomed = self.screen.toggle_class("-chat-zoom").has_class("-chat-zoom")
+        self.chat.styles.height = "1fr" if zoomed else CHAT_HEIGHTS[self._chat_height]
+        if zoomed:
+            self.chat.focus_input()
+        else:
+            self.queue.focus()
+
+    # -- resume ---------------------------------------------------------------------------
+
+    def action_resume(self) -> None:
+        """Finish approvals whose execution did not complete (as `spendpilot resume`)."""
+        if self._resuming:
+            self.notify("Resume is already running.", severity="warning")
+            return
+        self._resuming = True
+        self.notify("Resuming approved proposals…")
+        self._in_thread(
+            "Resume", self.services.resume_pending, self._resumed, group="decide",
+            always=self._resume_finished,
+        )
+
+    def _resumed(self, outcomes: list[ExecutionOutcome]) -> None:
+        if not outcomes:
+            self.notify("Nothing to resume.")
+        for outcome in outcomes:
+            self._approved(outcome)
+        self._load_proposals()
+
+    def _resume_finished(self) -> None:
+        self._resuming = False
 
     def action_approve(self) -> None:
         proposal = self._decidable("approve")
@@ -153,9 +285,12 @@ class SpendpilotApp(App[None]):
             self.push_screen(RejectReasonScreen(proposal), partial(self._reject, proposal.id))
 
     def action_rollback(self) -> None:
-        proposal = self.queue.highlighted_proposal
-        if proposal is None:
+        highlighted = self.queue.highlighted_proposal
+        if highlighted is None:
             self.notify("Nothing to roll back: no proposal selected.", severity="warning")
+            return
+        proposal = self._loaded(highlighted.id)
+        if proposal is None:
             return
         if proposal.status is not ProposalStatus.EXECUTED or proposal.plan.rollback is None:
             self.notify(
@@ -186,8 +321,35 @@ class SpendpilotApp(App[None]):
 
     @on(ProposalQueue.ProposalHighlighted)
     def _show_detail(self, event: ProposalQueue.ProposalHighlighted) -> None:
-        self.query_one(ProposalDetail).proposal = event.proposal
-        self.chat.set_context(event.proposal.id if event.proposal else None)
+        """The queue holds summaries; the full proposal (evidence, plan) is read for the one
+        under the cursor, in a worker. A newer highlight cancels an older read still running."""
+        summary = event.proposal
+        self.chat.set_context(summary.id if summary else None)
+        if summary is None:
+            self.selected = None
+            self.query_one(ProposalDetail).proposal = None
+            return
+        self._in_thread(
+            f"Reading {summary.id}",
+            partial(self.services.get_proposal, summary.id),
+            self._show_selected,
+            group="detail",
+            exclusive=True,
+        )
+
+    def _show_selected(self, proposal: Proposal) -> None:
+        highlighted = self.queue.highlighted_proposal
+        if highlighted is None or highlighted.id != proposal.id:
+            return  # the cursor moved on while this was read
+        self.selected = proposal
+        self.query_one(ProposalDetail).proposal = proposal
+
+    def _loaded(self, proposal_id: str) -> Proposal | None:
+        """The full proposal under the cursor, or None (said) while it is still being read."""
+        if self.selected is None or self.selected.id != proposal_id:
+            self.notify(f"{proposal_id} is still loading; try again in a moment.", severity="warning", markup=False)
+            return None
+        return self.selected
 
     @on(ChatPane.Asked)
     def _ask(self, event: ChatPane.Asked) -> None:
@@ -204,11 +366,23 @@ class SpendpilotApp(App[None]):
     def _load_proposals(self) -> None:
         self._in_thread(
             "Loading proposals",
-            self.services.list_proposals,
-            self.queue.set_proposals,
+            self._fetch_queue,
+            self._show_queue,
             group="proposals",
             exclusive=True,
         )
+
+    def _show_queue(self, entries: list[QueueEntry]) -> None:
+        self.queue.set_entries(entries)
+        # A full garbage collection walks every tracked object: with 10,000 queue entries plus
+        # Textual's own, that is a 100 ms+ freeze every few seconds while the cursor moves.
+        # What is alive now (the app, the entries) is long-lived: move it out of the collector's
+        # sight. Entries dropped by a later refresh are still freed by reference counting.
+        gc.freeze()
+
+    def _fetch_queue(self) -> list[QueueEntry]:
+        """Read summaries and sort once, in the worker: the loop only slices the result."""
+        return prepare(self.services.proposal_summaries())
 
     def _load_spend(self) -> None:
         def fetch() -> tuple[list[DailySpend], list[SpendLine]]:
@@ -230,20 +404,22 @@ class SpendpilotApp(App[None]):
 
     def _decidable(self, verb: str) -> Proposal | None:
         """The highlighted proposal if a human may decide on it now; otherwise say why not."""
-        proposal = self.queue.highlighted_proposal
-        if proposal is None:
+        highlighted = self.queue.highlighted_proposal
+        if highlighted is None:
             self.notify(f"Nothing to {verb}: no proposal selected.", severity="warning")
             return None
-        if proposal.id in self._deciding:
+        if highlighted.id in self._deciding:
             self.notify(
-                f"{proposal.id} is already being decided; wait for the result.",
+                f"{highlighted.id} is already being decided; wait for the result.",
                 severity="warning",
                 markup=False,
             )
             return None
-        if proposal.status is not ProposalStatus.PENDING:
+        proposal = self._loaded(highlighted.id) if highlighted.status is ProposalStatus.PENDING else None
+        status = (proposal or highlighted).status
+        if status is not ProposalStatus.PENDING:
             self.notify(
-                f"{proposal.id} is {proposal.status.value}; only pending proposals can be {verb}d.",
+                f"{highlighted.id} is {status.value}; only pending proposals can be {verb}d.",
                 severity="warning",
                 markup=False,
             )
@@ -260,13 +436,23 @@ class SpendpilotApp(App[None]):
         self.notify(f"{verb} {proposal_id}…", markup=False)
         self._in_thread(
             f"{verb} {proposal_id}", call, self._approved, group="decide",
-            always=lambda: self._deciding.discard(proposal_id),
+            always=partial(self._decided, proposal_id),
         )
+
+    def _decided(self, proposal_id: str) -> None:
+        """After any decision, failed or not, show what the store now says: an approval whose
+        execution failed is kept (approved, for resume) and must not still look pending."""
+        self._deciding.discard(proposal_id)
+        self._load_proposals()
 
     def _approved(self, outcome: ExecutionOutcome) -> None:
         severity = _OUTCOME_SEVERITY.get(outcome.status, "warning")
+        message = outcome.message
+        if outcome.status is ProposalStatus.APPROVED:
+            severity = "warning"
+            message = f"{message}\n{AWAITING_RESUME} (press e to resume now)."
         self.notify(
-            outcome.message,
+            message,
             title=f"{outcome.proposal_id}: {outcome.status.value}",
             severity=severity,
             markup=False,

@@ -9,8 +9,9 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from spendpilot.agent.narrate import is_model_written, narrative_credit
-from spendpilot.domain import Proposal
+from spendpilot.domain import Proposal, ProposalStatus
 from spendpilot.tui.formatting import mapping_lines
+from spendpilot.tui.queue_model import AWAITING_RESUME
 
 EMPTY_MESSAGE = "No proposal selected. Press s to sweep for waste."
 
@@ -42,7 +43,9 @@ def render_proposal(proposal: Proposal) -> Text:
         ),
         Text.assemble(
             ("status ", "dim"),
-            proposal.status.value,
+            (AWAITING_RESUME + " (press e)", "bold cyan")
+            if proposal.status is ProposalStatus.APPROVED
+            else proposal.status.value,
             ("   risk ", "dim"),
             proposal.risk.value,
             ("   rule ", "dim"),
