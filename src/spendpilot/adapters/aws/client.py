@@ -41,6 +41,8 @@ from spendpilot.adapters.aws.ebs import EbsApi
 from spendpilot.adapters.aws.ec2 import Ec2Api
 from spendpilot.adapters.aws.errors import UNREADABLE_REPLY, RawReply, adapter_error
 from spendpilot.adapters.aws.sagemaker import SageMakerApi
+from spendpilot.adapters.aws.sagemaker_notebooks import NotebooksApi
+from spendpilot.adapters.aws.sagemaker_training import TrainingJobsApi
 from spendpilot.adapters.aws.ssm_routing import LlmRoutingApi
 from spendpilot.errors import AdapterError
 
@@ -168,6 +170,11 @@ READ_PERMISSIONS: tuple[str, ...] = (
     "sagemaker:ListTags",
     "ec2:DescribeVolumes",
     "ec2:DescribeVolumesModifications",
+    "sagemaker:ListTrainingJobs",
+    "sagemaker:DescribeTrainingJob",
+    "sagemaker:ListNotebookInstances",
+    "sagemaker:DescribeNotebookInstance",
+    "logs:DescribeLogStreams",  # a notebook's jupyter.log: its last use
     "ec2:DescribeSnapshots",  # read by the EBS actions before and after a change (no resource-level permissions)
 )
 """What a sweep calls: read-only, the whole of what spendpilot needs when no action is approved."""
@@ -239,6 +246,19 @@ class AwsAdapter:
     def sagemaker(self) -> SageMakerApi:
         client = self.client("sagemaker")
         return _translated(SageMakerApi(client, self.region), client)
+
+    @cached_property
+    def sagemaker_training(self) -> TrainingJobsApi:
+        client = self.client("sagemaker")
+        writer = self.client("sagemaker", single_attempt=True)
+        return _translated(TrainingJobsApi(client, self.region, writer=writer), client, writer)
+
+    @cached_property
+    def sagemaker_notebooks(self) -> NotebooksApi:
+        client = self.client("sagemaker")
+        writer = self.client("sagemaker", single_attempt=True)
+        api = NotebooksApi(client, self.client("logs"), self.region, writer=writer)
+        return _translated(api, client, writer)
 
     @cached_property
     def ebs(self) -> EbsApi:

@@ -20,6 +20,8 @@ from pydantic import Field
 from spendpilot.adapters.aws.client import READ_PERMISSIONS, AwsAdapter
 from spendpilot.adapters.aws.ebs import last_attached
 from spendpilot.adapters.aws.sagemaker import endpoint_activity
+from spendpilot.adapters.aws.sagemaker_notebooks import NOTEBOOK
+from spendpilot.adapters.aws.sagemaker_training import TRAINING_JOB
 from spendpilot.adapters.base import Source, SourceContext, SourceSettings, register_source
 from spendpilot.domain import Gap, MetricSeries, Resource, ResourceRef, SourceResult
 from spendpilot.errors import AdapterError
@@ -46,6 +48,10 @@ class AwsSourceSettings(SourceSettings):
         default_factory=lambda: ["CWAgent"],
         description="CloudWatch namespaces where the CloudWatch agent publishes nvidia_smi_utilization_gpu "
         "(the agent's metrics.namespace; CWAgent unless configured).",
+    )
+    training_history_days: int = Field(
+        30, ge=1, le=365,
+        description="SageMaker training jobs created within this many days are read (running ones always are).",
     )
     llm_routing_prefix: str = Field(
         "/spendpilot/features",
@@ -121,8 +127,9 @@ class AwsRegionSource:
         except AdapterError as exc:  # e.g. a role without ec2:DescribeVolumes
             volumes = []
             gaps.append(Gap(source=self.name, part="EBS", error=" ".join(str(exc).split())))
+        ml = self._ml_parts(ctx, gaps)
         return SourceResult(
-            resources=instances + groups + routes + endpoints + volumes,
+            resources=instances + groups + routes + endpoints + volumes + ml,
             metrics=metrics | endpoint_metrics,
             live_spot_prices=spot,
             warnings=warnings,
@@ -133,6 +140,7 @@ class AwsRegionSource:
                 f"({gpus.count()} GPU series on {len(gpus.by_instance)} of {len(gpu_hosts)} GPU instances)"
                 + (", SageMaker NOT read" if any(g.part == "SageMaker" for g in gaps) else f", {len(endpoints)} SageMaker endpoints")
                 + (", EBS NOT read" if any(g.part == "EBS" for g in gaps) else f", {len(volumes)} EBS volumes")
+                + _ml_summary(ml, gaps)
             ),
         )
 
@@ -142,6 +150,28 @@ class AwsRegionSource:
         serving = [e for e in endpoints if e.attributes["status"] == "InService"]
         start = ctx.now - timedelta(days=self.settings.metric_lookback_days)
         return endpoints, endpoint_activity(self.adapter.cloudwatch, serving, start=start, end=ctx.now)
+
+    def _ml_parts(self, ctx: SourceContext, gaps: list[Gap]) -> list[Resource]:
+        """SageMaker training jobs and notebook instances; each part that cannot be read is its own gap."""
+        out: list[Resource] = []
+        for part, read in (("SageMaker training", self._training_jobs), ("SageMaker notebooks", self._notebooks)):
+            try:
+                out.extend(read(ctx))
+            except AdapterError as exc:
+                gaps.append(Gap(source=self.name, part=part, error=" ".join(str(exc).split())))
+        return out
+
+    def _training_jobs(self, ctx: SourceContext) -> list[Resource]:
+        since = ctx.now - timedelta(days=self.settings.training_history_days)
+        return self.adapter.sagemaker_training.list_jobs(created_after=since)
+
+    def _notebooks(self, ctx: SourceContext) -> list[Resource]:
+        """Notebook instances in service, each with the last line of its Jupyter log."""
+        notebooks = self.adapter.sagemaker_notebooks.list_in_service()
+        for nb in notebooks:
+            last = self.adapter.sagemaker_notebooks.last_jupyter_activity(nb.ref.id)
+            nb.attributes["last_jupyter_activity_at"] = last.isoformat() if last is not None else None
+        return notebooks
 
     def _ebs(self, ctx: SourceContext) -> list[Resource]:
         """Volumes; each unattached one with the last hour CloudWatch saw it attached in the window."""
@@ -154,6 +184,15 @@ class AwsRegionSource:
             v.attributes["attachment_watched_from"] = start.isoformat()
             v.attributes["last_attached_at"] = at.isoformat() if at is not None else None
         return volumes
+
+
+def _ml_summary(ml: Sequence[Resource], gaps: Sequence[Gap]) -> str:
+    unread = {g.part for g in gaps}
+    parts = []
+    for part, kind, label in (("SageMaker training", TRAINING_JOB, "training jobs"),
+                              ("SageMaker notebooks", NOTEBOOK, "notebook instances in service")):
+        parts.append(f", {part} NOT read" if part in unread else f", {sum(r.ref.kind == kind for r in ml)} {label}")
+    return "".join(parts)
 
 
 @register_source(
