@@ -47,10 +47,12 @@ def _iso(value: Any) -> str | None:
 
 
 def _not_found(exc: ClientError) -> bool:
+    """AWS and moto word it differently ("RecordNotFound", "Requested resource not found.",
+    "Could not find training job ..."); all are a ValidationException or ResourceNotFound."""
     error = exc.response.get("Error", {})
-    message = str(error.get("Message", ""))
-    return error.get("Code") in ("ResourceNotFound", "ValidationException") and (
-        "not find" in message or "not found" in message
+    message = str(error.get("Message", "")).lower().replace(" ", "")
+    return error.get("Code") in ("ValidationException", "ResourceNotFound") and any(
+        word in message for word in ("notfound", "notfind", "doesnotexist")
     )
 
 
