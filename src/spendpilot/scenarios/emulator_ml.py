@@ -1,5 +1,5 @@
-"""Set what the emulator stamps and AWS never lets anyone set, for SageMaker training jobs and
-notebook instances: when they started, and (training) that they are still running.
+"""Set what the emulator stamps and AWS never lets anyone set, for SageMaker training jobs,
+notebook instances and EBS snapshots: when they started, and (training) that they still run.
 
 moto 5.2.5 creates every training job ``Completed`` at the moment of ``CreateTrainingJob`` and
 stamps a notebook instance's ``LastModifiedTime`` with the moment of ``CreateNotebookInstance``.
@@ -49,3 +49,16 @@ def backdate_notebook(name: str, last_started: datetime, created: datetime | Non
     nb = _find("notebook_instances", name)
     nb.last_modified_time = last_started
     nb.creation_time = created or last_started
+
+
+def backdate_snapshot(snapshot_id: str, started: datetime) -> None:
+    """Set an EBS snapshot's ``StartTime`` (moto stamps the moment of ``CreateSnapshot``)."""
+    from moto.ec2.models import ec2_backends
+
+    for regions in ec2_backends.values():
+        for backend in regions.values():
+            snap = backend.snapshots.get(snapshot_id)
+            if snap is not None:
+                snap.start_time = started
+                return
+    raise ScenarioError(f"cannot backdate {snapshot_id}: not in this process's emulator (moto must run in-process)")

@@ -38,6 +38,7 @@ from botocore.parsers import ResponseParserError
 from spendpilot.adapters.aws.autoscaling import AutoScalingApi
 from spendpilot.adapters.aws.cloudwatch import CloudWatchApi
 from spendpilot.adapters.aws.ebs import EbsApi
+from spendpilot.adapters.aws.ebs_snapshots import EbsSnapshotsApi
 from spendpilot.adapters.aws.ec2 import Ec2Api
 from spendpilot.adapters.aws.errors import UNREADABLE_REPLY, RawReply, adapter_error
 from spendpilot.adapters.aws.sagemaker import SageMakerApi
@@ -175,6 +176,7 @@ READ_PERMISSIONS: tuple[str, ...] = (
     "sagemaker:ListNotebookInstances",
     "sagemaker:DescribeNotebookInstance",
     "logs:DescribeLogStreams",  # a notebook's jupyter.log: its last use
+    "ec2:DescribeImages",  # which snapshots a registered AMI needs
     "ec2:DescribeSnapshots",  # read by the EBS actions before and after a change (no resource-level permissions)
 )
 """What a sweep calls: read-only, the whole of what spendpilot needs when no action is approved."""
@@ -264,6 +266,12 @@ class AwsAdapter:
     def ebs(self) -> EbsApi:
         client = self.client("ec2")
         return _translated(EbsApi(client, self.region), client)
+
+    @cached_property
+    def ebs_snapshots(self) -> EbsSnapshotsApi:
+        client = self.client("ec2")
+        writer = self.client("ec2", single_attempt=True)
+        return _translated(EbsSnapshotsApi(client, self.region, writer=writer, account_id=self.account_id()), client, writer)
 
     def account_id(self) -> str | None:
         try:

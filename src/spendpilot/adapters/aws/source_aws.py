@@ -19,6 +19,7 @@ from pydantic import Field
 
 from spendpilot.adapters.aws.client import READ_PERMISSIONS, AwsAdapter
 from spendpilot.adapters.aws.ebs import last_attached
+from spendpilot.adapters.aws.ebs_snapshots import SNAPSHOT
 from spendpilot.adapters.aws.sagemaker import endpoint_activity
 from spendpilot.adapters.aws.sagemaker_notebooks import NOTEBOOK
 from spendpilot.adapters.aws.sagemaker_training import TRAINING_JOB
@@ -152,9 +153,11 @@ class AwsRegionSource:
         return endpoints, endpoint_activity(self.adapter.cloudwatch, serving, start=start, end=ctx.now)
 
     def _ml_parts(self, ctx: SourceContext, gaps: list[Gap]) -> list[Resource]:
-        """SageMaker training jobs and notebook instances; each part that cannot be read is its own gap."""
+        """SageMaker training jobs, notebook instances and EBS snapshots; each part that cannot be read
+        is its own gap."""
         out: list[Resource] = []
-        for part, read in (("SageMaker training", self._training_jobs), ("SageMaker notebooks", self._notebooks)):
+        for part, read in (("SageMaker training", self._training_jobs), ("SageMaker notebooks", self._notebooks),
+                           ("EBS snapshots", self._snapshots)):
             try:
                 out.extend(read(ctx))
             except AdapterError as exc:
@@ -173,6 +176,9 @@ class AwsRegionSource:
             nb.attributes["last_jupyter_activity_at"] = last.isoformat() if last is not None else None
         return notebooks
 
+    def _snapshots(self, ctx: SourceContext) -> list[Resource]:
+        return self.adapter.ebs_snapshots.list_snapshots()
+
     def _ebs(self, ctx: SourceContext) -> list[Resource]:
         """Volumes; each unattached one with the last hour CloudWatch saw it attached in the window."""
         volumes = self.adapter.ebs.list_volumes()
@@ -190,7 +196,8 @@ def _ml_summary(ml: Sequence[Resource], gaps: Sequence[Gap]) -> str:
     unread = {g.part for g in gaps}
     parts = []
     for part, kind, label in (("SageMaker training", TRAINING_JOB, "training jobs"),
-                              ("SageMaker notebooks", NOTEBOOK, "notebook instances in service")):
+                              ("SageMaker notebooks", NOTEBOOK, "notebook instances in service"),
+                              ("EBS snapshots", SNAPSHOT, "EBS snapshots")):
         parts.append(f", {part} NOT read" if part in unread else f", {sum(r.ref.kind == kind for r in ml)} {label}")
     return "".join(parts)
 
