@@ -36,6 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from spendpilot.adapters.aws.autoscaling import AutoScalingApi
+from spendpilot.adapters.aws.bedrock_usage import BedrockUsageApi
 from spendpilot.adapters.aws.cloudwatch import CloudWatchApi
 from spendpilot.adapters.aws.ebs import EbsApi
 from spendpilot.adapters.aws.ebs_snapshots import EbsSnapshotsApi
@@ -237,6 +238,11 @@ class AwsAdapter:
     def cloudwatch(self) -> CloudWatchApi:
         client = self.client("cloudwatch")
         return _translated(CloudWatchApi(client), client)
+
+    @cached_property
+    def bedrock_usage(self) -> BedrockUsageApi:
+        client = self.client("cloudwatch")
+        return _translated(BedrockUsageApi(client, self.cloudwatch, self.region), client)
 
     @cached_property
     def llm_routing(self) -> LlmRoutingApi:

@@ -24,7 +24,7 @@ from spendpilot.adapters.aws.sagemaker import endpoint_activity
 from spendpilot.adapters.aws.sagemaker_notebooks import NOTEBOOK
 from spendpilot.adapters.aws.sagemaker_training import TRAINING_JOB
 from spendpilot.adapters.base import Source, SourceContext, SourceSettings, register_source
-from spendpilot.domain import Gap, MetricSeries, Resource, ResourceRef, SourceResult
+from spendpilot.domain import Gap, LlmUsage, MetricSeries, Resource, ResourceRef, SourceResult
 from spendpilot.errors import AdapterError
 
 
@@ -53,6 +53,11 @@ class AwsSourceSettings(SourceSettings):
     training_history_days: int = Field(
         30, ge=1, le=365,
         description="SageMaker training jobs created within this many days are read (running ones always are).",
+    )
+    bedrock_feature: str = Field(
+        "bedrock",
+        description="The product feature Bedrock usage read from CloudWatch (AWS/Bedrock, by ModelId) is counted "
+        "under: the metrics name no feature. Name it after the feature whose route (llm_routing_prefix) calls Bedrock.",
     )
     llm_routing_prefix: str = Field(
         "/spendpilot/features",
@@ -129,10 +134,12 @@ class AwsRegionSource:
             volumes = []
             gaps.append(Gap(source=self.name, part="EBS", error=" ".join(str(exc).split())))
         ml = self._ml_parts(ctx, gaps)
+        bedrock = self._bedrock(ctx, gaps, warnings)
         return SourceResult(
             resources=instances + groups + routes + endpoints + volumes + ml,
             metrics=metrics | endpoint_metrics,
             live_spot_prices=spot,
+            llm_usage=bedrock,
             warnings=warnings,
             gaps=gaps,
             summary=(
@@ -142,6 +149,8 @@ class AwsRegionSource:
                 + (", SageMaker NOT read" if any(g.part == "SageMaker" for g in gaps) else f", {len(endpoints)} SageMaker endpoints")
                 + (", EBS NOT read" if any(g.part == "EBS" for g in gaps) else f", {len(volumes)} EBS volumes")
                 + _ml_summary(ml, gaps)
+                + (", Bedrock NOT read" if any(g.part == "Bedrock" for g in gaps)
+                   else f", {len({u.model for u in bedrock})} Bedrock models")
             ),
         )
 
@@ -175,6 +184,21 @@ class AwsRegionSource:
             last = self.adapter.sagemaker_notebooks.last_jupyter_activity(nb.ref.id)
             nb.attributes["last_jupyter_activity_at"] = last.isoformat() if last is not None else None
         return notebooks
+
+    def _bedrock(self, ctx: SourceContext, gaps: list[Gap], warnings: list[str]) -> list[LlmUsage]:
+        """Daily Bedrock requests and tokens per model, as the LLM checks read usage."""
+        try:
+            read = self.adapter.bedrock_usage.daily_usage(
+                end=ctx.now, days=self.settings.metric_lookback_days, feature=self.settings.bedrock_feature,
+                prices=ctx.prices,
+            )
+        except AdapterError as exc:
+            gaps.append(Gap(source=self.name, part="Bedrock", error=" ".join(str(exc).split())))
+            return []
+        if read.unpriced:
+            warnings.append(f"Bedrock models without a list price (their usage is counted at cost 0): "
+                            f"{', '.join(read.unpriced)}")
+        return read.usage
 
     def _snapshots(self, ctx: SourceContext) -> list[Resource]:
         return self.adapter.ebs_snapshots.list_snapshots()
