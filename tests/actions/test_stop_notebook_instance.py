@@ -8,6 +8,7 @@ the in-process emulator (``scenarios/emulator_ml.py``), as AWS lets nobody set i
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -45,14 +46,10 @@ def _notebook(endpoint: str, name: str, *, started: datetime, jupyter_at: dateti
 
 def jupyter_line(endpoint: str, name: str, at: datetime) -> None:
     logs = boto3.client("logs", endpoint_url=endpoint, region_name="us-east-1")
-    try:
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
         logs.create_log_group(logGroupName=NOTEBOOK_LOG_GROUP)
-    except logs.exceptions.ResourceAlreadyExistsException:
-        pass
-    try:
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
         logs.create_log_stream(logGroupName=NOTEBOOK_LOG_GROUP, logStreamName=jupyter_log_stream(name))
-    except logs.exceptions.ResourceAlreadyExistsException:
-        pass
     logs.put_log_events(logGroupName=NOTEBOOK_LOG_GROUP, logStreamName=jupyter_log_stream(name), logEvents=[
         {"timestamp": int(at.timestamp() * 1000), "message": "[I 12:00:00.000 NotebookApp] Kernel started"}])
 

@@ -12,7 +12,11 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from spendpilot.actions.stop_notebook_instance import StopNotebookFacts
-from spendpilot.adapters.aws.sagemaker_notebooks import NOTEBOOK, NOTEBOOK_LOG_GROUP, jupyter_log_stream
+from spendpilot.adapters.aws.sagemaker_notebooks import (
+    NOTEBOOK,
+    NOTEBOOK_LOG_GROUP,
+    jupyter_log_stream,
+)
 from spendpilot.checks.registry import register_check
 from spendpilot.domain import Evidence, Finding, Snapshot
 from spendpilot.savings.pricebook import PriceBook

@@ -7,7 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from spendpilot.adapters.aws.bedrock_usage import BEDROCK_INPUT_TOKENS, BEDROCK_INVOCATIONS, BEDROCK_OUTPUT_TOKENS
+from spendpilot.adapters.aws.bedrock_usage import (
+    BEDROCK_INPUT_TOKENS,
+    BEDROCK_INVOCATIONS,
+    BEDROCK_OUTPUT_TOKENS,
+)
 from spendpilot.adapters.aws.client import AwsAdapter
 from spendpilot.adapters.aws.sagemaker_notebooks import NOTEBOOK_LOG_GROUP, jupyter_log_stream
 from spendpilot.scenarios.emulator_ml import (
