@@ -63,7 +63,7 @@ def test_a_denied_ebs_is_a_named_gap_and_the_rest_of_the_region_is_read(tmp_path
     assert (gap.source, gap.part) == (source.name, "EBS")
     assert "DescribeVolumes" in gap.error
     [read] = snap.sources
-    assert read.endswith(", 0 SageMaker endpoints, EBS NOT read, 0 training jobs, 0 notebook instances in service, 0 EBS snapshots, 0 Bedrock models")
+    assert read.endswith(", 0 SageMaker endpoints, EBS NOT read, 0 training jobs, 0 notebook instances in service, 0 EBS snapshots, 0 S3 replication rules, 0 Bedrock models")
 
 
 def test_the_read_only_statement_reads_volumes_but_cannot_delete_one(

@@ -63,4 +63,4 @@ def test_each_unreadable_part_is_a_named_gap_and_the_rest_is_read(tmp_path: Path
     assert all(g.source == source.name for g in snap.gaps)
     [read] = snap.sources
     assert read.endswith("0 EBS volumes, SageMaker training NOT read, 0 notebook instances in service, "
-                         "EBS snapshots NOT read, Bedrock NOT read")
+                         "EBS snapshots NOT read, 0 S3 replication rules, Bedrock NOT read")

@@ -69,7 +69,7 @@ def test_a_denied_sagemaker_is_a_named_gap_and_the_rest_of_the_region_is_read(tm
     # The rest of the source was read and said so; one partial gap does not make the sweep blind.
     assert snap.sources == [f"{source.name}: 0 instances, 0 groups, 0 LLM routes, metrics for 0 running "
                             "instances (0 GPU series on 0 of 0 GPU instances), SageMaker NOT read, 0 EBS volumes, "
-                            "0 training jobs, 0 notebook instances in service, 0 EBS snapshots, 0 Bedrock models"]
+                            "0 training jobs, 0 notebook instances in service, 0 EBS snapshots, 0 S3 replication rules, 0 Bedrock models"]
     assert not SweepReport(sweep_id="s", gaps=snap.gaps, sources_configured=1).blind
     assert SweepReport(sweep_id="s", gaps=[gap.model_copy(update={"part": None})], sources_configured=1).blind
 

@@ -42,6 +42,7 @@ from spendpilot.adapters.aws.ebs import EbsApi
 from spendpilot.adapters.aws.ebs_snapshots import EbsSnapshotsApi
 from spendpilot.adapters.aws.ec2 import Ec2Api
 from spendpilot.adapters.aws.errors import UNREADABLE_REPLY, RawReply, adapter_error
+from spendpilot.adapters.aws.s3_replication import S3ReplicationApi
 from spendpilot.adapters.aws.sagemaker import SageMakerApi
 from spendpilot.adapters.aws.sagemaker_notebooks import NotebooksApi
 from spendpilot.adapters.aws.sagemaker_training import TrainingJobsApi
@@ -177,6 +178,10 @@ READ_PERMISSIONS: tuple[str, ...] = (
     "sagemaker:ListNotebookInstances",
     "sagemaker:DescribeNotebookInstance",
     "logs:DescribeLogStreams",  # a notebook's jupyter.log: its last use
+    "s3:ListAllMyBuckets",
+    "s3:GetBucketLocation",
+    "s3:GetReplicationConfiguration",  # GetBucketReplication
+    "cloudwatch:GetMetricStatistics",  # a replica bucket's request metrics, in its own region
     "ec2:DescribeImages",  # which snapshots a registered AMI needs
     "ec2:DescribeSnapshots",  # read by the EBS actions before and after a change (no resource-level permissions)
 )
@@ -278,6 +283,17 @@ class AwsAdapter:
         client = self.client("ec2")
         writer = self.client("ec2", single_attempt=True)
         return _translated(EbsSnapshotsApi(client, self.region, writer=writer, account_id=self.account_id()), client, writer)
+
+    @cached_property
+    def s3_replication(self) -> S3ReplicationApi:
+        client = self.client("s3")
+        writer = self.client("s3", single_attempt=True)
+
+        def cloudwatch_in(region: str) -> Any:
+            return self._session.client("cloudwatch", region_name=region, config=self._config,
+                                        **({"endpoint_url": self.endpoint_url} if self.endpoint_url else {}))
+
+        return _translated(S3ReplicationApi(client, self.region, cloudwatch_in, writer=writer), client, writer)
 
     def account_id(self) -> str | None:
         try:

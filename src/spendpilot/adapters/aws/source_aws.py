@@ -20,6 +20,7 @@ from pydantic import Field
 from spendpilot.adapters.aws.client import READ_PERMISSIONS, AwsAdapter
 from spendpilot.adapters.aws.ebs import last_attached
 from spendpilot.adapters.aws.ebs_snapshots import SNAPSHOT
+from spendpilot.adapters.aws.s3_replication import REPLICATION_RULE
 from spendpilot.adapters.aws.sagemaker import endpoint_activity
 from spendpilot.adapters.aws.sagemaker_notebooks import NOTEBOOK
 from spendpilot.adapters.aws.sagemaker_training import TRAINING_JOB
@@ -166,7 +167,7 @@ class AwsRegionSource:
         is its own gap."""
         out: list[Resource] = []
         for part, read in (("SageMaker training", self._training_jobs), ("SageMaker notebooks", self._notebooks),
-                           ("EBS snapshots", self._snapshots)):
+                           ("EBS snapshots", self._snapshots), ("S3 replication", self._replication)):
             try:
                 out.extend(read(ctx))
             except AdapterError as exc:
@@ -200,6 +201,10 @@ class AwsRegionSource:
                             f"{', '.join(read.unpriced)}")
         return read.usage
 
+    def _replication(self, ctx: SourceContext) -> list[Resource]:
+        start = ctx.now - timedelta(days=self.settings.metric_lookback_days)
+        return self.adapter.s3_replication.list_rules(start=start, end=ctx.now)
+
     def _snapshots(self, ctx: SourceContext) -> list[Resource]:
         return self.adapter.ebs_snapshots.list_snapshots()
 
@@ -221,7 +226,8 @@ def _ml_summary(ml: Sequence[Resource], gaps: Sequence[Gap]) -> str:
     parts = []
     for part, kind, label in (("SageMaker training", TRAINING_JOB, "training jobs"),
                               ("SageMaker notebooks", NOTEBOOK, "notebook instances in service"),
-                              ("EBS snapshots", SNAPSHOT, "EBS snapshots")):
+                              ("EBS snapshots", SNAPSHOT, "EBS snapshots"),
+                              ("S3 replication", REPLICATION_RULE, "S3 replication rules")):
         parts.append(f", {part} NOT read" if part in unread else f", {sum(r.ref.kind == kind for r in ml)} {label}")
     return "".join(parts)
 
