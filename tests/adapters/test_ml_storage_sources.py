@@ -34,6 +34,9 @@ def test_policy_prints_the_reads_and_each_write_scoped_to_its_resource() -> None
     assert notebook["Resource"] == ["arn:aws:sagemaker:*:*:notebook-instance/*"]
     snapshot = statements["SpendpilotActionDeleteEbsSnapshot"]
     assert snapshot["Action"] == ["ec2:DeleteSnapshot"] and snapshot["Resource"] == ["arn:aws:ec2:*::snapshot/*"]
+    replication = statements["SpendpilotActionDisableReplicationRule"]
+    assert replication["Action"] == ["iam:PassRole", "s3:PutReplicationConfiguration"]
+    assert "s3:GetReplicationConfiguration" in statements["SpendpilotSweepReadOnly"]["Action"]
     assert "SpendpilotActionManagedSpotTraining" not in statements  # advisory: no permission at all
 
 

@@ -120,6 +120,21 @@ class BedrockModelUsage(BaseModel):
     days: int = 7
 
 
+class S3ReplicationSpec(BaseModel):
+    """A versioned bucket replicating (one rule, ``rule``) into ``destination`` in
+    ``destination_region``; with ``request_metrics`` the destination publishes S3 request metrics
+    (FilterId EntireBucket) over the metric window: ``gb_per_day`` written by replication and
+    ``gets_per_hour`` reads."""
+
+    bucket: str
+    destination: str
+    destination_region: str = "us-west-2"
+    rule: str = "replicate-all"
+    request_metrics: bool = True
+    gb_per_day: float = 0.0
+    gets_per_hour: float = 0.0
+
+
 class Resources(BaseModel):
     instances: list[InstanceSpec] = Field(default_factory=list)
     autoscaling_groups: list[AutoScalingGroupSpec] = Field(default_factory=list)
@@ -130,6 +145,7 @@ class Resources(BaseModel):
     sagemaker_notebooks: list[NotebookSpec] = Field(default_factory=list)
     ebs_snapshots: list[EbsSnapshotSpec] = Field(default_factory=list)
     bedrock_usage: list[BedrockModelUsage] = Field(default_factory=list)
+    s3_replications: list[S3ReplicationSpec] = Field(default_factory=list)
 
 
 class MetricProfile(BaseModel):

@@ -37,6 +37,8 @@ def seed_ml_and_storage(aws: AwsAdapter, scenario: Scenario, now: datetime) -> N
         _notebooks(aws, scenario, now)
     if res.ebs_snapshots:
         _snapshots(aws, scenario, now)
+    if res.s3_replications:
+        _replications(aws, scenario, now)
     for usage in res.bedrock_usage:
         start = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=usage.days)
         hours = [start + h * H for h in range(usage.days * 24)]
@@ -113,3 +115,31 @@ def _snapshots(aws: AwsAdapter, scenario: Scenario, now: datetime) -> None:
             if not spec.volume_kept:
                 ec2.delete_volume(VolumeId=volume)
         backdate_snapshot(sid, now - timedelta(days=spec.age_days))
+
+
+def _replications(aws: AwsAdapter, scenario: Scenario, now: datetime) -> None:
+    s3 = aws.client("s3")
+    hours = [now.replace(minute=0, second=0, microsecond=0) - h * H for h in range(scenario.metric_days * 24 - 1, 0, -1)]
+    for spec in scenario.resources.s3_replications:
+        for name, region in ((spec.bucket, scenario.region), (spec.destination, spec.destination_region)):
+            kwargs: dict[str, Any] = {"Bucket": name}
+            if region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+            s3.create_bucket(**kwargs)
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_replication(Bucket=spec.bucket, ReplicationConfiguration={
+            "Role": f"arn:aws:iam::{scenario.account_id}:role/s3-replication",
+            "Rules": [{"ID": spec.rule, "Priority": 1, "Status": "Enabled", "Filter": {"Prefix": ""},
+                       "DeleteMarkerReplication": {"Status": "Disabled"},
+                       "Destination": {"Bucket": f"arn:aws:s3:::{spec.destination}"}}],
+        })
+        if not spec.request_metrics:
+            continue
+        cw = AwsAdapter(region=spec.destination_region, endpoint_url=aws.endpoint_url).cloudwatch
+        dims = {"BucketName": spec.destination, "FilterId": "EntireBucket"}
+        cw.put_utilisation(None, "AWS/S3", "BytesUploaded", [(at, spec.gb_per_day * 1e9 / 24) for at in hours],
+                           dimensions=dims, unit="Bytes")
+        cw.put_utilisation(None, "AWS/S3", "PutRequests", [(at, 100.0) for at in hours], dimensions=dims, unit="Count")
+        if spec.gets_per_hour:
+            cw.put_utilisation(None, "AWS/S3", "GetRequests", [(at, spec.gets_per_hour) for at in hours],
+                               dimensions=dims, unit="Count")
