@@ -12,7 +12,11 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from spendpilot.actions.disable_replication_rule import DisableReplicationFacts
-from spendpilot.adapters.aws.s3_replication import REPLICATION_RULE, S3_BYTES_UPLOADED, S3_GET_REQUESTS
+from spendpilot.adapters.aws.s3_replication import (
+    REPLICATION_RULE,
+    S3_BYTES_UPLOADED,
+    S3_GET_REQUESTS,
+)
 from spendpilot.checks.registry import register_check
 from spendpilot.domain import Evidence, Finding, Snapshot
 from spendpilot.savings.pricebook import PriceBook

@@ -16,8 +16,8 @@ from decimal import Decimal
 
 from spendpilot.actions.disable_replication_rule import DisableReplicationFacts
 from spendpilot.domain import Estimate, Evidence, Finding, Money
-from spendpilot.savings.registry import register_estimator
 from spendpilot.savings.pricebook import PriceBook
+from spendpilot.savings.registry import register_estimator
 
 log = logging.getLogger(__name__)
 INTER_REGION_PER_GB = {"us-east-1": Decimal("0.02")}

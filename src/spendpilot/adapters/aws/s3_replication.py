@@ -113,10 +113,10 @@ class S3ReplicationApi:
         if not filters:
             return None
         filter_id = "EntireBucket" if "EntireBucket" in filters else sorted(filters)[0]
-        sums = {}
-        for key, metric in (("gets", S3_GET_REQUESTS), ("bytes_uploaded", S3_BYTES_UPLOADED)):
+        sums: dict[str, float] = {}
+        for key, wanted in (("gets", S3_GET_REQUESTS), ("bytes_uploaded", S3_BYTES_UPLOADED)):
             reply = cw.get_metric_statistics(
-                Namespace=metric.namespace, MetricName=metric.name, StartTime=start, EndTime=end, Period=DAY,
+                Namespace=wanted.namespace, MetricName=wanted.name, StartTime=start, EndTime=end, Period=DAY,
                 Statistics=["Sum"], Dimensions=[{"Name": "BucketName", "Value": dest}, {"Name": "FilterId", "Value": filter_id}],
             )
             sums[key] = sum(float(p["Sum"]) for p in reply.get("Datapoints", []))
