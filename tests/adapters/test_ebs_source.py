@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from tests.actions.test_snapshot_and_delete_volume import _create, _plan
+from tests.adapters.ml_replies import NO_ML
 from tests.adapters.reply_server import Reply, reply_server
 from tests.adapters.test_aws_unreadable import NO_GROUPS, NO_INSTANCES, SSM_JSON
 from tests.adapters.test_policy import Session, _through, session_with  # noqa: F401 - the fixture
@@ -53,6 +54,7 @@ def test_a_denied_ebs_is_a_named_gap_and_the_rest_of_the_region_is_read(tmp_path
         "GetParametersByPath": Reply(body=b'{"Parameters": []}', content_type=SSM_JSON),
         "ListEndpoints": Reply(body=b'{"Endpoints": []}', content_type="application/x-amz-json-1.1"),
         "DescribeVolumes": denied,
+        **NO_ML,
     }
     with reply_server(**replies) as server:
         [source] = build_sources([{"kind": "aws", "endpoint_url": server.url, "max_attempts": 1, "gpu_namespaces": []}], tmp_path)
@@ -61,7 +63,7 @@ def test_a_denied_ebs_is_a_named_gap_and_the_rest_of_the_region_is_read(tmp_path
     assert (gap.source, gap.part) == (source.name, "EBS")
     assert "DescribeVolumes" in gap.error
     [read] = snap.sources
-    assert read.endswith(", 0 SageMaker endpoints, EBS NOT read")
+    assert read.endswith(", 0 SageMaker endpoints, EBS NOT read, 0 training jobs, 0 notebook instances in service, 0 EBS snapshots, 0 S3 replication rules, 0 Bedrock models")
 
 
 def test_the_read_only_statement_reads_volumes_but_cannot_delete_one(

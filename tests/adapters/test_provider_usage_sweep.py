@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.adapters.llm_usage_server import OPENAI, OPENAI_DATA, load, usage_api_server
+from tests.adapters.ml_replies import NO_ML
 from tests.adapters.reply_server import Reply, reply_server
 from tests.adapters.test_aws_unreadable import NO_GROUPS, NO_INSTANCES, SSM_JSON
 from tests.config.helpers import one_error_line, spendpilot
@@ -42,6 +43,7 @@ def test_a_sweep_finds_route_to_model_waste_from_the_openai_usage_api_alone(tmp_
         "ListEndpoints": Reply(body=b'{"Endpoints": []}', content_type=SSM_JSON),
         "DescribeVolumes": Reply(body=b'<DescribeVolumesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
                                       b"<requestId>r</requestId><volumeSet/></DescribeVolumesResponse>"),
+        **NO_ML,
     }
     with usage_api_server(OPENAI, KEY, prefix="/v1") as openai, reply_server(**aws_replies) as aws:
         openai.pages = {"/v1/organization/usage/completions": _day_pages(3),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from tests.actions.test_delete_sagemaker_endpoint import NAME, _create, _plan
+from tests.adapters.ml_replies import NO_ML
 from tests.adapters.reply_server import Reply, reply_server
 from tests.adapters.test_aws_unreadable import NO_GROUPS, NO_INSTANCES, SSM_JSON
 from tests.adapters.test_policy import Session, _through, session_with  # noqa: F401 - the fixture
@@ -54,18 +55,24 @@ def test_a_denied_sagemaker_is_a_named_gap_and_the_rest_of_the_region_is_read(tm
         "GetParametersByPath": Reply(body=b'{"Parameters": []}', content_type=SSM_JSON),
         "ListEndpoints": denied,
         "DescribeVolumes": NO_VOLUMES,
+        **NO_ML,
     }
     with reply_server(**replies) as server:
         [source] = build_sources([{"kind": "aws", "endpoint_url": server.url, "max_attempts": 1, "gpu_namespaces": []}], tmp_path)
         snap = collect_snapshot([source], SourceContext(now=utcnow(), prices=PriceBook.bundled()))
-    assert server.operations[-2:] == ["ListEndpoints", "DescribeVolumes"]  # (no GPU namespaces: no CloudWatch call to script)
+    # (no GPU namespaces: no CloudWatch call to script); training jobs and notebooks are parts of their own
+    ops = server.operations
+    assert ops[ops.index("ListEndpoints") + 1] == "DescribeVolumes"
+    assert ops[ops.index("DescribeVolumes") + 1:ops.index("DescribeVolumes") + 4] == [
+        "ListTrainingJobs", "ListTrainingJobs", "ListNotebookInstances"]
     [gap] = snap.gaps
     assert (gap.source, gap.part) == (source.name, "SageMaker")
     assert gap.error.startswith("sagemaker:ListEndpoints denied in us-east-1")
     assert gap.label() == f"{source.name} (SageMaker)"
     # The rest of the source was read and said so; one partial gap does not make the sweep blind.
     assert snap.sources == [f"{source.name}: 0 instances, 0 groups, 0 LLM routes, metrics for 0 running "
-                            "instances (0 GPU series on 0 of 0 GPU instances), SageMaker NOT read, 0 EBS volumes"]
+                            "instances (0 GPU series on 0 of 0 GPU instances), SageMaker NOT read, 0 EBS volumes, "
+                            "0 training jobs, 0 notebook instances in service, 0 EBS snapshots, 0 S3 replication rules, 0 Bedrock models"]
     assert not SweepReport(sweep_id="s", gaps=snap.gaps, sources_configured=1).blind
     assert SweepReport(sweep_id="s", gaps=[gap.model_copy(update={"part": None})], sources_configured=1).blind
 

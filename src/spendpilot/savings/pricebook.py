@@ -63,6 +63,7 @@ _TIERS_FILE = "model_tiers.yaml"
 _SAGEMAKER_FILE = "sagemaker_hosting_prices.yaml"
 _EBS_FILE = "ebs_prices.yaml"
 _CACHE_MIN_FILE = "prompt_cache_minimums.yaml"
+_SAGEMAKER_ML_FILE = "sagemaker_ml_prices.yaml"
 
 _SPOT_QUANTUM = Decimal("0.0001")
 _GPU_FAMILY = re.compile(r"^(?:p|g|inf|trn|dl)\d")
@@ -212,6 +213,20 @@ class _SageMakerTable(_Strict):
     schema_version: int
     source: _SourceSpec
     prices: dict[str, dict[str, _HostingPrice]]
+
+
+class _ComponentPrice(_Strict):
+    per_hour: Decimal
+    usage_type: str
+    quoted_in: str
+
+
+class _SageMakerMlTable(_Strict):
+    """SageMaker prices by component (``training``, ``notebook``), region and ``ml.*`` type."""
+
+    schema_version: int
+    source: _SourceSpec
+    components: dict[str, dict[str, dict[str, _ComponentPrice]]]
 
 
 class _EbsEntry(_Strict):
@@ -413,9 +428,11 @@ class PriceBook:
         sagemaker: _SageMakerTable | None = None,
         ebs: _EbsTable | None = None,
         cache_minimums: _CacheMinTable | None = None,
+        sagemaker_ml: _SageMakerMlTable | None = None,
     ) -> None:
         self._ec2 = ec2
         self._cache_min = cache_minimums
+        self._sagemaker_ml = sagemaker_ml
         self._ebs = ebs
         self._sagemaker = sagemaker
         self._llm = llm_prices
@@ -467,6 +484,10 @@ class PriceBook:
             cache_minimums=(
                 _load(directory / _CACHE_MIN_FILE, _CacheMinTable, yaml.safe_load)
                 if (directory / _CACHE_MIN_FILE).is_file() else None
+            ),
+            sagemaker_ml=(
+                _load(directory / _SAGEMAKER_ML_FILE, _SageMakerMlTable, yaml.safe_load)
+                if (directory / _SAGEMAKER_ML_FILE).is_file() else None
             ),
         )
 
@@ -591,6 +612,21 @@ class PriceBook:
             per_hour=entry.per_hour,
             source=PriceSource(name=table.source.name, as_of=table.source.as_of, url=table.source.url),
             note=f"usage type {entry.usage_type}; quoted in {entry.quoted_in}",
+        )
+
+    def sagemaker_component(self, component: str, instance_type: str, region: str) -> HourlyPrice | None:
+        """$/instance-hour of an ``ml.*`` type for one SageMaker component (``training``: a
+        training job on demand, ``notebook``: a notebook instance), or None without a sourced
+        price. No fallback to another region, component or the EC2 price of the family."""
+        table = self._sagemaker_ml
+        key = instance_type.strip().lower()
+        entry = table.components.get(component, {}).get(region, {}).get(key) if table is not None else None
+        if table is None or entry is None:
+            return None
+        return HourlyPrice(
+            instance_type=key, region=region, per_hour=entry.per_hour,
+            source=PriceSource(name=table.source.name, as_of=table.source.as_of, url=table.source.url),
+            note=f"SageMaker {component}, usage type {entry.usage_type}; quoted in {entry.quoted_in}",
         )
 
     # -- EBS ----------------------------------------------------------------------------

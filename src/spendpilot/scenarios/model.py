@@ -71,12 +71,82 @@ class EbsVolumeSpec(BaseModel):
     attached_until_hours_ago: float | None = None
 
 
+class TrainingJobSpec(BaseModel):
+    """A SageMaker training job (``scenarios/seed_ml.py``): ``InProgress`` since ``started_hours_ago``,
+    or ``Completed`` after ``hours``. ``runs`` > 1 makes that many runs of one family, a day apart,
+    named ``<name>-<timestamp>``, as a scheduled pipeline launches them."""
+
+    name: str
+    instance_type: str
+    instance_count: int = 1
+    status: Literal["InProgress", "Completed"] = "Completed"
+    started_hours_ago: float
+    hours: float = 1.0
+    runs: int = 1
+    max_runtime_hours: float = 24.0
+    managed_spot: bool = False
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class NotebookSpec(BaseModel):
+    """A SageMaker notebook instance in service since ``started_hours_ago``, whose Jupyter log's
+    last line was ``last_jupyter_hours_ago`` (None: no log stream)."""
+
+    name: str
+    instance_type: str
+    started_hours_ago: float
+    last_jupyter_hours_ago: float | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class EbsSnapshotSpec(BaseModel):
+    """An EBS snapshot of a volume of ``size_gb`` taken ``age_days`` ago; ``volume_kept``: its volume
+    still exists; ``ami``: a registered AMI uses it."""
+
+    name: str
+    size_gb: int
+    age_days: float
+    volume_kept: bool = False
+    ami: bool = False
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class BedrockModelUsage(BaseModel):
+    """Bedrock use of one model as CloudWatch reports it (AWS/Bedrock by ModelId), for ``days`` days."""
+
+    model_id: str
+    requests_per_day: int
+    input_tokens_per_request: int
+    output_tokens_per_request: int
+    days: int = 7
+
+
+class S3ReplicationSpec(BaseModel):
+    """A versioned bucket replicating (one rule, ``rule``) into ``destination`` in
+    ``destination_region``; with ``request_metrics`` the destination publishes S3 request metrics
+    (FilterId EntireBucket) over the metric window: ``gb_per_day`` written by replication and
+    ``gets_per_hour`` reads."""
+
+    bucket: str
+    destination: str
+    destination_region: str = "us-west-2"
+    rule: str = "replicate-all"
+    request_metrics: bool = True
+    gb_per_day: float = 0.0
+    gets_per_hour: float = 0.0
+
+
 class Resources(BaseModel):
     instances: list[InstanceSpec] = Field(default_factory=list)
     autoscaling_groups: list[AutoScalingGroupSpec] = Field(default_factory=list)
     llm_features: list[LlmFeatureRoute] = Field(default_factory=list)
     sagemaker_endpoints: list[SageMakerEndpointSpec] = Field(default_factory=list)
     ebs_volumes: list[EbsVolumeSpec] = Field(default_factory=list)
+    sagemaker_training_jobs: list[TrainingJobSpec] = Field(default_factory=list)
+    sagemaker_notebooks: list[NotebookSpec] = Field(default_factory=list)
+    ebs_snapshots: list[EbsSnapshotSpec] = Field(default_factory=list)
+    bedrock_usage: list[BedrockModelUsage] = Field(default_factory=list)
+    s3_replications: list[S3ReplicationSpec] = Field(default_factory=list)
 
 
 class MetricProfile(BaseModel):

@@ -148,6 +148,9 @@ def seed_scenario(aws: AwsAdapter, scenario: Scenario, now: datetime | None = No
     _seed_endpoints(aws, scenario, org, now, rng)
     _seed_volumes(aws, scenario, org, now)
     _seed_metrics(aws, scenario, org, now, rng)
+    from spendpilot.scenarios.seed_ml import seed_ml_and_storage
+
+    seed_ml_and_storage(aws, scenario, now)
     return org
 
 

@@ -36,14 +36,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from spendpilot.adapters.aws.autoscaling import AutoScalingApi
+from spendpilot.adapters.aws.bedrock_usage import BedrockUsageApi
 from spendpilot.adapters.aws.budgets import BudgetsApi
 from spendpilot.adapters.aws.cloudwatch import CloudWatchApi
 from spendpilot.adapters.aws.ebs import EbsApi
+from spendpilot.adapters.aws.ebs_snapshots import EbsSnapshotsApi
 from spendpilot.adapters.aws.ec2 import Ec2Api
 from spendpilot.adapters.aws.errors import UNREADABLE_REPLY, RawReply, adapter_error
 from spendpilot.adapters.aws.pricing import PRICING_REGIONS, PricingApi
 from spendpilot.adapters.aws.relaunch import RelaunchApi
+from spendpilot.adapters.aws.s3_replication import S3ReplicationApi
 from spendpilot.adapters.aws.sagemaker import SageMakerApi
+from spendpilot.adapters.aws.sagemaker_notebooks import NotebooksApi
+from spendpilot.adapters.aws.sagemaker_training import TrainingJobsApi
 from spendpilot.adapters.aws.ssm_routing import LlmRoutingApi
 from spendpilot.errors import AdapterError
 
@@ -172,6 +177,16 @@ READ_PERMISSIONS: tuple[str, ...] = (
     "sagemaker:ListTags",
     "ec2:DescribeVolumes",
     "ec2:DescribeVolumesModifications",
+    "sagemaker:ListTrainingJobs",
+    "sagemaker:DescribeTrainingJob",
+    "sagemaker:ListNotebookInstances",
+    "sagemaker:DescribeNotebookInstance",
+    "logs:DescribeLogStreams",  # a notebook's jupyter.log: its last use
+    "s3:ListAllMyBuckets",
+    "s3:GetBucketLocation",
+    "s3:GetReplicationConfiguration",  # GetBucketReplication
+    "cloudwatch:GetMetricStatistics",  # a replica bucket's request metrics, in its own region
+    "ec2:DescribeImages",  # which snapshots a registered AMI needs
     "ec2:DescribeSnapshots",  # read by the EBS actions before and after a change (no resource-level permissions)
 )
 """What a sweep calls: read-only, the whole of what spendpilot needs when no action is approved."""
@@ -234,6 +249,11 @@ class AwsAdapter:
         return _translated(CloudWatchApi(client), client)
 
     @cached_property
+    def bedrock_usage(self) -> BedrockUsageApi:
+        client = self.client("cloudwatch")
+        return _translated(BedrockUsageApi(client, self.cloudwatch, self.region), client)
+
+    @cached_property
     def llm_routing(self) -> LlmRoutingApi:
         client = self.client("ssm")
         writer = self.client("ssm", single_attempt=True)
@@ -257,6 +277,19 @@ class AwsAdapter:
         return _translated(RelaunchApi(client, self.region, writer=writer), client, writer)
 
     @cached_property
+    def sagemaker_training(self) -> TrainingJobsApi:
+        client = self.client("sagemaker")
+        writer = self.client("sagemaker", single_attempt=True)
+        return _translated(TrainingJobsApi(client, self.region, writer=writer), client, writer)
+
+    @cached_property
+    def sagemaker_notebooks(self) -> NotebooksApi:
+        client = self.client("sagemaker")
+        writer = self.client("sagemaker", single_attempt=True)
+        api = NotebooksApi(client, self.client("logs"), self.region, writer=writer)
+        return _translated(api, client, writer)
+
+    @cached_property
     def ebs(self) -> EbsApi:
         client = self.client("ec2")
         return _translated(EbsApi(client, self.region), client)
@@ -265,6 +298,23 @@ class AwsAdapter:
     def budgets(self) -> BudgetsApi:
         client = self.client("budgets")
         return _translated(BudgetsApi(client), client)
+
+    @cached_property
+    def ebs_snapshots(self) -> EbsSnapshotsApi:
+        client = self.client("ec2")
+        writer = self.client("ec2", single_attempt=True)
+        return _translated(EbsSnapshotsApi(client, self.region, writer=writer, account_id=self.account_id()), client, writer)
+
+    @cached_property
+    def s3_replication(self) -> S3ReplicationApi:
+        client = self.client("s3")
+        writer = self.client("s3", single_attempt=True)
+
+        def cloudwatch_in(region: str) -> Any:
+            return self._session.client("cloudwatch", region_name=region, config=self._config,
+                                        **({"endpoint_url": self.endpoint_url} if self.endpoint_url else {}))
+
+        return _translated(S3ReplicationApi(client, self.region, cloudwatch_in, writer=writer), client, writer)
 
     def account_id(self) -> str | None:
         try:

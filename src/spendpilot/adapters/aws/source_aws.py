@@ -23,9 +23,13 @@ from pydantic import Field, field_validator, model_validator
 from spendpilot.adapters.aws.client import READ_PERMISSIONS, AwsAdapter
 from spendpilot.adapters.aws.credentials import account_session, role_account
 from spendpilot.adapters.aws.ebs import last_attached
+from spendpilot.adapters.aws.ebs_snapshots import SNAPSHOT
+from spendpilot.adapters.aws.s3_replication import REPLICATION_RULE
 from spendpilot.adapters.aws.sagemaker import endpoint_activity
+from spendpilot.adapters.aws.sagemaker_notebooks import NOTEBOOK
+from spendpilot.adapters.aws.sagemaker_training import TRAINING_JOB
 from spendpilot.adapters.base import Source, SourceContext, SourceSettings, register_source
-from spendpilot.domain import Gap, MetricSeries, Resource, ResourceRef, SourceResult
+from spendpilot.domain import Gap, LlmUsage, MetricSeries, Resource, ResourceRef, SourceResult
 from spendpilot.errors import AdapterError
 
 
@@ -63,6 +67,15 @@ class AwsSourceSettings(SourceSettings):
         default_factory=lambda: ["CWAgent"],
         description="CloudWatch namespaces where the CloudWatch agent publishes nvidia_smi_utilization_gpu "
         "(the agent's metrics.namespace; CWAgent unless configured).",
+    )
+    training_history_days: int = Field(
+        30, ge=1, le=365,
+        description="SageMaker training jobs created within this many days are read (running ones always are).",
+    )
+    bedrock_feature: str = Field(
+        "bedrock",
+        description="The product feature Bedrock usage read from CloudWatch (AWS/Bedrock, by ModelId) is counted "
+        "under: the metrics name no feature. Name it after the feature whose route (llm_routing_prefix) calls Bedrock.",
     )
     llm_routing_prefix: str = Field(
         "/spendpilot/features",
@@ -198,10 +211,13 @@ class AwsRegionSource:
         except AdapterError as exc:  # e.g. a role without ec2:DescribeVolumes
             volumes = []
             gaps.append(Gap(source=self.name, part="EBS", error=" ".join(str(exc).split())))
+        ml = self._ml_parts(ctx, gaps)
+        bedrock = self._bedrock(ctx, gaps, warnings)
         return SourceResult(
-            resources=instances + groups + routes + endpoints + volumes,
+            resources=instances + groups + routes + endpoints + volumes + ml,
             metrics=metrics | endpoint_metrics,
             live_spot_prices=spot,
+            llm_usage=bedrock,
             warnings=warnings,
             gaps=gaps,
             summary=(
@@ -210,6 +226,9 @@ class AwsRegionSource:
                 f"({gpus.count()} GPU series on {len(gpus.by_instance)} of {len(gpu_hosts)} GPU instances)"
                 + (", SageMaker NOT read" if any(g.part == "SageMaker" for g in gaps) else f", {len(endpoints)} SageMaker endpoints")
                 + (", EBS NOT read" if any(g.part == "EBS" for g in gaps) else f", {len(volumes)} EBS volumes")
+                + _ml_summary(ml, gaps)
+                + (", Bedrock NOT read" if any(g.part == "Bedrock" for g in gaps)
+                   else f", {len({u.model for u in bedrock})} Bedrock models")
             ),
         )
 
@@ -219,6 +238,52 @@ class AwsRegionSource:
         serving = [e for e in endpoints if e.attributes["status"] == "InService"]
         start = ctx.now - timedelta(days=self.settings.metric_lookback_days)
         return endpoints, endpoint_activity(self.adapter.cloudwatch, serving, start=start, end=ctx.now)
+
+    def _ml_parts(self, ctx: SourceContext, gaps: list[Gap]) -> list[Resource]:
+        """SageMaker training jobs, notebook instances and EBS snapshots; each part that cannot be read
+        is its own gap."""
+        out: list[Resource] = []
+        for part, read in (("SageMaker training", self._training_jobs), ("SageMaker notebooks", self._notebooks),
+                           ("EBS snapshots", self._snapshots), ("S3 replication", self._replication)):
+            try:
+                out.extend(read(ctx))
+            except AdapterError as exc:
+                gaps.append(Gap(source=self.name, part=part, error=" ".join(str(exc).split())))
+        return out
+
+    def _training_jobs(self, ctx: SourceContext) -> list[Resource]:
+        since = ctx.now - timedelta(days=self.settings.training_history_days)
+        return self.adapter.sagemaker_training.list_jobs(created_after=since)
+
+    def _notebooks(self, ctx: SourceContext) -> list[Resource]:
+        """Notebook instances in service, each with the last line of its Jupyter log."""
+        notebooks = self.adapter.sagemaker_notebooks.list_in_service()
+        for nb in notebooks:
+            last = self.adapter.sagemaker_notebooks.last_jupyter_activity(nb.ref.id)
+            nb.attributes["last_jupyter_activity_at"] = last.isoformat() if last is not None else None
+        return notebooks
+
+    def _bedrock(self, ctx: SourceContext, gaps: list[Gap], warnings: list[str]) -> list[LlmUsage]:
+        """Daily Bedrock requests and tokens per model, as the LLM checks read usage."""
+        try:
+            read = self.adapter.bedrock_usage.daily_usage(
+                end=ctx.now, days=self.settings.metric_lookback_days, feature=self.settings.bedrock_feature,
+                prices=ctx.prices,
+            )
+        except AdapterError as exc:
+            gaps.append(Gap(source=self.name, part="Bedrock", error=" ".join(str(exc).split())))
+            return []
+        if read.unpriced:
+            warnings.append(f"Bedrock models without a list price (their usage is counted at cost 0): "
+                            f"{', '.join(read.unpriced)}")
+        return read.usage
+
+    def _replication(self, ctx: SourceContext) -> list[Resource]:
+        start = ctx.now - timedelta(days=self.settings.metric_lookback_days)
+        return self.adapter.s3_replication.list_rules(start=start, end=ctx.now)
+
+    def _snapshots(self, ctx: SourceContext) -> list[Resource]:
+        return self.adapter.ebs_snapshots.list_snapshots()
 
     def _ebs(self, ctx: SourceContext) -> list[Resource]:
         """Volumes; each unattached one with the last hour CloudWatch saw it attached in the window."""
@@ -231,6 +296,17 @@ class AwsRegionSource:
             v.attributes["attachment_watched_from"] = start.isoformat()
             v.attributes["last_attached_at"] = at.isoformat() if at is not None else None
         return volumes
+
+
+def _ml_summary(ml: Sequence[Resource], gaps: Sequence[Gap]) -> str:
+    unread = {g.part for g in gaps}
+    parts = []
+    for part, kind, label in (("SageMaker training", TRAINING_JOB, "training jobs"),
+                              ("SageMaker notebooks", NOTEBOOK, "notebook instances in service"),
+                              ("EBS snapshots", SNAPSHOT, "EBS snapshots"),
+                              ("S3 replication", REPLICATION_RULE, "S3 replication rules")):
+        parts.append(f", {part} NOT read" if part in unread else f", {sum(r.ref.kind == kind for r in ml)} {label}")
+    return "".join(parts)
 
 
 @register_source(
