@@ -64,7 +64,7 @@ def summaries_table(summaries: Iterable[ProposalSummary], title: str = "Proposal
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for p in summaries:
         table.add_row(
-            p.id, p.action, Text(p.target_label),  # untrusted names never become markup
+            p.id, p.action, Text(p.where),  # untrusted names never become markup
             format_money(p.expected, p.currency), f"{format_money(p.low, p.currency)} – {format_money(p.high, p.currency)}",
             Text(p.risk.value, style=_RISK_STYLE.get(p.risk.value, "")), p.status.value,
         )
@@ -74,7 +74,7 @@ def summaries_table(summaries: Iterable[ProposalSummary], title: str = "Proposal
 def summaries_plain(summaries: list[ProposalSummary]) -> str:
     """One aligned line per proposal, widths from the data: fast at any length, greppable."""
     rows = [
-        (p.id, p.action, p.target_label, format_money(p.expected, p.currency, whole=True),
+        (p.id, p.action, p.where, format_money(p.expected, p.currency, whole=True),
          f"{format_money(p.low, p.currency, whole=True)}–{format_money(p.high, p.currency, whole=True)}",
          p.risk.value, p.status.value)
         for p in summaries

@@ -198,4 +198,4 @@ def test_daemon_once_sweeps_through_the_scheduler_path(demo_org: DemoOrg) -> Non
     assert proc.returncode == 0, proc.stderr
     assert "scheduled sweep" in proc.stderr and "4 new" in proc.stderr
     listed = json.loads(run_cli("proposals", "--json", env=demo_org.env(), check=True).stdout)
-    assert len(listed) == len(demo_org.scenario.expected.must_propose)
+    assert len(listed) == len(_aws_side(demo_org.scenario.expected.must_propose))

@@ -30,6 +30,14 @@ class ProposalSummary:
     high: Decimal
     risk: Risk
     status: ProposalStatus
+    location: str = ""
+    """"account 111122223333 eu-west-1" (``ResourceRef.location()``): with several accounts the
+    same name can be in each, so a list must say which."""
+
+    @property
+    def where(self) -> str:
+        """The target and, when known, its account and region."""
+        return f"{self.target_label} ({self.location})" if self.location else self.target_label
 
     @classmethod
     def of(cls, p: Proposal) -> ProposalSummary:
@@ -37,7 +45,7 @@ class ProposalSummary:
         return cls(
             id=p.id, rule=p.rule, action=p.action, target_label=p.target.label(), target_id=p.target.id,
             currency=e.expected.currency, expected=e.expected.amount, low=e.low.amount, high=e.high.amount,
-            risk=p.risk, status=p.status,
+            risk=p.risk, status=p.status, location=p.target.location(),
         )
 
 

@@ -137,6 +137,7 @@ _SUMMARY_PATHS: tuple[tuple[str, ...], ...] = (
     ("rule",), ("action",), ("target", "kind"), ("target", "name"), ("target", "id"),
     ("estimate", "expected", "amount"), ("estimate", "expected", "currency"),
     ("estimate", "low", "amount"), ("estimate", "high", "amount"), ("risk",),
+    ("target", "account"), ("target", "region"),
 )
 """Where ``ProposalSummary``'s fields live in a stored ``Proposal`` body (columns 2.. of the row)."""
 
@@ -447,6 +448,7 @@ class StateStore:
                 id=r[0], status=ProposalStatus(r[1]), rule=r[2], action=r[3],
                 target_label=f"{r[4]}:{r[5] or r[6]}", target_id=r[6], currency=r[8],
                 expected=Decimal(r[7]), low=Decimal(r[9]), high=Decimal(r[10]), risk=Risk(r[11]),
+                location=" ".join(x for x in (f"account {r[12]}" if r[12] else None, r[13]) if x),
             )
             for r in rows
         ]

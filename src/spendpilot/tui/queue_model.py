@@ -79,7 +79,7 @@ def prepare(proposals: Iterable[ProposalSummary]) -> list[QueueEntry]:
     return [
         QueueEntry(
             p,
-            " ".join((p.id, p.action, p.target_label, p.target_id, p.rule, p.risk.value, p.status.value)).lower(),
+            " ".join((p.id, p.action, p.target_label, p.target_id, p.location, p.rule, p.risk.value, p.status.value)).lower(),
         )
         for p in summary_order(proposals)
     ]
