@@ -78,4 +78,21 @@ def prepare_scenario(
     reports = [ingest_file(focus_file, settings.lake_dir), ingest_llm_usage_file(usage_file, settings.lake_dir)]
     for r in reports:
         say(f"Ingested {r.file.name}: {r.rows_read:,} read, {r.rows_stored:,} stored, {r.rows_quarantined:,} quarantined")
+    if scenario.llm_requests.patterns:
+        _send_llm_spans(settings, scenario, inputs, now, say)
     return PreparedScenario(org=org, focus_file=focus_file, llm_usage_file=usage_file, reports=reports)
+
+
+def _send_llm_spans(settings: Settings, scenario: Scenario, inputs: Path, now: datetime,
+                    say: Callable[[str], None]) -> None:
+    """The scenario's per-request traffic as an OTLP JSON export, ingested like a user's collector file."""
+    from spendpilot.lake.otlp import ingest_otlp_file
+    from spendpilot.scenarios.llm_traffic import traffic_from_spec
+    from spendpilot.scenarios.otlp_export import write_otlp_json
+
+    spec = scenario.llm_requests
+    spans = write_otlp_json(traffic_from_spec(spec, now), inputs / "llm_spans.otlp.json")
+    otel = settings.otel.model_copy(update={"store_prompt_text": spec.store_prompt_text})
+    report = ingest_otlp_file(spans, settings.lake_dir, otel)
+    say(f"Ingested {spans.name}: {report.spans_read:,} spans read, {report.spans_stored:,} stored, "
+        f"{report.spans_quarantined:,} quarantined")

@@ -1,11 +1,18 @@
-"""Cap a runaway caller with a rate or budget limit (advisory; a LiteLLM proxy key/team would enforce it)."""
+"""Cap a runaway caller with a rate limit: in the LiteLLM proxy config when one is configured, else advisory.
+
+With a LiteLLM config and a known team, the plan sets the team's ``rpm_limit`` in
+``litellm_settings.default_team_settings`` (LiteLLM's team settings in config.yaml; teams that
+already exist in the proxy's database take their limits from ``/team/update``, which the runbook
+names). config.yaml has no per-conversation limit, so the team's limit is set at twice its
+busiest legitimate minute: it stops a loop without refusing the team's normal traffic.
+"""
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from spendpilot.actions.advisory import AdvisoryAction
 from spendpilot.actions.base import register_action
+from spendpilot.actions.litellm_config import LiteLLMConfigAction, LiteLLMConfigChange
 from spendpilot.domain import Facts, Finding
 
 
@@ -24,11 +31,18 @@ class RateLimitFacts(Facts):
     input_tokens: int = Field(ge=0, description="Input tokens of the excess requests.")
     cached_input_tokens: int = Field(0, ge=0)
     output_tokens: int = Field(ge=0)
+    team: str | None = None
+    team_rpm_limit: int | None = Field(None, ge=1, description="Limit for the whole team (twice its busiest normal minute).")
+    litellm: LiteLLMConfigChange | None = None
+    """The config edit, when a LiteLLM config was read and the team is known."""
 
 
 @register_action("rate_limit")
-class RateLimit(AdvisoryAction[RateLimitFacts]):
+class RateLimit(LiteLLMConfigAction[RateLimitFacts]):
     facts_model = RateLimitFacts
+
+    def change(self, finding: Finding[RateLimitFacts]) -> LiteLLMConfigChange | None:
+        return finding.facts.litellm
 
     def describe(self, finding: Finding[RateLimitFacts]) -> str:
         f = finding.facts
@@ -43,4 +57,6 @@ class RateLimit(AdvisoryAction[RateLimitFacts]):
             f"Until then, cap it: a per-key or per-team `rpm_limit: {f.rpm_limit}` (LiteLLM proxy) or the "
             "gateway's equivalent, plus a daily `max_budget` for the key.",
             "Alert on the limit being hit: a refused loop is a bug report, not only a saving.",
-        ]
+        ] + ([f"LiteLLM: team '{f.team}' gets rpm_limit {f.team_rpm_limit} in config.yaml (teams created from "
+              "JWTs); for a team already in the proxy's database set the same with POST /team/update. "
+              "Restart the proxy to load config.yaml."] if f.litellm is not None else [])

@@ -23,7 +23,11 @@ from pydantic import BaseModel, Field
 from spendpilot.actions.enable_semantic_cache import SemanticCacheFacts
 from spendpilot.checks.registry import register_check
 from spendpilot.domain import Evidence, Finding, LlmRequest, Snapshot
-from spendpilot.memory.semantic_duplicates import DEFAULT_THRESHOLD, estimate_duplicates
+from spendpilot.memory.semantic_duplicates import (
+    DEFAULT_LITERAL_THRESHOLD,
+    DEFAULT_THRESHOLD,
+    estimate_duplicates,
+)
 from spendpilot.savings._token_cost import TokenMix, feature_resource, window_days
 from spendpilot.savings.pricebook import PriceBook
 
@@ -32,6 +36,8 @@ class NearDuplicatePromptSettings(BaseModel):
     enabled: bool = True
     threshold: float = Field(DEFAULT_THRESHOLD, gt=0, le=1,
                              description="Cosine similarity (minilm_packaged) from which prompts are the same question.")
+    literal_threshold: float = Field(DEFAULT_LITERAL_THRESHOLD, gt=0, le=1,
+                                     description="The same, for prompts sharing a number, quoted text or name.")
     min_prompts: int = Field(200, ge=2, description="Prompts with text a feature needs before it is judged.")
     max_prompts: int = Field(5000, ge=2, description="Newest prompts per feature embedded (bounds the sweep's time).")
     min_duplicate_share: float = Field(0.1, ge=0, le=1, description="Share of repeats below which nothing is proposed.")
@@ -63,7 +69,8 @@ def find_near_duplicate_prompts(
         sample = texts[-settings.max_prompts:]
         embedding = embedding or get_embedding_function(settings.embedding)
         found = estimate_duplicates([t for _, t in sample], embedding=embedding,
-                                    threshold=settings.threshold, store_dir=settings.store_dir)
+                                    threshold=settings.threshold, literal_threshold=settings.literal_threshold,
+                                    store_dir=settings.store_dir)
         if found.share < settings.min_duplicate_share or found.duplicates == 0:
             continue
         mix = TokenMix.of(rows)
@@ -85,7 +92,8 @@ def find_near_duplicate_prompts(
                          value=f"{found.duplicates:,} of {len(sample):,} prompts ({found.share:.1%}) in {found.groups:,} distinct questions",
                          source=source),
                 Evidence(label="Similarity rule",
-                         value=f"cosine >= {settings.threshold:.2f} with {found.embedding}, same numbers/quotes/names",
+                         value=(f"cosine >= {settings.threshold:.2f} ({settings.literal_threshold:.2f} when a number, quote or "
+                                f"name is shared) with {found.embedding}; same literals; not a swapped-word look-alike"),
                          source="spendpilot.memory.semantic_duplicates"),
                 Evidence(label="Prompts without stored text", value=f"{len(rows) - len(texts):,}",
                          source="[otel] store_prompt_text"),

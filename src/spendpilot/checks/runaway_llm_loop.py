@@ -21,7 +21,9 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field
 
+from spendpilot.actions.litellm_config import config_change
 from spendpilot.actions.rate_limit import RateLimitFacts
+from spendpilot.adapters.litellm.source_litellm_config import ConfigEdit
 from spendpilot.checks.registry import register_check
 from spendpilot.domain import Evidence, Finding, LlmRequest, Snapshot
 from spendpilot.savings._token_cost import TokenMix, feature_resource, window_days
@@ -109,9 +111,17 @@ def find_runaway_loops(snapshot: Snapshot, settings: RunawayLoopSettings, prices
             continue
         bursts = 1 + sum(1 for a, b in zip(burst_rows, burst_rows[1:], strict=False) if b.start_time - a.start_time > window)
         mix = TokenMix.of(excess_rows)
+        team = next((r.team for r in rows if r.team), None)
+        team_limit = change = None
+        if team:
+            team_rows = [r for k, rs in by_caller.items() for j, r in enumerate(rs)
+                         if r.team == team and j not in looping.get(k, set())]
+            team_limit = max(settings.min_rpm_limit, 2 * _peak_per_minute(team_rows))
+            path: list[str | dict[str, str]] = ["litellm_settings", "default_team_settings", {"team_id": team}, "rpm_limit"]
+            change = config_change(snapshot, [ConfigEdit(path=path, value=team_limit)])
         days = window_days([r for rs in by_caller.values() for r in rs if rs and rs[0].feature == feature])
         findings.append(Finding(
-            resource=feature_resource(feature, provider, next((r.team for r in rows if r.team), None)),
+            resource=feature_resource(feature, provider, team, instance=caller),
             summary=(f"{caller} of feature '{feature}' ({model}) repeated one call {len(burst_rows):,} times, "
                      f"up to {_peak_per_minute(burst_rows)} a minute"),
             facts=RateLimitFacts(
@@ -119,7 +129,7 @@ def find_runaway_loops(snapshot: Snapshot, settings: RunawayLoopSettings, prices
                 burst_requests=len(burst_rows), excess_requests=len(excess_rows),
                 peak_per_minute=_peak_per_minute(burst_rows), rpm_limit=limit,
                 input_tokens=mix.input_tokens, cached_input_tokens=mix.cached_input_tokens,
-                output_tokens=mix.output_tokens,
+                output_tokens=mix.output_tokens, team=team, team_rpm_limit=team_limit, litellm=change,
             ),
             evidence=[
                 Evidence(label="Near-identical calls", value=f"{len(burst_rows):,} in {bursts} burst(s)",

@@ -8,11 +8,13 @@ meaning. Its hit rate over a window is the share of prompts whose meaning was al
 2. Each distinct text is embedded offline (``minilm_packaged`` by default: paraphrases land
    close, not only shared words) and stored in a Chroma collection on disk.
 3. Each text's nearest neighbours come from Chroma's index (cosine). Two texts are the same
-   question when their similarity is at least ``threshold`` **and** they carry the same
-   literals: numbers, quoted text and capitalised names. The literal rule is the guard against
-   the commonest false hit of semantic caches: the same sentence about a different order
-   number, city or product ("translate 'good morning'" vs "translate 'good night'" are 0.83
-   apart in MiniLM, closer than many true paraphrases).
+   question when their similarity is at least ``threshold`` (``literal_threshold`` when they
+   share specific literals) **and** they pass two guards against the commonest false hit of
+   semantic caches, the same sentence about a different thing:
+   - same literals: numbers, quoted text and capitalised names ("translate 'good morning'" vs
+     "translate 'good night'" are 0.83 in MiniLM, closer than many true paraphrases);
+   - not a substitution: the same words with one to three content words swapped ("a grey wool
+     jacket" vs "a grey wool scarf", 0.88).
 4. Same-question pairs are joined into groups (union-find); duplicates = prompts - groups.
 
 The threshold is stated with every estimate, because the hit rate depends on it. Grouping is
@@ -22,6 +24,7 @@ window; a shorter time-to-live serves fewer.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tempfile
 import time
@@ -35,9 +38,17 @@ from chromadb.api.types import Documents, EmbeddingFunction
 
 from spendpilot.memory._store import open_collection
 
-DEFAULT_THRESHOLD = 0.76
+DEFAULT_THRESHOLD = 0.74
 """Cosine similarity (minilm_packaged) from which two prompts count as the same question.
 Chosen on generated paraphrases (``benchmarks/semantic_duplicates.py`` prints the error)."""
+DEFAULT_LITERAL_THRESHOLD = 0.70
+"""The same, for two prompts that carry the same specific literals (an order number, a quoted
+phrase, a name): sharing one is evidence of its own, so a little less similarity is asked."""
+
+DEFAULT_NEIGHBOURS = 40
+"""Nearest neighbours read per prompt. Many prompts share a template (hundreds of "where is my
+order N?"), and they crowd a small neighbour list, hiding the paraphrase with the same N; 10
+lost a third of the repeats at 5,000 prompts."""
 
 _SPACE = re.compile(r"\s+")
 _NUMBER = re.compile(r"\b\d[\d,._/-]*\d\b|\b\d\b")
@@ -51,6 +62,9 @@ _COURTESY = re.compile(
 )
 _NOT_NAMES = {"i", "i'm", "i've", "i'd", "i'll", "tl", "dr", "tl;dr"}
 _ADD_BATCH = 2000
+_TOKEN = re.compile(r"[\w']+")
+_FUNCTION_WORDS = frozenset(["a", "an", "the", "i", "me", "my", "we", "our", "you", "your", "it", "its", "this", "that", "these", "those", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "how", "what", "what's", "whats", "where", "when", "why", "which", "who", "whom", "to", "of", "in", "on", "at", "for", "from", "by", "with", "about", "into", "and", "or", "but", "if", "so", "as", "please", "there", "here", "any", "some", "just"])
+MAX_SUBSTITUTED_WORDS = 3
 
 
 def strip_courtesy(text: str) -> str:
@@ -81,12 +95,43 @@ def same_literals(a: str, b: str) -> bool:
     return all(x in fb for x in la) and all(x in fa for x in lb)
 
 
+def substitution(a: str, b: str) -> bool:
+    """The same sentence with a few content words swapped ("a grey wool jacket" / "a grey wool
+    scarf"): a different question about a different thing, however close the vectors are.
+
+    True when the word sequences are equal except for replaced runs of at most
+    ``MAX_SUBSTITUTED_WORDS`` words each, with a content (not function) word among them.
+    Paraphrases change the frame, not one noun, so they are not caught; a paraphrase that swaps a
+    single word for its synonym ("make" / "cook") is, and is then counted as a different question.
+    """
+    ta, tb = _TOKEN.findall(normalise_prompt(a)), _TOKEN.findall(normalise_prompt(b))
+    if ta == tb:
+        return False
+    matcher = difflib.SequenceMatcher(a=ta, b=tb, autojunk=False)
+    content_swap = False
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        if i2 - i1 > MAX_SUBSTITUTED_WORDS or j2 - j1 > MAX_SUBSTITUTED_WORDS:
+            return False
+        if op == "replace" and any(w not in _FUNCTION_WORDS for w in ta[i1:i2] + tb[j1:j2]):
+            content_swap = True
+    same = sum(size for _, _, size in matcher.get_matching_blocks())
+    return content_swap and same >= 0.5 * max(len(ta), len(tb))
+
+
+def same_question(a: str, b: str) -> bool:
+    """The guards on top of similarity: same literals, and not a swapped-word look-alike."""
+    return same_literals(a, b) and not substitution(a, b)
+
+
 @dataclass(frozen=True)
 class DuplicateEstimate:
     prompts: int
     distinct_texts: int
     groups: int
     threshold: float
+    literal_threshold: float
     embedding: str
     seconds: float
     group_of: tuple[int, ...]
@@ -122,8 +167,9 @@ def estimate_duplicates(
     *,
     embedding: EmbeddingFunction[Documents] | None = None,
     threshold: float = DEFAULT_THRESHOLD,
+    literal_threshold: float = DEFAULT_LITERAL_THRESHOLD,
     store_dir: Path | None = None,
-    neighbours: int = 10,
+    neighbours: int = DEFAULT_NEIGHBOURS,
 ) -> DuplicateEstimate:
     """Group ``prompts`` into questions (module docstring); Chroma lives in ``store_dir``
     (a temporary folder when None) and the collection is dropped afterwards."""
@@ -146,6 +192,7 @@ def estimate_duplicates(
     uf = _UnionFind(len(texts))
     if len(texts) > 1:
         vectors = embedding(originals)
+        has_literals = [bool(literals(t)) for t in originals]
         with tempfile.TemporaryDirectory(prefix="spendpilot-semcache-") as tmp:
             where = store_dir or Path(tmp)
             name = f"prompts-{uuid.uuid4().hex[:12]}"
@@ -162,7 +209,10 @@ def estimate_duplicates(
                             i = start + offset
                             for j_str, dist in zip(ids, dists, strict=True):
                                 j = int(j_str)
-                                if j != i and 1.0 - dist >= threshold and same_literals(originals[i], originals[j]):
+                                if j == i or 1.0 - dist < min(threshold, literal_threshold):
+                                    continue
+                                bar = literal_threshold if has_literals[i] else threshold
+                                if 1.0 - dist >= bar and same_question(originals[i], originals[j]):
                                     uf.join(i, j)
                 finally:
                     coll._client.delete_collection(name)  # type: ignore[attr-defined]
@@ -171,5 +221,6 @@ def estimate_duplicates(
     group_of = tuple(relabel.setdefault(r, len(relabel)) for r in roots)
     return DuplicateEstimate(
         prompts=len(prompts), distinct_texts=len(texts), groups=len(relabel), threshold=threshold,
+        literal_threshold=literal_threshold,
         embedding=type(embedding).name(), seconds=time.perf_counter() - started, group_of=group_of,
     )

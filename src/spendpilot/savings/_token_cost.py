@@ -56,9 +56,11 @@ def window_days(requests: Iterable[LlmRequest]) -> int:
     return max(1, round((max(times) - min(times)).total_seconds() / 86_400 + 0.5))
 
 
-def feature_resource(feature: str, provider: str, team: str | None = None) -> Resource:
+def feature_resource(feature: str, provider: str, team: str | None = None, instance: str | None = None) -> Resource:
+    """A feature as the resource a finding is about; ``instance`` (a caller) keeps two findings
+    on one feature apart while the name people see stays the feature."""
     return Resource(
-        ref=ResourceRef(provider=provider, kind="llm_feature", id=feature, name=feature),
+        ref=ResourceRef(provider=provider, kind="llm_feature", id=f"{feature}/{instance}" if instance else feature, name=feature),
         tags={"team": team} if team else {},
         attributes={"feature": feature},
     )

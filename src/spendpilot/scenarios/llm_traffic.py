@@ -12,6 +12,7 @@ import random
 from datetime import datetime, timedelta
 
 from spendpilot.domain import LlmRequest
+from spendpilot.scenarios.model import LlmRequestsSpec
 from spendpilot.scenarios.prompt_corpus import generate_prompts
 
 
@@ -81,3 +82,24 @@ def busy_varied(feature: str, model: str, at: datetime, *, calls: int, per_minut
         output_tokens=100 + rng.randrange(400), prompt_prefix_sha256="d" * 64,
         input_messages=_messages("You answer customers.", [("user", corpus.prompts[i])]),
     ) for i in range(calls)]
+
+
+def traffic_from_spec(spec: LlmRequestsSpec, now: datetime) -> list[LlmRequest]:
+    """Every pattern of a scenario's ``llm_requests.yaml``, oldest first."""
+    start = now - timedelta(days=spec.days)
+    rows: list[LlmRequest] = []
+    for p in spec.patterns:
+        burst_at = now - timedelta(hours=p.hours_ago)
+        if p.kind == "repeated_questions":
+            rows += repeated_questions(p.feature, p.model, start, count=p.count, duplicate_share=p.duplicate_share,
+                                       days=spec.days, seed=p.seed, provider=p.provider, intents=p.intents)
+        elif p.kind == "conversations":
+            rows += conversations(p.feature, p.model, start, count=p.count, turns=p.turns, first_input=p.first_input,
+                                  growth_per_turn=p.growth_per_turn, days=spec.days, seed=p.seed, provider=p.provider)
+        elif p.kind == "runaway_loop":
+            rows += runaway_loop(p.feature, p.model, burst_at, calls=p.count, per_minute=p.per_minute,
+                                 conversation=f"{p.feature}-run-{p.seed}", provider=p.provider)
+        else:
+            rows += busy_varied(p.feature, p.model, burst_at, calls=p.count, per_minute=p.per_minute,
+                                callers=p.callers, seed=p.seed, provider=p.provider)
+    return sorted(rows, key=lambda r: r.start_time)

@@ -135,6 +135,33 @@ class LlmUsageSpec(BaseModel):
     features: list[LlmFeatureUsage] = Field(default_factory=list)
 
 
+class LlmTrafficPattern(BaseModel):
+    """One generated per-request pattern (``spendpilot.scenarios.llm_traffic``), sent as GenAI spans."""
+
+    kind: Literal["repeated_questions", "conversations", "runaway_loop", "busy_varied"]
+    feature: str
+    model: str
+    provider: str = "openai"
+    seed: int = 0
+    count: int = Field(100, ge=1, description="Prompts (repeated_questions), conversations, or calls.")
+    duplicate_share: float = Field(0.0, ge=0, lt=1)
+    intents: list[str] | None = None
+    turns: int = Field(10, ge=1)
+    first_input: int = Field(1000, ge=1)
+    growth_per_turn: int = Field(0, ge=0)
+    per_minute: int = Field(60, ge=1)
+    callers: int = Field(50, ge=1)
+    hours_ago: float = Field(24.0, ge=0, description="When a burst (runaway_loop, busy_varied) starts.")
+
+
+class LlmRequestsSpec(BaseModel):
+    """Per-request LLM traffic the scenario sends as OTLP JSON spans through ``ingest``."""
+
+    store_prompt_text: bool = Field(False, description="Ingest with [otel] store_prompt_text (the user's opt-in).")
+    days: int = Field(7, ge=1, description="Days the generated requests spread over, ending now.")
+    patterns: list[LlmTrafficPattern] = Field(default_factory=list)
+
+
 class ExpectedProposal(BaseModel):
     rule: str
     action: str
@@ -165,6 +192,7 @@ class Scenario(BaseModel):
     metrics: dict[str, ResourceMetrics] = Field(default_factory=dict)
     billing: Billing
     llm_usage: LlmUsageSpec = Field(default_factory=LlmUsageSpec)
+    llm_requests: LlmRequestsSpec = Field(default_factory=LlmRequestsSpec)
     expected: Expected = Field(default_factory=Expected)
 
     def aws_settings(self, endpoint_url: str | None) -> dict[str, object]:
@@ -181,6 +209,7 @@ _FILES = {
     "metrics": "metrics.yaml",
     "billing": "billing.yaml",
     "llm_usage": "llm_usage.yaml",
+    "llm_requests": "llm_requests.yaml",
     "expected": "expected.yaml",
 }
 
