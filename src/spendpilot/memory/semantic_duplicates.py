@@ -7,7 +7,8 @@ meaning. Its hit rate over a window is the share of prompts whose meaning was al
 1. Prompts are normalised (Unicode NFKC, case, whitespace); identical ones are one text.
 2. Each distinct text is embedded offline (``minilm_packaged`` by default: paraphrases land
    close, not only shared words) and stored in a Chroma collection on disk.
-3. Each text's nearest neighbours come from Chroma's index (cosine). Two texts are the same
+3. Each text's nearest neighbours come from Chroma's index (cosine), among the texts with the
+   same literals (a metadata filter; see ``_signature``). Two texts are the same
    question when their similarity is at least ``threshold`` (``literal_threshold`` when they
    share specific literals) **and** they pass two guards against the commonest false hit of
    semantic caches, the same sentence about a different thing:
@@ -120,6 +121,18 @@ def substitution(a: str, b: str) -> bool:
     return content_swap and same >= 0.5 * max(len(ta), len(tb))
 
 
+_NO_LITERALS = "-"
+
+
+def _signature(text: str) -> str:
+    """Prompts can only be the same question when their literals agree, so neighbours are
+    searched among prompts with the same literals (a Chroma ``where`` on this signature). Without
+    it, hundreds of "where is my order N?" crowd the neighbour list of each and hide the
+    paraphrase that has the same N."""
+    found = literals(text)
+    return "\x1f".join(sorted(found)) if found else _NO_LITERALS
+
+
 def same_question(a: str, b: str) -> bool:
     """The guards on top of similarity: same literals, and not a swapped-word look-alike."""
     return same_literals(a, b) and not substitution(a, b)
@@ -192,7 +205,10 @@ def estimate_duplicates(
     uf = _UnionFind(len(texts))
     if len(texts) > 1:
         vectors = embedding(originals)
-        has_literals = [bool(literals(t)) for t in originals]
+        signature = [_signature(t) for t in originals]
+        buckets: dict[str, list[int]] = {}
+        for i, sig in enumerate(signature):
+            buckets.setdefault(sig, []).append(i)
         with tempfile.TemporaryDirectory(prefix="spendpilot-semcache-") as tmp:
             where = store_dir or Path(tmp)
             name = f"prompts-{uuid.uuid4().hex[:12]}"
@@ -200,20 +216,22 @@ def estimate_duplicates(
                 try:
                     for start in range(0, len(texts), _ADD_BATCH):
                         stop = min(start + _ADD_BATCH, len(texts))
-                        coll.add(ids=[str(i) for i in range(start, stop)], embeddings=list(vectors[start:stop]))
-                    k = min(neighbours + 1, len(texts))
-                    for start in range(0, len(texts), _ADD_BATCH):
-                        found = coll.query(query_embeddings=list(vectors[start : start + _ADD_BATCH]),
-                                           n_results=k, include=["distances"])
-                        for offset, (ids, dists) in enumerate(zip(found["ids"], found["distances"] or [], strict=True)):
-                            i = start + offset
-                            for j_str, dist in zip(ids, dists, strict=True):
-                                j = int(j_str)
-                                if j == i or 1.0 - dist < min(threshold, literal_threshold):
-                                    continue
-                                bar = literal_threshold if has_literals[i] else threshold
-                                if 1.0 - dist >= bar and same_question(originals[i], originals[j]):
-                                    uf.join(i, j)
+                        coll.add(ids=[str(i) for i in range(start, stop)], embeddings=list(vectors[start:stop]),
+                                 metadatas=[{"sig": signature[i]} for i in range(start, stop)])
+                    for sig, members in buckets.items():
+                        if len(members) < 2:
+                            continue
+                        k = min(neighbours + 1, len(members))
+                        bar = threshold if sig == _NO_LITERALS else literal_threshold
+                        for start in range(0, len(members), _ADD_BATCH):
+                            chunk = members[start : start + _ADD_BATCH]
+                            found = coll.query(query_embeddings=[vectors[i] for i in chunk], n_results=k,
+                                               where={"sig": sig}, include=["distances"])
+                            for i, ids, dists in zip(chunk, found["ids"], found["distances"] or [], strict=True):
+                                for j_str, dist in zip(ids, dists, strict=True):
+                                    j = int(j_str)
+                                    if j != i and 1.0 - dist >= bar and same_question(originals[i], originals[j]):
+                                        uf.join(i, j)
                 finally:
                     coll._client.delete_collection(name)  # type: ignore[attr-defined]
     roots = [uf.find(t) for t in text_of]
