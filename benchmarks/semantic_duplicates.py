@@ -17,7 +17,11 @@ import time
 from pathlib import Path
 
 from spendpilot.memory.embedding import PackagedMiniLMEmbeddingFunction
-from spendpilot.memory.semantic_duplicates import DEFAULT_NEIGHBOURS, DEFAULT_THRESHOLD, estimate_duplicates
+from spendpilot.memory.semantic_duplicates import (
+    DEFAULT_NEIGHBOURS,
+    DEFAULT_THRESHOLD,
+    estimate_duplicates,
+)
 from spendpilot.scenarios.prompt_corpus import generate_prompts
 
 

@@ -7,7 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from spendpilot.memory._store import open_collection
-from spendpilot.memory.embedding import HashingEmbeddingFunction, PackagedMiniLMEmbeddingFunction, get_embedding_function
+from spendpilot.memory.embedding import (
+    HashingEmbeddingFunction,
+    PackagedMiniLMEmbeddingFunction,
+    get_embedding_function,
+)
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> float:

@@ -233,7 +233,7 @@ def estimate_duplicates(
                                     if j != i and 1.0 - dist >= bar and same_question(originals[i], originals[j]):
                                         uf.join(i, j)
                 finally:
-                    coll._client.delete_collection(name)  # type: ignore[attr-defined]
+                    coll._client.delete_collection(name)
     roots = [uf.find(t) for t in text_of]
     relabel: dict[int, int] = {}
     group_of = tuple(relabel.setdefault(r, len(relabel)) for r in roots)
