@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from spendpilot.actions import get_action
 from spendpilot.checks import all_checks
 from spendpilot.domain import Snapshot
@@ -34,9 +36,12 @@ def test_literals_keep_template_look_alikes_apart() -> None:
 
 
 def test_paraphrased_repeats_are_estimated_close_to_the_planted_share(tmp_path: Path) -> None:
-    corpus = generate_prompts(400, 0.3, seed=11)
+    corpus = generate_prompts(300, 0.3, seed=11)
     found = estimate_duplicates(corpus.prompts, store_dir=tmp_path / "chroma")
-    assert abs(found.share - corpus.planted_share) <= 0.1 * corpus.planted_share, (found.share, corpus.planted_share)
+    # ±15 % on 300 prompts, where a handful of merged or split questions moves the share by
+    # points; the ±10 % target is shown on 5,000 (benchmarks/semantic_duplicates.py, and the
+    # slow test below).
+    assert abs(found.share - corpus.planted_share) <= 0.15 * corpus.planted_share, (found.share, corpus.planted_share)
     # The word-hashing embedding, at the same threshold, misses most paraphrases: the reason
     # the packaged MiniLM is the default here.
     hashed = estimate_duplicates(corpus.prompts, embedding=HashingEmbeddingFunction(), store_dir=tmp_path / "h")
@@ -44,16 +49,16 @@ def test_paraphrased_repeats_are_estimated_close_to_the_planted_share(tmp_path: 
 
 
 def test_one_template_asking_different_things_is_not_a_duplicate(tmp_path: Path) -> None:
-    corpus = generate_prompts(300, 0.0, seed=12, intents=["translate", "packing", "order_status", "recipe"])
+    corpus = generate_prompts(200, 0.0, seed=12, intents=["translate", "packing", "order_status", "recipe"])
     found = estimate_duplicates(corpus.prompts, store_dir=tmp_path)
     assert found.share <= 0.03, found.share
 
 
 def test_the_check_proposes_a_cache_for_repeats_and_not_for_distinct_questions_or_missing_text() -> None:
-    faq = repeated_questions("help-center", "gpt-4.1-mini", START, count=300, duplicate_share=0.4, seed=13)
-    distinct = repeated_questions("concierge", "gpt-4.1-mini", START, count=300, duplicate_share=0.0, seed=14,
+    faq = repeated_questions("help-center", "gpt-4.1-mini", START, count=250, duplicate_share=0.4, seed=13)
+    distinct = repeated_questions("concierge", "gpt-4.1-mini", START, count=250, duplicate_share=0.0, seed=14,
                                   intents=["translate", "packing", "recipe", "summarize"])
-    no_text = repeated_questions("private-bot", "gpt-4.1-mini", START, count=300, duplicate_share=0.5, seed=15, with_text=False)
+    no_text = repeated_questions("private-bot", "gpt-4.1-mini", START, count=250, duplicate_share=0.5, seed=15, with_text=False)
     spec = all_checks()["near_duplicate_prompts"]
     findings = spec.run(Snapshot(taken_at=NOW, llm_requests=faq + distinct + no_text), spec.settings(), PRICES)
     assert [f.facts.feature for f in findings] == ["help-center"]
@@ -67,3 +72,11 @@ def test_the_check_proposes_a_cache_for_repeats_and_not_for_distinct_questions_o
     assert abs(est.high.amount - high) < Decimal("0.01")
     plan = get_action("enable_semantic_cache").build_plan(findings[0])
     assert f"{f.threshold:.2f}" in plan.change["runbook"][1]
+
+
+@pytest.mark.slow
+def test_at_5000_prompts_the_estimate_is_within_ten_percent(tmp_path: Path) -> None:
+    """What ``benchmarks/semantic_duplicates.py`` prints, as an assertion (minutes on 2 cores)."""
+    corpus = generate_prompts(5000, 0.3, seed=2026)
+    found = estimate_duplicates(corpus.prompts, store_dir=tmp_path)
+    assert abs(found.share - corpus.planted_share) <= 0.1 * corpus.planted_share, (found.share, corpus.planted_share)
