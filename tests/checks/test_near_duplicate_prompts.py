@@ -28,6 +28,14 @@ START = datetime(2026, 11, 13, tzinfo=UTC)
 PRICES = PriceBook.bundled()
 
 
+def test_the_check_uses_the_estimators_thresholds() -> None:
+    from spendpilot.checks.near_duplicate_prompts import NearDuplicatePromptSettings
+    from spendpilot.memory.semantic_duplicates import DEFAULT_LITERAL_THRESHOLD, DEFAULT_THRESHOLD
+
+    settings = NearDuplicatePromptSettings()
+    assert (settings.threshold, settings.literal_threshold) == (DEFAULT_THRESHOLD, DEFAULT_LITERAL_THRESHOLD)
+
+
 def test_literals_keep_template_look_alikes_apart() -> None:
     assert not same_literals("Translate 'good morning' into French.", "Translate 'good night' into French.")
     assert not same_literals("Where is my order 48213?", "Where is my order 48214?")

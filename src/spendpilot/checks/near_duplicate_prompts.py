@@ -23,20 +23,17 @@ from pydantic import BaseModel, Field
 from spendpilot.actions.enable_semantic_cache import SemanticCacheFacts
 from spendpilot.checks.registry import register_check
 from spendpilot.domain import Evidence, Finding, LlmRequest, Snapshot
-from spendpilot.memory.semantic_duplicates import (
-    DEFAULT_LITERAL_THRESHOLD,
-    DEFAULT_THRESHOLD,
-    estimate_duplicates,
-)
 from spendpilot.savings._token_cost import TokenMix, feature_resource, window_days
 from spendpilot.savings.pricebook import PriceBook
 
 
 class NearDuplicatePromptSettings(BaseModel):
     enabled: bool = True
-    threshold: float = Field(DEFAULT_THRESHOLD, gt=0, le=1,
+    # Same values as memory.semantic_duplicates' defaults (a test keeps them equal); not imported
+    # from there so registering checks does not import Chroma.
+    threshold: float = Field(0.74, gt=0, le=1,
                              description="Cosine similarity (minilm_packaged) from which prompts are the same question.")
-    literal_threshold: float = Field(DEFAULT_LITERAL_THRESHOLD, gt=0, le=1,
+    literal_threshold: float = Field(0.70, gt=0, le=1,
                                      description="The same, for prompts sharing a number, quoted text or name.")
     min_prompts: int = Field(200, ge=2, description="Prompts with text a feature needs before it is judged.")
     max_prompts: int = Field(5000, ge=2, description="Newest prompts per feature embedded (bounds the sweep's time).")
@@ -56,6 +53,7 @@ def find_near_duplicate_prompts(
     snapshot: Snapshot, settings: NearDuplicatePromptSettings, prices: PriceBook
 ) -> list[Finding[SemanticCacheFacts]]:
     from spendpilot.memory.embedding import get_embedding_function
+    from spendpilot.memory.semantic_duplicates import estimate_duplicates
 
     by_feature: dict[tuple[str, str, str], list[LlmRequest]] = defaultdict(list)
     for r in snapshot.llm_requests:

@@ -34,10 +34,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from chromadb.api.types import Documents, EmbeddingFunction
-
-from spendpilot.memory._store import open_collection
+if TYPE_CHECKING:  # Chroma is imported when an estimate runs, not when checks are registered
+    from chromadb.api.types import Documents, EmbeddingFunction
 
 DEFAULT_THRESHOLD = 0.74
 """Cosine similarity (minilm_packaged) from which two prompts count as the same question.
@@ -186,6 +186,8 @@ def estimate_duplicates(
 ) -> DuplicateEstimate:
     """Group ``prompts`` into questions (module docstring); Chroma lives in ``store_dir``
     (a temporary folder when None) and the collection is dropped afterwards."""
+    from spendpilot.memory._store import open_collection
+
     started = time.perf_counter()
     if embedding is None:
         from spendpilot.memory.embedding import PackagedMiniLMEmbeddingFunction
