@@ -119,3 +119,32 @@ def test_a_config_that_is_not_yaml_is_refused_at_read_naming_the_file(tmp_path: 
     bad.write_text("model_list: [unclosed\n")
     with pytest.raises(AdapterError, match="config.yaml: not valid YAML"):
         LiteLLMConfigSource(LiteLLMConfigSettings(path=bad)).read(SourceContext(now=NOW, prices=PRICES))
+
+
+def test_approve_executes_verifies_and_rollback_restores_through_the_executor(tmp_path: Path) -> None:
+    from spendpilot.approval.service import Approvals
+    from spendpilot.domain import ProposalStatus
+    from spendpilot.execution.executor import Executor
+    from spendpilot.proposals.lifecycle import make_proposal
+    from spendpilot.savings.registry import estimate
+    from spendpilot.state.store import StateStore
+
+    config = tmp_path / "config.yaml"
+    shutil.copy(DATA, config)
+    before = config.read_text()
+    snapshot, source = _sweep(config)
+    finding = _finding(snapshot)
+    est = estimate(finding, PRICES)
+    assert est is not None
+    proposal = make_proposal(finding, est)
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    store.upsert_proposal(proposal)
+    executor = Executor(store, ActionContext(targets=Targets([source])))
+    approvals = Approvals(store, lambda p, _d: executor.execute(p.id), lambda *_a: None)
+    outcome = approvals.approve(proposal.id, "alice", proposal.plan_hash)
+    assert outcome.applied and outcome.verified, outcome.message
+    assert "rpm_limit: 40" in config.read_text()
+    assert store.get_proposal(proposal.id).status is ProposalStatus.EXECUTED
+    undone = approvals.rollback(proposal.id, "alice")
+    assert undone.applied and undone.verified, undone.message
+    assert config.read_text() == before
