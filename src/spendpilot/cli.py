@@ -695,6 +695,30 @@ def doctor(
         console.print(Text("healthy", style="green"))
 
 
+@app.command(name="token-focus")
+def token_focus(config: ConfigOpt = None, home: HomeOpt = None) -> None:
+    """Write LLM token cost into the FOCUS lake (per day, provider, model, feature) for chargeback.
+
+    Derived from the stored LLM usage (exports and GenAI spans). A billing export that already
+    bills a provider's AI usage for a day wins: those tokens are not added again (see
+    docs/token-checks.md). Running it again restates, never adds.
+    """
+    from spendpilot.lake.token_focus import write_token_focus
+    from spendpilot.savings.pricebook import PriceBook
+
+    settings = _settings(config, home)
+    try:
+        report = write_token_focus(settings.lake_dir, PriceBook.bundled())
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    console.print(f"{report.rows_written:,} token FOCUS rows written; {report.skipped_billed:,} usage rows "
+                  "already billed by an export (not added)")
+    for period in report.withdrawn_periods:
+        console.print(f"  withdrawn (now billed): {period}")
+    for model, n in sorted(report.unpriced.items()):
+        err.print(Text(f"  no price for {model}: {n:,} usage rows left out", style="yellow"))
+
+
 @app.command()
 def checks() -> None:
     """List the checks, the action each proposes, and their settings (override in `[checks.RULE]`).

@@ -18,6 +18,7 @@ from spendpilot.lake import IngestReport, ingest_file, ingest_llm_usage_file
 from spendpilot.savings.pricebook import PriceBook
 from spendpilot.scenarios.model import Scenario
 from spendpilot.scenarios.seed import SeededOrg, seed_scenario
+from spendpilot.scenarios.spans import LlmRequestsSpec
 from spendpilot.scenarios.synth import FOCUS_COLUMNS, focus_rows, llm_usage_records
 
 LLM_USAGE_COLUMNS = [
@@ -76,7 +77,7 @@ def prepare_scenario(
     say(f"Wrote {count:,} FOCUS rows ({scenario.billing_days} days) and {len(usage):,} LLM usage rows")
 
     reports = [ingest_file(focus_file, settings.lake_dir), ingest_llm_usage_file(usage_file, settings.lake_dir)]
-    if scenario.llm_requests is not None:  # per-request traffic, as an OTel collector's file export
+    if scenario.llm_requests is not None and scenario.llm_requests.features:  # as an OTel collector's file export
         from spendpilot.lake.otlp import ingest_otlp_file
         from spendpilot.scenarios.spans import write_request_spans
 
@@ -86,4 +87,20 @@ def prepare_scenario(
         say(f"Ingested {spans_file.name}: {spans.spans_read:,} spans read, {spans.spans_stored:,} stored")
     for r in reports:
         say(f"Ingested {r.file.name}: {r.rows_read:,} read, {r.rows_stored:,} stored, {r.rows_quarantined:,} quarantined")
+    if scenario.llm_requests is not None and scenario.llm_requests.patterns:
+        _send_llm_spans(settings, scenario.llm_requests, inputs, now, say)
     return PreparedScenario(org=org, focus_file=focus_file, llm_usage_file=usage_file, reports=reports)
+
+
+def _send_llm_spans(settings: Settings, spec: LlmRequestsSpec, inputs: Path, now: datetime,
+                    say: Callable[[str], None]) -> None:
+    """The scenario's per-request traffic as an OTLP JSON export, ingested like a user's collector file."""
+    from spendpilot.lake.otlp import ingest_otlp_file
+    from spendpilot.scenarios.llm_traffic import traffic_from_spec
+    from spendpilot.scenarios.otlp_export import write_otlp_json
+
+    spans = write_otlp_json(traffic_from_spec(spec, now), inputs / "llm_spans.otlp.json")
+    otel = settings.otel.model_copy(update={"store_prompt_text": spec.store_prompt_text})
+    report = ingest_otlp_file(spans, settings.lake_dir, otel)
+    say(f"Ingested {spans.name}: {report.spans_read:,} spans read, {report.spans_stored:,} stored, "
+        f"{report.spans_quarantined:,} quarantined")

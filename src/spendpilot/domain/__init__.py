@@ -1,6 +1,7 @@
 """Plain pydantic types shared by every stage. No I/O here."""
 
 from spendpilot.domain.findings import Estimate, Evidence, Facts, Finding
+from spendpilot.domain.llm_requests import LlmRequest
 from spendpilot.domain.metrics import EC2_CPU, NVIDIA_GPU, MetricId
 from spendpilot.domain.money import (
     DAYS_PER_MONTH,
@@ -31,6 +32,7 @@ __all__ = [
     "NVIDIA_GPU",
     "Facts",
     "Gap",
+    "LlmRequest",
     "MetricId",
     "SourceResult",
     "format_money",

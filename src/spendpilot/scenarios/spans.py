@@ -14,7 +14,7 @@ import json
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -44,10 +44,37 @@ class LlmRequestProfile(BaseModel):
     hours: list[int] = Field(default_factory=lambda: list(range(24)), description="UTC hours requests arrive in.")
 
 
+class LlmTrafficPattern(BaseModel):
+    """One generated per-request pattern (``spendpilot.scenarios.llm_traffic``), sent as GenAI spans."""
+
+    kind: Literal["repeated_questions", "conversations", "runaway_loop", "busy_varied"]
+    feature: str
+    model: str
+    provider: str = "openai"
+    seed: int = 0
+    count: int = Field(100, ge=1, description="Prompts (repeated_questions), conversations, or calls.")
+    duplicate_share: float = Field(0.0, ge=0, lt=1)
+    intents: list[str] | None = None
+    turns: int = Field(10, ge=1)
+    first_input: int = Field(1000, ge=1)
+    growth_per_turn: int = Field(0, ge=0)
+    per_minute: int = Field(60, ge=1)
+    callers: int = Field(50, ge=1)
+    hours_ago: float = Field(24.0, ge=0, description="When a burst (runaway_loop, busy_varied) starts.")
+
+
 class LlmRequestsSpec(BaseModel):
+    """A scenario's per-request LLM traffic (``llm_requests.yaml``), sent as OTLP JSON spans
+    through the real span ingest. Two generators share the file: ``features`` are steady
+    per-feature profiles (token mix, prefixes, schedules: ``write_request_spans``), ``patterns``
+    are behaviours over requests (repeated questions, growing conversations, loops:
+    ``scenarios.llm_traffic``)."""
+
     service_name: str = "product-api"
-    days: int = Field(14, ge=1)
+    days: int = Field(14, ge=1, description="Days the generated requests spread over, ending now.")
     features: list[LlmRequestProfile] = Field(default_factory=list)
+    store_prompt_text: bool = Field(False, description="Ingest with [otel] store_prompt_text (the user's opt-in).")
+    patterns: list[LlmTrafficPattern] = Field(default_factory=list)
 
 
 def _attr(key: str, value: object) -> dict[str, Any]:
