@@ -159,6 +159,10 @@ class KubePdb(_Frozen):
     disruptions_allowed: int | None = None
 
 
+CURRENT_READING = "metrics.k8s.io"
+"""``UsageSeries.labels["source"]`` of a one-point reading from metrics-server (no history)."""
+
+
 class UsageSeries(_Frozen):
     """One container's (or one GPU's) usage over time, as Prometheus reports it.
 

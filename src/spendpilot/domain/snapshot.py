@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from spendpilot.domain.kubernetes import ClusterState
+from spendpilot.domain.kubernetes import CURRENT_READING, ClusterState
 from spendpilot.domain.llm_requests import LlmRequest, LlmRequestStats
 from spendpilot.domain.money import Money
 from spendpilot.domain.resources import LlmUsage, MetricSeries, Resource
@@ -100,6 +100,10 @@ class Snapshot(_Readings):
             getattr(same, field).extend(getattr(cluster, field))
         same.namespaces.update(cluster.namespaces)
         same.usage_window_hours = max(same.usage_window_hours, cluster.usage_window_hours)
+        if same.usage_window_hours > 0:
+            # History (Prometheus) was read: metrics-server's one-point readings would only add
+            # a second, overlapping answer for the same pods.
+            same.usage = [u for u in same.usage if u.labels.get("source") != CURRENT_READING]
 
     def cluster(self, name: str) -> ClusterState | None:
         return next((c for c in self.clusters if c.cluster == name), None)

@@ -106,6 +106,13 @@ class KubeApi:
     def pods(self) -> list[dict[str, Any]]:
         return self.items("CoreV1Api", "list_pod_for_all_namespaces", "pods")
 
+    def pod_metrics(self) -> list[dict[str, Any]]:
+        """metrics.k8s.io ``PodMetrics`` (metrics-server): each container's usage right now."""
+        return self.items(
+            "CustomObjectsApi", "list_cluster_custom_object", "pod metrics (metrics.k8s.io)",
+            "metrics.k8s.io", "v1beta1", "pods",
+        )
+
     def pvcs(self) -> list[dict[str, Any]]:
         return self.items(
             "CoreV1Api", "list_persistent_volume_claim_for_all_namespaces", "persistentvolumeclaims"

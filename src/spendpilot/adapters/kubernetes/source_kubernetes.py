@@ -24,11 +24,12 @@ from spendpilot.adapters.base import Source, SourceContext, SourceSettings, regi
 from spendpilot.adapters.kubernetes._objects import meta
 from spendpilot.adapters.kubernetes.client import KubeApi
 from spendpilot.adapters.kubernetes.nodes import read_node
+from spendpilot.adapters.kubernetes.pod_metrics import read_pod_metrics
 from spendpilot.adapters.kubernetes.pods import owner_index, read_pod
 from spendpilot.adapters.kubernetes.target import PROVIDER, KubeTarget
 from spendpilot.adapters.kubernetes.workloads import read_hpa, read_pdb, read_pvc, read_workload
 from spendpilot.domain import Gap, ResourceRef, SourceResult
-from spendpilot.domain.kubernetes import ClusterState
+from spendpilot.domain.kubernetes import ClusterState, UsageSeries
 from spendpilot.errors import AdapterError, ConfigError
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
@@ -46,6 +47,7 @@ READ_RULES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("batch", "cronjobs", ("get", "list")),
     ("autoscaling", "horizontalpodautoscalers", ("get", "list")),
     ("policy", "poddisruptionbudgets", ("get", "list")),
+    ("metrics.k8s.io", "pods", ("get", "list")),
 )
 """(API group, resource, verbs) the source reads: the RBAC rules ``spendpilot policy`` prints."""
 
@@ -71,6 +73,12 @@ class KubernetesSettings(SourceSettings):
     )
     request_timeout: float = Field(
         30.0, gt=0, le=600, description="Seconds each API request may take."
+    )
+    current_usage: bool = Field(
+        True,
+        description="Read each pod's current CPU and memory from metrics.k8s.io (metrics-server) as a one-point "
+        "reading. History for rightsizing and idle checks comes from a `prometheus` source; when one reads "
+        "this cluster, its history replaces the reading.",
     )
 
 
@@ -155,17 +163,31 @@ class KubernetesClusterSource:
             except AdapterError as exc:
                 parts[part] = []
                 gaps.append(Gap(source=self.name, part=part, error=str(exc)))
+        usage, warnings = self._current_usage(api, ctx)
         cluster = ClusterState(
             cluster=self.context, read_at=ctx.now, nodes=nodes, pods=pods, workloads=workloads,
             hpas=parts["HorizontalPodAutoscalers"], pvcs=parts["PersistentVolumeClaims"],
-            pdbs=parts["PodDisruptionBudgets"], namespaces=namespaces,
+            pdbs=parts["PodDisruptionBudgets"], namespaces=namespaces, usage=usage,
         )  # fmt: skip
         gpus = sum(n.gpu_count for n in nodes)
         summary = (
             f"cluster {self.context}: {len(nodes):,} nodes{f' ({gpus} GPUs)' if gpus else ''}, {len(pods):,} pods, "
             f"{len(workloads):,} workloads in {len(namespaces)} namespace{'' if len(namespaces) == 1 else 's'}"
         )
-        return SourceResult(clusters=[cluster], gaps=gaps, summary=summary)
+        if usage:
+            summary += f", current usage of {len({(u.namespace, u.pod) for u in usage}):,} pods (metrics.k8s.io)"
+        return SourceResult(clusters=[cluster], gaps=gaps, summary=summary, warnings=warnings)
+
+    def _current_usage(self, api: KubeApi, ctx: SourceContext) -> tuple[list[UsageSeries], list[str]]:
+        """metrics-server's reading, or a warning: a cluster without metrics-server is common
+        and costs only the current reading, so it is not a gap."""
+        if not self.settings.current_usage:
+            return [], []
+        try:
+            objects = api.pod_metrics()
+        except AdapterError as exc:
+            return [], [f"no current pod usage from metrics.k8s.io ({exc}); a prometheus source gives history"]
+        return [s for obj in objects for s in read_pod_metrics(obj, ctx.now)], []
 
 
 @register_source(
