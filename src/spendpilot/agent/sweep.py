@@ -24,8 +24,8 @@ from spendpilot.agent.narrate import narrate_proposal
 from spendpilot.checks import run_checks
 from spendpilot.config import Settings
 from spendpilot.domain import (
-    Gap,
     Finding,
+    Gap,
     Proposal,
     ProposalStatus,
     Snapshot,
