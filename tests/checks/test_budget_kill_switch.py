@@ -144,3 +144,17 @@ def test_sweep_approve_stop_and_rollback_start(aws_endpoint: str, tmp_path: Path
     undone = services.rollback(proposal.id, by="alice")
     assert undone.status is ProposalStatus.EXECUTED, undone.message
     assert state(proposal.target.id) == "running"
+
+
+def test_a_kill_switch_budget_without_spend_data_is_said_not_judged(aws_endpoint: str, tmp_path: Path) -> None:
+    """No lake yet: the budget is not called under budget silently; the sweep says why it could not judge."""
+    from spendpilot.config import Settings
+    from spendpilot.runtime import build_services
+
+    _launch(aws_endpoint, "ml-dev-gpu", "g5.xlarge", team="ml", env="dev")
+    settings = Settings(home=tmp_path, aws={"endpoint_url": aws_endpoint},
+                        budgets=[{"name": "ml", "amount": 1, "scope": {"team": "ml"}, "kill_switch": True}])
+    services = build_services(settings)
+    report = services.sweep()
+    assert any("budget ml: " in w for w in report.warnings), report.warnings
+    assert not [p for p in services.list_proposals() if p.rule == "budget_kill_switch"]
