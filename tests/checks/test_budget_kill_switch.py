@@ -158,3 +158,17 @@ def test_a_kill_switch_budget_without_spend_data_is_said_not_judged(aws_endpoint
     report = services.sweep()
     assert any("budget ml: " in w for w in report.warnings), report.warnings
     assert not [p for p in services.list_proposals() if p.rule == "budget_kill_switch"]
+
+
+def test_a_bad_budget_in_a_scenario_names_file_and_field(tmp_path: Path) -> None:
+    import shutil
+
+    from spendpilot.errors import ScenarioError
+    from spendpilot.scenarios.model import load_scenario, scenarios_root
+
+    folder = tmp_path / "bad"
+    shutil.copytree(scenarios_root() / "budget_kill_switch", folder)
+    head = folder / "scenario.yaml"
+    head.write_text(head.read_text().replace("amount: 20", "amount: -5"))
+    with pytest.raises(ScenarioError, match=r"scenario.yaml: field 'budgets.0.amount'"):
+        load_scenario(folder)
