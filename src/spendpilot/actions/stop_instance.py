@@ -73,6 +73,8 @@ class StopInstanceFacts(Facts):
     cost_30d: Money | None = None
     billed_hours_30d: float | None = None
     commitment_share: float = Field(0.0, ge=0, le=1)
+    reason: str | None = None
+    """Why stop, when the case is not idleness (e.g. a budget's kill switch); stated in the estimate."""
 
 
     @model_validator(mode="after")

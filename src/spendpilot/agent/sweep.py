@@ -25,6 +25,7 @@ from spendpilot.checks import run_checks
 from spendpilot.config import Settings
 from spendpilot.domain import (
     Finding,
+    Gap,
     Proposal,
     ProposalStatus,
     Snapshot,
@@ -64,10 +65,33 @@ class SweepDeps:
     start_remediation: Callable[[Proposal], None]
 
 
+def _read_kill_switch_budgets(settings: Settings, snapshot: Snapshot) -> None:
+    """Budgets with ``kill_switch = true`` into the snapshot, for the ``budget_kill_switch`` check.
+
+    Read here, after the sources, because a budget is evaluated on the lake the lake source just
+    refreshed; a budget is configuration plus a lake query, not a source of its own. A failed
+    evaluation is a Gap named "budgets", never a silent "under budget".
+    """
+    if not any(b.kill_switch for b in settings.budgets):
+        return
+    from spendpilot.outlook.budgets import kill_switch_readings
+
+    try:
+        readings, notes = kill_switch_readings(settings)
+    except Exception as exc:  # one bad budget query must not cost the sweep
+        log.exception("kill-switch budgets not evaluated")
+        snapshot.gaps.append(Gap(source="budgets", error=f"kill-switch budgets not evaluated: {type(exc).__name__}: {exc}"))
+        return
+    snapshot.budgets.extend(readings)
+    snapshot.warnings.extend(notes)
+    snapshot.sources.append(f"budgets: {len(readings)} kill-switch budget(s) evaluated")
+
+
 def build_sweep_graph(deps: SweepDeps) -> Any:
     def collect(state: SweepState) -> SweepState:
         ctx = SourceContext(now=state["started_at"], prices=deps.prices)
         snapshot = collect_snapshot(deps.sources, ctx, concurrency=deps.settings.source_concurrency)
+        _read_kill_switch_budgets(deps.settings, snapshot)
         return {"snapshot": snapshot, "warnings": list(snapshot.warnings)}
 
     def detect(state: SweepState) -> SweepState:

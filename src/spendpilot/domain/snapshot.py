@@ -7,6 +7,7 @@ source that could not be read leaves a ``Gap`` with its name and why, so "nothin
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, Field
@@ -29,6 +30,35 @@ class Gap(BaseModel):
 
     def label(self) -> str:
         return f"{self.source} ({self.part})" if self.part else self.source
+
+
+class BudgetReading(BaseModel):
+    """A kill-switch budget's state as the sweep evaluated it (``outlook.budgets``).
+
+    Kept here, not as ``outlook.budgets.BudgetStatus``, because checks are pure functions of the
+    snapshot and the domain must not import the outlook (which imports the domain). Only budgets
+    with ``kill_switch = true`` are read, so a sweep without one pays nothing for the lake query.
+    """
+
+    name: str
+    scope: dict[str, str | list[str]] = Field(default_factory=dict)
+    amount: Money
+    actual: Money
+    """Month-to-date spend as of ``as_of``."""
+    projected: Money
+    """Actual plus the forecast for the rest of the month."""
+    as_of: date | None = None
+    period_end: date
+    top_threshold: float
+    """The highest configured threshold, as a share of the amount (e.g. 1.0)."""
+    top_crossed_on: date | None = None
+    """Day the actual spend crossed the top threshold; None if it has not."""
+    full_forecast_on: date | None = None
+    """Day the forecast crosses 100 % of the amount within the month; None if not expected."""
+
+    @property
+    def burn(self) -> Decimal:
+        return self.actual.amount / self.amount.amount
 
 
 class _Readings(BaseModel):
@@ -54,6 +84,8 @@ class _Readings(BaseModel):
     """Partial trouble that did not stop a source (a region skipped, a metric missing)."""
     clusters: list[ClusterState] = Field(default_factory=list)
     """Kubernetes clusters read by this sweep (objects, plus usage when Prometheus was read)."""
+    budgets: list[BudgetReading] = Field(default_factory=list)
+    """Kill-switch budgets, evaluated by the sweep after its sources (see ``BudgetReading``)."""
 
 
 class SourceResult(_Readings):
@@ -86,6 +118,7 @@ class Snapshot(_Readings):
         self.sources.append(f"{name}: {result.summary}" if result.summary else name)
         self.warnings.extend(f"{name}: {w}" for w in result.warnings)
         self.gaps.extend(result.gaps)
+        self.budgets.extend(result.budgets)
         for cluster in result.clusters:
             self._merge_cluster(cluster)
 

@@ -195,3 +195,37 @@ def describe(status: BudgetStatus) -> Sequence[str]:
         when = f" on {t.on}" if t.on else ""
         lines.append(f"  {int(t.threshold * 100)}% ({t.amount}): {t.state.value}{when}")
     return lines
+
+
+def kill_switch_readings(settings: Any, *, as_of: date | None = None) -> tuple[list[Any], list[str]]:
+    """The ``[[budgets]]`` with ``kill_switch = true`` as the snapshot carries them
+    (``domain.snapshot.BudgetReading``), plus notes (e.g. no spend data for a budget).
+
+    100 % is always evaluated, whatever the budget's thresholds, so the check can tell when the
+    forecast runs past the whole amount before the month ends.
+    """
+    from spendpilot.domain.money import Money
+    from spendpilot.domain.snapshot import BudgetReading
+
+    readings: list[Any] = []
+    notes: list[str] = []
+    for budget in settings.budgets:
+        if not budget.kill_switch:
+            continue
+        probe = budget.model_copy(update={"thresholds": sorted({*budget.thresholds, 1.0})})
+        status = evaluate_budget(settings.lake_dir, probe, as_of=as_of)
+        notes += [f"budget {budget.name}: {n}" for n in status.notes]
+        if status.as_of is None:
+            continue  # no data: nothing to judge, and the note says why
+        top = max(budget.thresholds)
+        by_share = {t.threshold: t for t in status.thresholds}
+        full, top_t = by_share[1.0], by_share[top]
+        readings.append(BudgetReading(
+            name=budget.name, scope=budget.scope, amount=Money.of(budget.amount, budget.currency),
+            actual=Money.of(status.actual, budget.currency),
+            projected=Money.of(status.projected.quantize(CENT), budget.currency),
+            as_of=status.as_of, period_end=status.period_end, top_threshold=top,
+            top_crossed_on=top_t.on if top_t.state is Crossing.CROSSED else None,
+            full_forecast_on=full.on if full.state is not Crossing.NOT_EXPECTED else None,
+        ))
+    return readings, notes

@@ -32,6 +32,10 @@ class BudgetSettings(BaseModel):
     notify_forecast: bool = Field(
         False, description="Also alert when the forecast (not yet the actual) crosses a threshold."
     )
+    kill_switch: bool = Field(
+        False, description="Past its top threshold, propose stopping the non-production GPU instances in its "
+        "scope (check `budget_kill_switch`; every stop waits for approval)."
+    )
 
     @field_validator("period")
     @classmethod

@@ -99,4 +99,6 @@ def estimate_stop_saving(finding: Finding[StopInstanceFacts], prices: PriceBook)
             if committed else ""
         )
     )
+    if facts.reason:
+        formula = f"Why stop: {facts.reason}. " + formula
     return Estimate(low=low, expected=expected, high=high, formula=formula, inputs=inputs)

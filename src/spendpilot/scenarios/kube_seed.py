@@ -87,7 +87,9 @@ def scenario_settings(
 ) -> Settings:
     """Settings for sweeping ``spec``: the default sources (AWS at ``endpoint_url``, the lake, LLM
     usage) plus the Kubernetes source when the scenario has clusters, plus ``extra_sources``
-    (the Prometheus sources serving its ``usage.yaml``)."""
+    (the Prometheus sources serving its ``usage.yaml``). The scenario's ``budgets`` become ``[[budgets]]``."""
+    if spec.budgets:
+        extra = {"budgets": spec.budgets, **extra}
     settings = Settings(home=home, aws=spec.aws_settings(endpoint_url), **extra)
     kube = [*kubernetes_source_config(spec, home), *extra_sources]
     if not kube:

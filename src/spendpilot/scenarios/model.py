@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from spendpilot.errors import ScenarioError
+from spendpilot.outlook.settings import BudgetSettings
 from spendpilot.scenarios.spans import LlmRequestsSpec
 
 
@@ -261,6 +262,8 @@ class Scenario(BaseModel):
     llm_requests: LlmRequestsSpec | None = None
     """Per-request traffic, sent as OpenTelemetry GenAI spans (``llm_requests.yaml``)."""
     expected: Expected = Field(default_factory=Expected)
+    budgets: list[BudgetSettings] = Field(default_factory=list)
+    """``budgets:`` in scenario.yaml: ``[[budgets]]`` entries the runner puts into the sweep's settings."""
 
     def aws_settings(self, endpoint_url: str | None) -> dict[str, object]:
         """``[aws]`` settings that sweep this scenario in an emulator at ``endpoint_url``.
