@@ -79,6 +79,7 @@ def test_the_nightly_family_gets_managed_spot_advice_with_its_history_saving(aws
         "$42.42", "$70.30", "$84.84")
     outcome = services.approve(p.id, by="alice")
     assert outcome.status is ProposalStatus.EXECUTED, outcome.message
+    assert "Handed over: spendpilot changed nothing" in outcome.message and "verified" not in outcome.message
     sm = boto3.client("sagemaker", endpoint_url=aws_endpoint, region_name="us-east-1")
     jobs = sm.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]
     assert not any(sm.describe_training_job(TrainingJobName=j["TrainingJobName"])["EnableManagedSpotTraining"]

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from spendpilot._failpoints import failpoint
+from spendpilot.actions.advisory import is_advisory
 from spendpilot.actions.base import Action, ActionContext, get_action, pre_state_differences
 from spendpilot.approval import ApprovalPolicy, check_approval
 from spendpilot.domain import ExecutionStatus, Proposal, ProposalStatus
@@ -146,14 +147,21 @@ class Executor:
 
         after = action.read_state(self.ctx, plan.target)
         if action.is_applied(after, plan):
+            # An advisory plan changed nothing: say "handed over", never "done and verified".
+            advisory = is_advisory(plan)
             self.store.mark_execution(
                 key, ExecutionStatus.VERIFIED, actor=ACTOR, detail={"state": after},
                 proposal_status=ProposalStatus.EXECUTED,
-                note="applied and verified" + (" (recovered after a crash)" if resumed else ""),
+                note=("runbook handed over (advisory: nothing was changed)" if advisory else "applied and verified")
+                + (" (recovered after a crash)" if resumed else ""),
+            )
+            done = (
+                "Handed over: spendpilot changed nothing; follow the runbook (`spendpilot show`)."
+                if advisory else "Done and verified."
             )
             return ExecutionOutcome(
                 proposal_id=proposal.id, status=ProposalStatus.EXECUTED, applied=True, verified=True,
-                message=f"{proposal.id}: {plan.description} Done and verified.",
+                message=f"{proposal.id}: {plan.description} {done}",
             )
         self.store.mark_execution(
             key, ExecutionStatus.FAILED, actor=ACTOR, detail={"state": after},
