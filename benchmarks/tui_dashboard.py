@@ -82,18 +82,19 @@ async def _tui(home: Path) -> dict[str, Any]:
             ticks.append((now, now - last[0] - STALL_TICK, cpu - last[1]))
         last[0], last[1] = now, cpu
 
-    def instrument(screen: DashboardScreen) -> None:
-        from textual_plotext import PlotextPlot
+    from textual_plotext import PlotextPlot
 
-        plot = screen.query_one(PlotextPlot)
-        render = plot.render
+    render = PlotextPlot.render
 
-        def timed_render() -> Any:
-            result = render()
-            painted.append((time.perf_counter(), screen.board))
-            return result
+    def timed_render(plot: PlotextPlot) -> Any:
+        """The plot's own render, noting when it returned and which board was on screen."""
+        result = render(plot)
+        screen = plot.screen
+        painted.append((time.perf_counter(), screen.board if isinstance(screen, DashboardScreen) else None))
+        return result
 
-        plot.render = timed_render  # type: ignore[method-assign]
+    # On the class, before ``d``: the first paint can happen while ``press`` is still waiting.
+    PlotextPlot.render = timed_render  # type: ignore[method-assign]
 
     results: list[dict[str, Any]] = []
     async with app.run_test(size=(160, 48)) as pilot:
@@ -105,8 +106,6 @@ async def _tui(home: Path) -> dict[str, Any]:
             await pilot.press(key)
             screen = app.screen
             assert isinstance(screen, DashboardScreen), f"{key!r} did not show the dashboard"
-            if key == "d":
-                instrument(screen)
             done_at = None
             while done_at is None:
                 done_at = next((when for when, board in painted
