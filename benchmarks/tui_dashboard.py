@@ -94,7 +94,7 @@ async def _tui(home: Path) -> dict[str, Any]:
         return result
 
     # On the class, before ``d``: the first paint can happen while ``press`` is still waiting.
-    PlotextPlot.render = timed_render  # type: ignore[method-assign]
+    PlotextPlot.render = timed_render  # type: ignore[method-assign,assignment]
 
     results: list[dict[str, Any]] = []
     async with app.run_test(size=(160, 48)) as pilot:
@@ -195,10 +195,7 @@ def _child(argv: list[str]) -> None:
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args(argv)
-    if args.phase == "tui":
-        result = asyncio.run(_tui(args.home))
-    else:
-        result = _queries(args.home, args.runs)
+    result = asyncio.run(_tui(args.home)) if args.phase == "tui" else _queries(args.home, args.runs)
     print(RESULT_PREFIX + json.dumps(result), flush=True)
 
 
@@ -229,7 +226,9 @@ def prepare_lake(work: Path, rows: int, copies: int) -> tuple[int, float]:
             if not target.exists():
                 shutil.copyfile(original, target)
     pattern = str(lake_dir / "focus" / "*" / "*" / "*.parquet")
-    count = int(duckdb.sql(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchall()[0][0])
+    counted = duckdb.sql(f"SELECT count(*) FROM read_parquet('{pattern}')")
+    assert counted is not None
+    count = int(counted.fetchall()[0][0])
     size = sum(p.stat().st_size for p in (lake_dir / "focus").rglob("*.parquet")) / 1e6
     return count, size
 
