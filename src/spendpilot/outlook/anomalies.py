@@ -247,35 +247,45 @@ def hourly_llm_anomalies(lake_dir: Path, prices: Any, settings: AnomalySettings,
 
 
 def daily_billing_anomalies(lake_dir: Path, settings: AnomalySettings, *, lookback_days: int = 7) -> AnomalyReport:
-    """Daily cost per service from the FOCUS bill; drivers by resource."""
+    """Daily cost per service from the FOCUS bill; drivers by resource.
+
+    Detection reads the bill per service and day (a few hundred rows); the per-resource
+    breakdown that names drivers is read only for a service that has a flag, and only for that
+    service. Reading every resource of every service up front returned ~840,000 rows for a
+    million-row lake and took a minute and 1.8 GB on the dashboard's worker
+    (benchmarks/tui_dashboard.py)."""
     from spendpilot.errors import NoSpendData
-    from spendpilot.lake.spend import build_query, run_spend_query
+    from spendpilot.lake.spend import SpendFilter, build_query, run_spend_query
 
     report = AnomalyReport()
     history = (settings.baseline_weeks + 2) * 7
     try:
-        result = run_spend_query(lake_dir, build_query(group_by=["service", "resource"], last_days=history,
-                                                       granularity="day"))
+        result = run_spend_query(lake_dir, build_query(group_by=["service"], last_days=history, granularity="day"))
     except NoSpendData:
         report.notes.append("no billing data: daily billing anomalies not checked")
         return report
     n = (result.end - result.start).days + 1
     totals: dict[tuple[str, str], np.ndarray] = defaultdict(lambda: np.zeros(n))
-    parts: dict[tuple[str, str], dict[tuple[str, str], np.ndarray]] = defaultdict(dict)
     for row in result.rows:
-        if row.bucket is None:
-            continue
-        i = (row.bucket - result.start).days
-        key = (row.keys["service"], row.currency)
-        totals[key][i] += float(row.amount)
-        parts[key].setdefault(("resource", row.keys["resource"]), np.zeros(n))[i] += float(row.amount)
+        if row.bucket is not None:
+            totals[(row.keys["service"], row.currency)][(row.bucket - result.start).days] += float(row.amount)
     first = datetime.combine(result.start, datetime.min.time(), tzinfo=UTC)
     for (service, currency), values in sorted(totals.items()):
         report.checked.append(f"daily {currency} cost of service {service}, {result.start} to {result.end}")
         flags = detect(values, period=7, neighbours=0, settings=settings, start=n - lookback_days)
+        if not flags:
+            continue
+        parts: dict[tuple[str, str], np.ndarray] = {}
+        by_resource = run_spend_query(lake_dir, build_query(
+            group_by=["resource"], start=result.start, end=result.end, granularity="day",
+            where=[SpendFilter(key="service", values=(service,))]))
+        for row in by_resource.rows:
+            if row.bucket is not None and row.currency == currency:
+                parts.setdefault(("resource", row.keys["resource"]), np.zeros(n))[
+                    (row.bucket - result.start).days] += float(row.amount)
         report.anomalies += _runs_to_anomalies(
             group_flags(flags), first=first, step=timedelta(days=1), n=n, source="billing", granularity="day",
-            dimension="service", value=service, currency=currency, breakdown=parts[(service, currency)],
+            dimension="service", value=service, currency=currency, breakdown=parts,
             period=7, neighbours=0, weeks=settings.baseline_weeks)
     return report
 
