@@ -204,8 +204,12 @@ class Executor:
     ) -> ExecutionOutcome:
         described = "; ".join(f"{k}: expected {a!r}, now {b!r}" for k, (a, b) in differences.items())
         note = f"not executed: the resource or its evidence changed since the sweep ({described}); re-queued"
-        if not claimed:
-            self.store.claim_execution(key, proposal.id, ACTOR, owner=self.owner, lease_until=self._now() + LEASE)
+        if not claimed and not self.store.claim_execution(
+            key, proposal.id, ACTOR, owner=self.owner, lease_until=self._now() + LEASE
+        ):
+            # Another process claimed it after we read the resource: the "drift" we saw is most
+            # likely its own change landing. Its ledger row is not ours to overwrite.
+            return self._in_progress(proposal.id)
         self.store.mark_execution(
             key, ExecutionStatus.ABORTED_DRIFT, actor=ACTOR,
             detail={"differences": {k: [str(a), str(b)] for k, (a, b) in differences.items()}},
