@@ -28,8 +28,10 @@ class ResourceRef(BaseModel):
         return f"{self.kind}:{self.name or self.id}"
 
     def location(self) -> str:
-        """Where it lives, "account 111122223333 eu-west-1"; "" when neither is known."""
-        return " ".join(x for x in (f"account {self.account}" if self.account else None, self.region) if x)
+        """Where it lives, "account 111122223333 eu-west-1" ("cluster acme-eks" for Kubernetes,
+        whose sources put the cluster where AWS puts the account); "" when neither is known."""
+        scope = "cluster" if self.provider == "kubernetes" else "account"
+        return " ".join(x for x in (f"{scope} {self.account}" if self.account else None, self.region) if x)
 
 
 class Resource(BaseModel):
