@@ -132,7 +132,7 @@ def version() -> None:
 def ingest(
     path: Annotated[Path, typer.Argument(
         help="A FOCUS, CUR 2.0 or legacy CUR CSV/CSV.gz/Parquet file, an OTLP JSON trace export, "
-        "or a folder of them.")],
+        "or a folder of them; or s3://bucket/prefix/ holding CUR exports (only new deliveries are read).")],
     llm_usage: Annotated[
         bool, typer.Option("--llm-usage", help="The file is LLM usage (day, model, feature, tokens…), not FOCUS.")
     ] = False,
@@ -172,6 +172,24 @@ def ingest(
         return typer.Exit(int(exc.exit_code))
 
     settings = _settings(config, home)
+    from spendpilot.lake.cur_s3 import is_s3_url
+
+    if is_s3_url(str(path)) and not llm_usage:  # CUR exports in S3: docs/aws-billing.md
+        from spendpilot.lake.cur_s3 import ingest_s3_from_settings
+
+        try:
+            s3_reports = ingest_s3_from_settings(str(path), settings, date_format=date_format)
+        except SpendpilotError as exc:
+            raise refuse(exc) from exc
+        for line in s3_reports.summary:
+            console.print(Text(line), soft_wrap=True)
+        for source, r in zip(s3_reports.sources, s3_reports.reports, strict=True):
+            console.print(Text(f"{source}: read {r.rows_read:,} · stored {r.rows_stored:,} · quarantined "
+                               f"{r.rows_quarantined:,} · format {r.format}"
+                               + (f" · replaced {r.rows_replaced:,} earlier rows" if r.rows_replaced else "")
+                               + "".join(f"\n    {n:,} × {reason}" for reason, n in r.reasons.items())),
+                          soft_wrap=True)
+        return
     if not path.exists():
         raise refuse(IngestError(f"{path}: no such file or folder"))
     if not llm_usage:
