@@ -270,13 +270,13 @@ def ingest_cost_explorer(
     already holds CUR or FOCUS rows of the same payer are left out (CUR wins), and a CUR ingested
     later replaces a month's Cost Explorer rows. See docs/aws-billing.md.
     """
-    from spendpilot.lake.cost_explorer import ingest_cost_explorer_from_settings
+    from spendpilot.lake.cost_explorer import ingest_cost_explorer_months
 
     settings = _settings(config, home)
     groups = [g.strip() for g in group_by.split(",") if g.strip()]
     try:
-        result = ingest_cost_explorer_from_settings(settings, months=months, group_by=groups,
-                                                    billing_account_id=billing_account)
+        result = ingest_cost_explorer_months(settings.lake_dir, endpoint_url=settings.aws.endpoint_url,
+                                             months=months, group_by=groups, billing_account_id=billing_account)
     except SpendpilotError as exc:
         err.print(Text(f"error: {exc}", style="red"), soft_wrap=True)
         raise typer.Exit(int(exc.exit_code)) from exc

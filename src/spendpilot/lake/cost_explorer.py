@@ -325,10 +325,10 @@ def ingest_cost_explorer(ce: Any, query: CostExplorerQuery, lake_dir: Path, bill
     return outcome
 
 
-def ingest_cost_explorer_from_settings(settings: Any, *, months: int, group_by: Sequence[str],
-                                       billing_account_id: str | None = None,
-                                       today: date | None = None) -> IngestCostExplorerResult:
-    """``ingest_cost_explorer`` with clients built from ``[aws]`` (endpoint, boto3's credentials).
+def ingest_cost_explorer_months(lake_dir: Path, *, endpoint_url: str | None, months: int,
+                                group_by: Sequence[str], billing_account_id: str | None = None,
+                                today: date | None = None) -> IngestCostExplorerResult:
+    """``ingest_cost_explorer`` over the last ``months`` months, with boto3's own credentials.
 
     Cost Explorer's endpoint is global (us-east-1); an ``endpoint_url`` (an emulator) is used as is.
     """
@@ -338,10 +338,9 @@ def ingest_cost_explorer_from_settings(settings: Any, *, months: int, group_by: 
     from spendpilot.clock import SystemClock
 
     config = Config(retries={"mode": "standard"}, connect_timeout=5, read_timeout=60)
-    endpoint = settings.aws.endpoint_url
 
     def client(name: str) -> Any:
-        return boto3.client(name, region_name="us-east-1", endpoint_url=endpoint, config=config)
+        return boto3.client(name, region_name="us-east-1", endpoint_url=endpoint_url, config=config)
 
     start, end = month_window(today or SystemClock().now().date(), months)
     try:
@@ -349,4 +348,4 @@ def ingest_cost_explorer_from_settings(settings: Any, *, months: int, group_by: 
     except ValidationError as exc:
         raise IngestError(f"--group-by: {exc.errors()[0]['msg']}") from exc
     account = billing_account_id or resolve_billing_account(client("organizations"), client("sts"))
-    return ingest_cost_explorer(client("ce"), query, settings.lake_dir, account)
+    return ingest_cost_explorer(client("ce"), query, lake_dir, account)
