@@ -187,7 +187,9 @@ def ingest(
             console.print(Text(f"{source}: read {r.rows_read:,} · stored {r.rows_stored:,} · quarantined "
                                f"{r.rows_quarantined:,} · format {r.format}"
                                + (f" · replaced {r.rows_replaced:,} earlier rows" if r.rows_replaced else "")
-                               + "".join(f"\n    {n:,} × {reason}" for reason, n in r.reasons.items())),
+                               + "".join(f"\n    {n:,} × {reason}" for reason, n in r.reasons.items())
+                               + (f"\n    quarantined rows (Parquet): {r.quarantine_file.resolve()}"
+                                  if r.quarantine_file else "")),
                           soft_wrap=True)
         return
     if not path.exists():

@@ -208,3 +208,23 @@ def test_cli_ingests_an_s3_prefix(s3: CountingS3, aws_endpoint: str, tmp_path: P
     missing = run_cli("ingest", "s3://no-such-bucket-here/x/", env=env)
     assert missing.returncode != 0
     assert "no-such-bucket-here" in missing.stderr
+
+
+def test_a_bad_delivery_stops_there_and_earlier_ones_stay_recorded(s3: CountingS3, tmp_path: Path) -> None:
+    header, rows = read_rows(CUR2_CSV)
+    _put_cur2(s3.client, "exec-1", [rows], header)
+    october = "exports/ml-cur2/data/BILLING_PERIOD=2024-10/ml-cur2-00001.csv.gz"
+    s3.client.put_object(Bucket=BUCKET, Key=october, Body=gzip.compress(b"not,a,cur\n1,2,3\n"))
+    manifest = {"executionId": "exec-oct", "dataFiles": [f"s3://{BUCKET}/{october}"]}
+    october_manifest = "exports/ml-cur2/metadata/BILLING_PERIOD=2024-10/ml-cur2-Manifest.json"
+    s3.client.put_object(Bucket=BUCKET, Key=october_manifest, Body=json.dumps(manifest).encode())
+    lake = tmp_path / "lake"
+
+    with pytest.raises(IngestError, match=rf"^s3://{BUCKET}/{october}: not a FOCUS file"):
+        ingest_s3(f"s3://{BUCKET}/exports/", lake, s3.client)
+    assert _lake_billed(lake) == (_cost(rows, COST_COLUMN[CUR2_CSV]), len(rows))  # September committed
+
+    s3.client.delete_object(Bucket=BUCKET, Key=october_manifest)
+    s3.reset()
+    again = ingest_s3(f"s3://{BUCKET}/exports/", lake, s3.client)
+    assert again.files_fetched == [] and s3.calls["GetObject"] == 0  # September was recorded

@@ -16,7 +16,7 @@ delivery layouts (AWS's own documentation, cited in ``docs/aws-billing.md``):
 its ETag, its delivery id and the key and ETag of every data file read. A manifest whose ETag and
 whose files' ETags (all from the one listing) are unchanged is skipped without a single GET. A
 changed one is read, and if its delivery differs (a new assembly, a new execution, a data file
-with a new ETag) every data file it lists is fetched and ingested together: the lake replaces a
+with a new ETag) every data file it lists is fetched and ingested as one run: the lake replaces a
 billing period's rows per (provider, billing account, period) as a whole (``RESTATEMENT_KEY``), so
 reading only the changed parts of a restated period would drop the rest of it.
 
@@ -295,8 +295,10 @@ def ingest_s3(url: str, lake_dir: Path, s3: Any, *, date_format: str | None = No
               download_dir: Path | None = None) -> S3IngestResult:
     """Ingest the CUR deliveries under ``url`` that were not read before (see the module doc).
 
-    ``s3`` is a boto3 S3 client (its endpoint decides where "S3" is). Every delivery read in one
-    call is committed as one run; a file that cannot be read fails the call and stores nothing.
+    ``s3`` is a boto3 S3 client (its endpoint decides where "S3" is). Each delivery is fetched and
+    committed as a run of its own, in (export, period) order, and recorded once committed; a file
+    that cannot be read stops the call there: its delivery stores nothing, the ones committed
+    before it stay (and are not fetched again), the rest are read next time.
     """
     check_date_format(date_format)
     bucket, prefix = parse_s3_url(url)
@@ -326,35 +328,50 @@ def ingest_s3(url: str, lake_dir: Path, s3: Any, *, date_format: str | None = No
             result.unchanged.append(delivery.uri)  # nothing delivered yet for this period
             continue
         to_read.append(delivery)
-    if to_read:
-        with tempfile.TemporaryDirectory(prefix="spendpilot-s3-", dir=download_dir) as scratch:
-            plans = []
-            for delivery in to_read:
-                for obj in delivery.files:
-                    uri = f"s3://{delivery.bucket}/{obj.key}"
-                    local = Path(scratch) / delivery.bucket / obj.key
-                    local.parent.mkdir(parents=True, exist_ok=True)
-                    _call(s3, "GetObject", uri,
-                          functools.partial(s3.download_file, delivery.bucket, obj.key, str(local)))
-                    result.files_fetched.append(uri)
-                    plan = focus_plan(local, date_format)
-                    if plan.format_name != delivery.kind and not (
-                            delivery.kind == LEGACY_CUR and plan.format_name == CUR_2):
-                        raise IngestError(f"{uri}: listed in the {delivery.kind} manifest "
-                                          f"{delivery.uri} but read as {plan.format_name}")
-                    plan.source_name = uri
-                    plans.append(plan)
-                    result.sources.append(uri)
-            result.reports = run_plans(plans, Path(lake_dir), area=FOCUS_AREA,
-                                       restatement_key=RESTATEMENT_KEY)
-        for delivery in to_read:
-            ledger[delivery.uri] = LedgerEntry(
-                manifest_etag=delivery.manifest.etag, delivery_id=delivery.delivery_id,
-                files={f"s3://{delivery.bucket}/{f.key}": f.etag for f in delivery.files},
-            )
-            result.read.append(delivery.uri)
     _save_ledger(lake_dir, ledger)
+    for delivery in to_read:  # one run per delivery: a long history needs one delivery's disk at a time
+        _ingest_delivery(s3, delivery, lake_dir, date_format, download_dir, result)
+        ledger[delivery.uri] = LedgerEntry(
+            manifest_etag=delivery.manifest.etag, delivery_id=delivery.delivery_id,
+            files={f"s3://{delivery.bucket}/{f.key}": f.etag for f in delivery.files},
+        )
+        result.read.append(delivery.uri)
+        _save_ledger(lake_dir, ledger)
     return result
+
+
+def _ingest_delivery(s3: Any, delivery: Delivery, lake_dir: Path, date_format: str | None,
+                     download_dir: Path | None, result: S3IngestResult) -> None:
+    """Fetch every data file of ``delivery`` and commit them as one run (they restate together)."""
+    scratch_parent = download_dir or Path(lake_dir) / SOURCES_DIR
+    scratch_parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="download-", dir=scratch_parent) as scratch:
+        plans = []
+        local_names: dict[str, str] = {}
+        try:
+            for obj in delivery.files:
+                uri = f"s3://{delivery.bucket}/{obj.key}"
+                local = Path(scratch) / obj.key
+                local_names[str(local)] = uri
+                local.parent.mkdir(parents=True, exist_ok=True)
+                _call(s3, "GetObject", uri,
+                      functools.partial(s3.download_file, delivery.bucket, obj.key, str(local)))
+                result.files_fetched.append(uri)
+                plan = focus_plan(local, date_format)
+                if plan.format_name != delivery.kind and not (
+                        delivery.kind == LEGACY_CUR and plan.format_name == CUR_2):
+                    raise IngestError(f"{uri}: listed in the {delivery.kind} manifest {delivery.uri} "
+                                      f"but read as {plan.format_name}")
+                plan.source_name = uri
+                plans.append(plan)
+            reports = run_plans(plans, Path(lake_dir), area=FOCUS_AREA, restatement_key=RESTATEMENT_KEY)
+        except IngestError as exc:  # name the object in S3, not the scratch copy about to be deleted
+            message = str(exc)
+            for local_name, uri in local_names.items():
+                message = message.replace(local_name, uri)
+            raise type(exc)(message) from exc
+    result.reports += reports
+    result.sources += [p.origin for p in plans]
 
 
 def summary_lines(result: S3IngestResult) -> Sequence[str]:
