@@ -228,3 +228,17 @@ def test_a_bad_delivery_stops_there_and_earlier_ones_stay_recorded(s3: CountingS
     s3.reset()
     again = ingest_s3(f"s3://{BUCKET}/exports/", lake, s3.client)
     assert again.files_fetched == [] and s3.calls["GetObject"] == 0  # September was recorded
+
+
+def test_quarantined_rows_name_the_s3_object(s3: CountingS3, tmp_path: Path) -> None:
+    header, rows = read_rows(CUR2_CSV)
+    column = COST_COLUMN[CUR2_CSV]
+    bad = copy.deepcopy(rows)
+    bad[2][column] = "twelve"
+    keys = _put_cur2(s3.client, "exec-1", [bad], header)
+    result = ingest_s3(f"s3://{BUCKET}/exports/", tmp_path / "lake", s3.client)
+    [report] = result.reports
+    assert (report.rows_stored, report.rows_quarantined) == (len(rows) - 1, 1)
+    [example] = report.examples
+    assert (example.file, example.row, example.field) == (f"s3://{BUCKET}/{keys[0]}", 3, column)
+    assert _lake_billed(tmp_path / "lake")[0] == _cost(rows, column) - Decimal(rows[2][column])
