@@ -10,6 +10,7 @@ the scripted reply server, since moto cannot be made to refuse.
 from __future__ import annotations
 
 import json
+import urllib.request
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +19,6 @@ from typing import Any
 import boto3
 import duckdb
 import pytest
-import requests
 from tests.adapters.reply_server import FAST_AWS, Reply, reply_server
 from tests.conftest import DATA, run_cli
 from tests.lake.cur_files import CUR2_CSV
@@ -45,9 +45,12 @@ def _metric_sum(name: str) -> Decimal:
 
 
 def _seed(endpoint: str, pages: list[dict[str, Any]]) -> None:
-    reply = requests.post(f"{endpoint}/moto-api/static/ce/cost-and-usage-results", json={"results": pages},
-                          timeout=10)
-    assert reply.status_code == 201
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/static/ce/cost-and-usage-results", data=json.dumps({"results": pages}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 - the local emulator
+        assert reply.status == 201
 
 
 def _ce(endpoint: str) -> Any:
