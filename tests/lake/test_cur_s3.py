@@ -242,3 +242,21 @@ def test_quarantined_rows_name_the_s3_object(s3: CountingS3, tmp_path: Path) -> 
     [example] = report.examples
     assert (example.file, example.row, example.field) == (f"s3://{BUCKET}/{keys[0]}", 3, column)
     assert _lake_billed(tmp_path / "lake")[0] == _cost(rows, column) - Decimal(rows[2][column])
+
+
+def test_scratch_left_by_a_killed_ingest_is_removed(s3: CountingS3, tmp_path: Path) -> None:
+    import os
+    import time
+
+    lake = tmp_path / "lake"
+    stale = lake / "sources" / "download-killed"
+    fresh = lake / "sources" / "download-running"
+    for folder in (stale, fresh):
+        folder.mkdir(parents=True)
+    day_ago = time.time() - 25 * 3600
+    os.utime(stale, (day_ago, day_ago))
+    header, rows = read_rows(CUR2_CSV)
+    _put_cur2(s3.client, "exec-1", [rows], header)
+    ingest_s3(f"s3://{BUCKET}/exports/", lake, s3.client)
+    assert not stale.exists() and fresh.exists()
+    assert sorted(p.name for p in (lake / "sources").iterdir()) == ["download-running", "s3-cur.json"]

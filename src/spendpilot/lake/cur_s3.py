@@ -30,7 +30,9 @@ import functools
 import json
 import os
 import re
+import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -340,11 +342,26 @@ def ingest_s3(url: str, lake_dir: Path, s3: Any, *, date_format: str | None = No
     return result
 
 
+STALE_DOWNLOAD_SECONDS = 24 * 3600
+"""A scratch folder untouched this long was left by a killed ingest (a live one writes to it)."""
+
+
+def _remove_stale_downloads(parent: Path) -> None:
+    now = time.time()
+    for folder in parent.glob("download-*"):
+        try:
+            if folder.is_dir() and now - folder.stat().st_mtime > STALE_DOWNLOAD_SECONDS:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # removed by another ingest while we looked
+            continue
+
+
 def _ingest_delivery(s3: Any, delivery: Delivery, lake_dir: Path, date_format: str | None,
                      download_dir: Path | None, result: S3IngestResult) -> None:
     """Fetch every data file of ``delivery`` and commit them as one run (they restate together)."""
     scratch_parent = download_dir or Path(lake_dir) / SOURCES_DIR
     scratch_parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_downloads(scratch_parent)
     with tempfile.TemporaryDirectory(prefix="download-", dir=scratch_parent) as scratch:
         plans = []
         local_names: dict[str, str] = {}
