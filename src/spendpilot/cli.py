@@ -132,7 +132,7 @@ def version() -> None:
 def ingest(
     path: Annotated[Path, typer.Argument(
         help="A FOCUS, CUR 2.0 or legacy CUR CSV/CSV.gz/Parquet file, an OTLP JSON trace export, "
-        "or a folder of them.")],
+        "or a folder of them; or s3://bucket/prefix/ holding CUR exports (only new deliveries are read).")],
     llm_usage: Annotated[
         bool, typer.Option("--llm-usage", help="The file is LLM usage (day, model, feature, tokens…), not FOCUS.")
     ] = False,
@@ -172,6 +172,26 @@ def ingest(
         return typer.Exit(int(exc.exit_code))
 
     settings = _settings(config, home)
+    from spendpilot.lake.cur_s3 import is_s3_url
+
+    if is_s3_url(str(path)) and not llm_usage:  # CUR exports in S3: docs/aws-billing.md
+        from spendpilot.lake.cur_s3 import ingest_s3_from_settings
+
+        try:
+            s3_reports = ingest_s3_from_settings(str(path), settings, date_format=date_format)
+        except SpendpilotError as exc:
+            raise refuse(exc) from exc
+        for line in s3_reports.summary:
+            console.print(Text(line), soft_wrap=True)
+        for source, r in zip(s3_reports.sources, s3_reports.reports, strict=True):
+            console.print(Text(f"{source}: read {r.rows_read:,} · stored {r.rows_stored:,} · quarantined "
+                               f"{r.rows_quarantined:,} · format {r.format}"
+                               + (f" · replaced {r.rows_replaced:,} earlier rows" if r.rows_replaced else "")
+                               + "".join(f"\n    {n:,} × {reason}" for reason, n in r.reasons.items())
+                               + (f"\n    quarantined rows (Parquet): {r.quarantine_file.resolve()}"
+                                  if r.quarantine_file else "")),
+                          soft_wrap=True)
+        return
     if not path.exists():
         raise refuse(IngestError(f"{path}: no such file or folder"))
     if not llm_usage:
@@ -230,6 +250,50 @@ def ingest(
             read = f"import duckdb; duckdb.read_parquet({json.dumps(str(qfile))}).order(\"_row\").show()"
             console.print(Text(f"    all quarantined rows (Parquet): {qfile}", style="dim"), soft_wrap=True)
             console.print(Text(f"    read them with: {shlex.quote(sys.executable)} -c {shlex.quote(read)}", style="dim"), soft_wrap=True)
+
+
+@app.command("ingest-cost-explorer")
+def ingest_cost_explorer(
+    months: Annotated[int, typer.Option("--months", min=1, max=14, help="Calendar months to read, ending with "
+                                        "this one (Cost Explorer keeps daily data for 14 months).")] = 3,
+    group_by: Annotated[str, typer.Option("--group-by", help="Up to two groupings, comma-separated: dimensions "
+                                          "(SERVICE, LINKED_ACCOUNT, RECORD_TYPE, REGION, …) or TAG:<key>.")]
+    = "SERVICE,LINKED_ACCOUNT",
+    billing_account: Annotated[str | None, typer.Option("--billing-account", help="The payer account id the rows "
+                                                        "belong to (default: the organisation's management "
+                                                        "account, else the caller's own).")] = None,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Store Cost Explorer's daily costs (GetCostAndUsage) in the lake as FOCUS rows.
+
+    For accounts without a CUR export: one row per day and group, UnblendedCost as BilledCost and
+    AmortizedCost as EffectiveCost, labelled x_Source="AWS Cost Explorer". Months for which the lake
+    already holds CUR or FOCUS rows of the same payer are left out (CUR wins), and a CUR ingested
+    later replaces a month's Cost Explorer rows. See docs/aws-billing.md.
+    """
+    from spendpilot.lake.cost_explorer import ingest_cost_explorer_months
+
+    settings = _settings(config, home)
+    groups = [g.strip() for g in group_by.split(",") if g.strip()]
+    try:
+        result = ingest_cost_explorer_months(settings.lake_dir, endpoint_url=settings.aws.endpoint_url,
+                                             months=months, group_by=groups, billing_account_id=billing_account)
+    except SpendpilotError as exc:
+        err.print(Text(f"error: {exc}", style="red"), soft_wrap=True)
+        raise typer.Exit(int(exc.exit_code)) from exc
+    r = result.report
+    console.print(Text(
+        f"Cost Explorer {result.start}..{result.end} (payer {result.billing_account_id}): {result.pages} page(s), "
+        f"{result.rows_received:,} daily rows received · stored {r.rows_stored if r else 0:,} · "
+        f"quarantined {r.rows_quarantined if r else 0:,}"
+        + (f" · replaced {r.rows_replaced:,} earlier Cost Explorer rows" if r and r.rows_replaced else "")),
+        soft_wrap=True)
+    if result.months_left_to_cur:
+        console.print(Text(f"    left out {', '.join(result.months_left_to_cur)}: the lake holds CUR/FOCUS rows "
+                           "for them (CUR wins over Cost Explorer)", style="cyan"), soft_wrap=True)
+    for reason, count in (r.reasons.items() if r else ()):
+        console.print(Text(f"    {count:,} × {reason}", style="yellow"), soft_wrap=True)
 
 
 @app.command()

@@ -160,6 +160,14 @@ class SourcePlan:
     """Quarantine field names for mapped columns: FOCUS column → the input column it came from."""
     format_name: str = "FOCUS"
     """What the input is read as, for the report (``IngestReport.format``)."""
+    source_name: str | None = None
+    """Where the input came from, when ``path`` is only a local copy of it (an ``s3://`` URI):
+    quarantined rows name it, so a user can find the row where it was delivered."""
+
+    @property
+    def origin(self) -> str:
+        """The name quarantined rows carry: ``source_name`` or the path."""
+        return self.source_name or str(self.path)
 
     def source(self, text_source: str) -> str:
         """The FROM-clause item the validator reads: ``text_source`` after ``mapping``."""
@@ -298,7 +306,7 @@ def _stage_once(run: LakeTransaction, plan: SourcePlan, digest: Future[str],
         for name, table in plan.tables.items():
             con.register(name, table)
         validator = Validator(
-            con, str(plan.path), plan.present, plan.known, plan.output, plan.row_checks,
+            con, plan.origin, plan.present, plan.known, plan.output, plan.row_checks,
             partition_sql=FOCUS_PARTITION_SQL if plan.partitioned else None,
             date_format=plan.date_format, labels=plan.labels,
         )
@@ -339,7 +347,7 @@ def _stage_once(run: LakeTransaction, plan: SourcePlan, digest: Future[str],
                 staged.discard()
                 return None
         if skipped:
-            staged.amend_quarantine(_merge_skipped(str(plan.path), plan.present, list(skipped)))
+            staged.amend_quarantine(_merge_skipped(plan.origin, plan.present, list(skipped)))
             reasons.update(s.label for s in skipped)
             report.rows_read += len(skipped)
             if progress is not None:
