@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any, Protocol
 
 from spendpilot.adapters.aws.pricing import Ec2ListPrice
@@ -48,6 +49,11 @@ class LivePrices:
         reasons = sorted(set(self.failures.values()))
         listed = ", ".join(f"{t} ({r})" for t, r in sorted(self.failures))
         return [f"EC2 on-demand prices from the packaged table for {listed}: " + "; ".join(reasons)]
+
+
+def _plain(price: Decimal) -> Decimal:
+    """The Price List writes ``21.9576420000``; shown as ``21.957642`` (same value)."""
+    return price.quantize(Decimal(1)) if price == price.to_integral_value() else price.normalize()
 
 
 def _source(quote: Ec2ListPrice, today: date) -> PriceSource:
@@ -85,7 +91,7 @@ def with_live_on_demand(
             failures[key] = f"pricing:GetProducts on {today.isoformat()} lists no Linux on-demand price for it"
             continue
         quotes[key] = HourlyPrice(
-            instance_type=instance_type, region=region, per_hour=quote.per_hour, currency=quote.currency,
+            instance_type=instance_type, region=region, per_hour=_plain(quote.per_hour), currency=quote.currency,
             source=_source(quote, today),
         )
     return LivePrices(
