@@ -4,7 +4,8 @@ Every price carries a ``PriceSource`` so a reader of an estimate can see whether
 quote or on bundled reference data, and how old that data is. Three bundled files back it
 (``savings/data/``, documented in ``PROVENANCE.md`` there):
 
-- ``ec2_prices.yaml``: hand-recorded EC2 on-demand list prices and reference spot ranges;
+- ``ec2_prices.yaml``: EC2 on-demand list prices (AWS Price List of 2026-09-24 for us-east-1;
+  older regions keep their own source and date) and reference spot ranges;
 - ``llm_prices.json``: the OpenAI / Anthropic / Bedrock chat subset of litellm's price file;
 - ``model_tiers.yaml``: model family -> tier, and the default cheaper model to route to;
 - ``prompt_cache_minimums.yaml``: the smallest prefix each model family caches (optional:
@@ -13,7 +14,9 @@ quote or on bundled reference data, and how old that data is. Three bundled file
   types with a sourced price (optional: without the file, no SageMaker type has a price);
 - ``ebs_prices.yaml``: EBS volume and snapshot storage list prices, us-east-1 (optional likewise).
 
-Live prices are fetched by the adapters, never here; ``spot`` only judges a live price it is given.
+Live prices are fetched by the adapters, never here; ``spot`` only judges a live price it is given,
+and ``with_live_on_demand`` returns a copy holding on-demand quotes fetched beforehand
+(``savings.live_ec2_prices``).
 A live spot price is trusted only when it is plausible (5%-100% of on-demand), because emulators
 and broken feeds return placeholders (moto answers ``0.00001``) that would turn every spot saving
 into nonsense.
