@@ -1128,8 +1128,48 @@ def _unit_money(amount: Decimal, currency: str) -> str:
     return per_unit(amount.quantize(Decimal("0.00001")), currency, "unit").removesuffix("/unit")
 
 
-prices_app = typer.Typer(help="The token price book: refresh it from a newer litellm price file.", no_args_is_help=True)
+prices_app = typer.Typer(
+    help="The price book: where its EC2 and token prices come from and how old they are; refresh the token prices.",
+    no_args_is_help=True,
+)
 app.add_typer(prices_app, name="prices")
+
+
+@prices_app.command("show")
+def prices_show(
+    instance_type: Annotated[list[str] | None, typer.Argument(help="EC2 instance types to price (default: none, only the sources).")] = None,
+    region: Annotated[str, typer.Option("--region", help="Region of the EC2 prices shown.")] = "us-east-1",
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """The EC2 table's source and date per region, whether sweeps ask pricing:GetProducts, the token prices' source."""
+    from spendpilot.domain.money import per_unit
+    from spendpilot.savings.pricebook import PriceBook
+
+    settings = _settings(config, home)
+    prices = PriceBook.for_home(settings.home)
+    console.print(Text("EC2 on-demand (packaged table):"))
+    for table_region, source in prices.ec2_sources():
+        console.print(Text(f"  {table_region}: {source.name}, as of {source.as_of} ({source.url})"))
+    console.print(Text("  other regions: the us-east-1 price, labelled as such"))
+    spot = prices.spot_reference_source()
+    console.print(Text(f"EC2 spot reference ranges: {spot.name}, as of {spot.as_of}"))
+    live = settings.prices
+    console.print(Text(
+        "Sweeps ask pricing:GetProducts first ([prices] ec2_live = true"
+        + (f", endpoint {live.pricing_endpoint_url}" if live.pricing_endpoint_url else "") + ")"
+        if live.ec2_live else "Sweeps use the packaged table ([prices] ec2_live = false)"
+    ))
+    token = prices.token_price("gpt-4o")
+    if token is not None:
+        console.print(Text(f"LLM tokens: {token.source.name}, {token.source.as_of}"))
+    for name in instance_type or []:
+        quote = prices.on_demand(name, region)
+        if quote is None:
+            console.print(Text(f"{name} ({region}): no price in the packaged table"))
+            continue
+        console.print(Text(f"{quote.instance_type} {quote.region} on-demand {per_unit(quote.per_hour, quote.currency, 'h')} "
+                           f"({quote.source.name}, as of {quote.source.as_of})" + (f"; {quote.note}" if quote.note else "")))
 
 
 @prices_app.command("refresh")

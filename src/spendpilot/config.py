@@ -117,6 +117,20 @@ class OtelSettings(BaseModel):
     receiver_enabled: bool = Field(False, description="Run the OTLP/HTTP receiver inside `spendpilot daemon`.")
 
 
+class PricesSettings(BaseModel):
+    """Where EC2 on-demand prices come from: the packaged, dated table, or AWS's Price List API."""
+
+    ec2_live: bool = Field(
+        False,
+        description="Ask pricing:GetProducts for the on-demand price of each instance type a sweep estimates; "
+        "where it fails, the packaged table is used and the estimate says why. Needs pricing:GetProducts.",
+    )
+    pricing_endpoint_url: str | None = Field(
+        None, description="Price List API endpoint override (a local server). Unset: AWS's, in pricing_region."
+    )
+    pricing_region: str = Field("us-east-1", description="Price List API region (us-east-1, eu-central-1 or ap-south-1).")
+
+
 class Settings(BaseSettings):
     """All configuration. ``home`` holds every local store (lake, state, checkpoints, memory)."""
 
@@ -131,6 +145,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = Field(default_factory=LlmSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     otel: OtelSettings = Field(default_factory=OtelSettings)
+    prices: PricesSettings = Field(default_factory=PricesSettings)
     sources: list[dict[str, Any]] = Field(
         default_factory=list,
         description="[[sources]] entries, each with a `kind` (`spendpilot sources` lists the kinds) and its "

@@ -68,9 +68,11 @@ def test_g5_xlarge_on_demand_is_the_recorded_list_price_with_its_source(
     assert price.per_hour == Decimal("1.006")
     assert price.currency == "USD"
     assert price.region == "us-east-1"
-    assert price.source.name == "AWS EC2 On-Demand pricing page, Linux, shared tenancy"
-    assert price.source.as_of == ec2_yaml["on_demand_source"]["as_of"]
-    assert price.source.url == "https://aws.amazon.com/ec2/pricing/on-demand/"
+    assert price.source.name == "AWS Price List, AmazonEC2 us-east-1 offer 20260924211011, Linux, shared tenancy"
+    assert price.source.as_of == ec2_yaml["on_demand_source"]["as_of"] == "2026-09-24"
+    assert price.source.url == (
+        "https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/AmazonEC2/current/us-east-1/index.json"
+    )
     assert price.source.live is False
 
 
@@ -91,7 +93,34 @@ def test_recorded_region_is_used_when_present(book: PriceBook) -> None:
     assert "no reference price" not in price.source.name
 
 
-def test_p4d_and_p5_carry_the_2025_price_cut_caveat(book: PriceBook) -> None:
+def test_a_region_from_the_older_source_shows_that_source_and_its_date(book: PriceBook) -> None:
+    """us-west-2 and eu-west-1 were not re-checked in 2026: their prices keep their 2024-06 date."""
+    for region in ("us-west-2", "eu-west-1"):
+        price = book.on_demand("m5.xlarge", region)
+        assert price is not None and price.region == region
+        assert price.source.as_of == "2024-06" and "not re-checked" in price.source.name
+    east = book.on_demand("m5.xlarge", "us-east-1")
+    assert east is not None and east.source.as_of == "2026-09-24"
+
+
+def test_pre_cut_p4d_price_of_us_west_2_is_gone_and_the_dated_us_east_1_one_is_used(book: PriceBook) -> None:
+    price = book.on_demand("p4d.24xlarge", "us-west-2")
+    assert price is not None
+    assert (price.region, price.per_hour, price.source.as_of) == ("us-east-1", Decimal("21.957642"), "2026-09-24")
+    assert "us-east-1 price used: no reference price for us-west-2" in price.source.name
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "per_hour"),
+    [("p4d.24xlarge", "21.957642"), ("p4de.24xlarge", "27.44705"), ("p5.48xlarge", "55.04"), ("p5en.48xlarge", "63.296")],
+)
+def test_p4_and_p5_prices_are_after_the_june_2025_cut(book: PriceBook, instance_type: str, per_hour: str) -> None:
+    price = book.on_demand(instance_type, "us-east-1")
+    assert price is not None and price.per_hour == Decimal(per_hour)
+    assert price.source.as_of == "2026-09-24"
+
+
+def test_p4d_and_p5_say_they_are_after_the_2025_price_cut(book: PriceBook) -> None:
     for instance_type in ("p4d.24xlarge", "p5.48xlarge"):
         price = book.on_demand(instance_type, "us-east-1")
         assert price is not None
@@ -107,7 +136,7 @@ def test_unknown_instance_type_has_no_price(book: PriceBook) -> None:
 def test_prices_serialise_as_strings(book: PriceBook) -> None:
     price = book.on_demand("p4d.24xlarge", "us-east-1")
     assert price is not None
-    assert json.loads(price.model_dump_json())["per_hour"] == "32.7726"
+    assert json.loads(price.model_dump_json())["per_hour"] == "21.957642"
 
 
 # --------------------------------------------------------------------------- spot
@@ -184,7 +213,7 @@ def test_instance_spec_and_gpu_detection(book: PriceBook) -> None:
 @pytest.mark.parametrize(
     ("instance_type", "expected"),
     [
-        ("p4de.24xlarge", True),
+        ("p5e.48xlarge", True),
         ("g6e.xlarge", True),
         ("dl1.24xlarge", True),
         ("inf1.xlarge", True),

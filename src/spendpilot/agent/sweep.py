@@ -87,6 +87,25 @@ def _read_kill_switch_budgets(settings: Settings, snapshot: Snapshot) -> None:
     snapshot.sources.append(f"budgets: {len(readings)} kill-switch budget(s) evaluated")
 
 
+def _estimate_prices(deps: SweepDeps, findings: Sequence[Finding[Any]], now: datetime, warnings: list[str]) -> PriceBook:
+    """The price book to estimate with: with ``[prices] ec2_live``, the findings' EC2 on-demand
+    prices as ``pricing:GetProducts`` quotes them today; else (or where that fails) the packaged,
+    dated table, each price saying which it is."""
+    settings = deps.settings.prices
+    if not settings.ec2_live:
+        return deps.prices
+    from spendpilot.adapters.aws.client import AwsAdapter
+    from spendpilot.savings.live_ec2_prices import instance_types_in, with_live_on_demand
+
+    wanted = instance_types_in(findings)
+    if not wanted:
+        return deps.prices
+    api = AwsAdapter(region=settings.pricing_region, endpoint_url=settings.pricing_endpoint_url).pricing
+    live = with_live_on_demand(deps.prices, api, wanted, now.date())
+    warnings.extend(live.warnings())
+    return live.prices
+
+
 def build_sweep_graph(deps: SweepDeps) -> Any:
     def collect(state: SweepState) -> SweepState:
         ctx = SourceContext(now=state["started_at"], prices=deps.prices)
@@ -107,9 +126,10 @@ def build_sweep_graph(deps: SweepDeps) -> Any:
     def propose(state: SweepState) -> SweepState:
         proposals: list[Proposal] = []
         warnings = list(state.get("warnings", []))
+        prices = _estimate_prices(deps, state["findings"], state["started_at"], warnings)
         for finding in state["findings"]:
             try:
-                est = estimate(finding, deps.prices)
+                est = estimate(finding, prices)
                 if est is None:
                     warnings.append(f"{finding.rule} on {finding.resource.ref.label()}: no price, not proposed")
                     continue

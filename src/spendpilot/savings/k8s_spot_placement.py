@@ -45,7 +45,7 @@ def estimate_spot_placement(
                                source=f"{priced.node_price.source.name} (as of {priced.node_price.source.as_of})"))  # fmt: skip
         inputs.append(Evidence(
             label=f"Spot {c.instance_type} (high / typical / low)", value=f"{spot.high} / {spot.typical} / {spot.low} $/h vs {od} on demand",
-            source=f"{spot.source.name} ({spot.note})" if spot.note else spot.source.name,
+            source=f"{spot.source.name} (as of {spot.source.as_of}" + (f"; {spot.note})" if spot.note else ")"),
         ))  # fmt: skip
     formula = (
         f"Each pod's share of its node's on-demand price x (1 - spot / on-demand) x {hours} h a month ({facts.hours_basis}). "

@@ -4,7 +4,8 @@ Every price carries a ``PriceSource`` so a reader of an estimate can see whether
 quote or on bundled reference data, and how old that data is. Three bundled files back it
 (``savings/data/``, documented in ``PROVENANCE.md`` there):
 
-- ``ec2_prices.yaml``: hand-recorded EC2 on-demand list prices and reference spot ranges;
+- ``ec2_prices.yaml``: EC2 on-demand list prices (AWS Price List of 2026-09-24 for us-east-1;
+  older regions keep their own source and date) and reference spot ranges;
 - ``llm_prices.json``: the OpenAI / Anthropic / Bedrock chat subset of litellm's price file;
 - ``model_tiers.yaml``: model family -> tier, and the default cheaper model to route to;
 - ``prompt_cache_minimums.yaml``: the smallest prefix each model family caches (optional:
@@ -13,7 +14,9 @@ quote or on bundled reference data, and how old that data is. Three bundled file
   types with a sourced price (optional: without the file, no SageMaker type has a price);
 - ``ebs_prices.yaml``: EBS volume and snapshot storage list prices, us-east-1 (optional likewise).
 
-Live prices are fetched by the adapters, never here; ``spot`` only judges a live price it is given.
+Live prices are fetched by the adapters, never here; ``spot`` only judges a live price it is given,
+and ``with_live_on_demand`` returns a copy holding on-demand quotes fetched beforehand
+(``savings.live_ec2_prices``).
 A live spot price is trusted only when it is plausible (5%-100% of on-demand), because emulators
 and broken feeds return placeholders (moto answers ``0.00001``) that would turn every spot saving
 into nonsense.
@@ -21,6 +24,7 @@ into nonsense.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass
@@ -192,6 +196,8 @@ class _Ec2Table(_Strict):
     schema_version: int
     default_region: str
     on_demand_source: _SourceSpec
+    region_sources: dict[str, _SourceSpec] = {}
+    """Regions whose figures come from another (older) source than ``on_demand_source``."""
     spot_reference_source: _SourceSpec
     spot_bands: dict[str, tuple[Decimal, Decimal, Decimal]]
     instances: dict[str, _Ec2Instance]
@@ -431,6 +437,8 @@ class PriceBook:
         sagemaker_ml: _SageMakerMlTable | None = None,
     ) -> None:
         self._ec2 = ec2
+        self._live_on_demand: dict[tuple[str, str], HourlyPrice] = {}
+        self._live_failures: dict[tuple[str, str], str] = {}
         self._cache_min = cache_minimums
         self._sagemaker_ml = sagemaker_ml
         self._ebs = ebs
@@ -451,6 +459,44 @@ class PriceBook:
                     f"{_TIERS_FILE}: route_to {spec.route_to!r} of family {family!r} is not a "
                     f"model in {_LLM_FILE}; route only to existing keys"
                 )
+
+    # -- live EC2 on-demand prices ------------------------------------------------------
+
+    def with_live_on_demand(
+        self,
+        quotes: dict[tuple[str, str], HourlyPrice],
+        failures: dict[tuple[str, str], str] | None = None,
+    ) -> PriceBook:
+        """A copy whose EC2 on-demand prices are ``quotes`` where given, keyed by (type, region).
+
+        The quotes were fetched beforehand (``savings.live_ec2_prices``), so lookups stay free of
+        I/O. ``failures`` names, per (type, region), why no live quote was had: the packaged
+        price is then used and its source says so, so a fallback is never silent. Spot ranges
+        judge plausibility against whichever on-demand price applies.
+        """
+        book = copy.copy(self)
+        book._live_on_demand = {**self._live_on_demand, **{(t.lower(), r): q for (t, r), q in quotes.items()}}
+        book._live_failures = {**self._live_failures, **{(t.lower(), r): f for (t, r), f in (failures or {}).items()}}
+        return book
+
+    def ec2_sources(self) -> list[tuple[str, PriceSource]]:
+        """(region, source) of the packaged EC2 on-demand table: the default, then each region
+        whose figures come from another source (for ``spendpilot prices show``)."""
+        default = self._ec2.on_demand_source
+        rows = [(self._ec2.default_region, PriceSource(name=default.name, as_of=default.as_of, url=default.url))]
+        rows += [
+            (region, PriceSource(name=spec.name, as_of=spec.as_of, url=spec.url))
+            for region, spec in sorted(self._ec2.region_sources.items())
+        ]
+        return rows
+
+    def ec2_instance_types(self) -> list[str]:
+        """The instance types the packaged EC2 table prices."""
+        return sorted(self._ec2.instances)
+
+    def spot_reference_source(self) -> PriceSource:
+        spec = self._ec2.spot_reference_source
+        return PriceSource(name=spec.name, as_of=spec.as_of, url=spec.url)
 
     # -- construction -------------------------------------------------------------------
 
@@ -517,12 +563,18 @@ class PriceBook:
     def on_demand(self, instance_type: str, region: str) -> HourlyPrice | None:
         """Linux on-demand $/h; for a region without a recorded price, us-east-1's, labelled so."""
         key = instance_type.strip().lower()
+        live = self._live_on_demand.get((key, region))
+        if live is not None:
+            return live
         entry = self._ec2.instances.get(key)
         if entry is None:
             return None
-        source_spec = self._ec2.on_demand_source
         price_region = region if region in entry.on_demand else self._ec2.default_region
+        source_spec = self._ec2.region_sources.get(price_region, self._ec2.on_demand_source)
         name = source_spec.name
+        failure = self._live_failures.get((key, region))
+        if failure:
+            name = f"{name}; packaged table used because {failure}"
         if price_region != region:
             name = f"{name} ({price_region} price used: no reference price for {region})"
         return HourlyPrice(
@@ -566,17 +618,20 @@ class PriceBook:
             reason = "< 5% of on-demand" if live < floor else "> on-demand"
             notes.append(f"live price {live_price} ignored: implausible ({reason})")
 
-        entry = self._ec2.instances[key]
+        entry = self._ec2.instances.get(key)
+        if entry is None:  # a live on-demand price for a type the packaged table does not hold
+            return None
         reference = entry.spot_us_east_1
         ref_region = self._ec2.default_region
         low, typical, high = reference.low, reference.typical, reference.high
-        if on_demand.region != ref_region:
+        if on_demand.region != ref_region or on_demand.source.live:
             scale = on_demand.per_hour / entry.on_demand[ref_region]
             low, typical, high = (
                 (value * scale).quantize(_SPOT_QUANTUM, rounding=ROUND_HALF_UP)
                 for value in (low, typical, high)
             )
-            notes.append(f"scaled from the {ref_region} reference by the on-demand price ratio")
+            which = "live " if on_demand.source.live else ""
+            notes.append(f"scaled from the {ref_region} reference by the {which}on-demand price ratio")
         elif region != ref_region:
             notes.append(f"{ref_region} reference used: no reference price for {region}")
         notes.append("reference range, not live")

@@ -8,7 +8,8 @@ and checked here, so a malformed entry is an error naming its position, never a 
 
 The API is served from a few regions only (us-east-1, eu-central-1, ap-south-1) and is global
 in what it answers: the region asked about is a filter (``regionCode``), not the endpoint.
-Not wired into estimates yet: estimates use the bundled price book and say its date.
+Sweeps use it with ``[prices] ec2_live`` (``savings.live_ec2_prices``); otherwise estimates use the
+packaged price book and say its date.
 """
 
 from __future__ import annotations
