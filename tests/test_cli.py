@@ -58,9 +58,10 @@ def test_headless_demo_runs_the_whole_loop_and_can_keep_its_emulator_for_the_cli
             if line.strip().startswith("export "):
                 break
         text = "".join(out)
-        for name in ("train-idle-p4d", "notebook-g5-idle", "embedding-batch-workers", "ticket-classifier"):
+        for name in ("train-idle-p4d", "notebook-g5-idle", "embedding-batch-workers", "ticket-classifier",
+                     "contract-analyzer", "nightly-catalog-enrichment"):  # the last two from GenAI spans
             assert name in text
-        assert "inference-g5-busy" not in text
+        assert "inference-g5-busy" not in text and "weekly-report-chat" not in text
         assert "Pending expected savings: $" in text
         exports = dict(kv.split("=", 1) for kv in shlex.split(out[-1].strip())[1:])
         assert exports["SPENDPILOT_AWS__ENDPOINT_URL"].startswith("http://127.0.0.1:")

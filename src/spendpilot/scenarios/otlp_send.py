@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +66,18 @@ class SentSpans:
 
 
 def scenario_span_documents(spec: LlmRequestsSpec, *, now: datetime, seed: int) -> Iterator[dict[str, Any]]:
-    """Every span of ``spec`` as OTLP/JSON documents: its feature profiles, then its patterns."""
+    """Every span of ``spec`` as OTLP/JSON documents: its feature profiles, then its patterns.
+
+    All of them on the ``days`` whole days before today, like a daily usage export: a partial
+    today would move a look-back that ends at the latest usage day (``frontier_model_simple_tasks``)
+    for every feature, those from the export too."""
     yield from request_span_documents(spec, now=now, seed=seed)
     if spec.patterns:
         from spendpilot.scenarios.llm_traffic import traffic_from_spec
         from spendpilot.scenarios.otlp_export import otlp_document
 
-        yield otlp_document(traffic_from_spec(spec, now))
+        midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        yield otlp_document(traffic_from_spec(spec, midnight))
 
 
 def send_scenario_spans(spec: LlmRequestsSpec, lake_dir: Path, otel: OtelSettings, *, now: datetime,
