@@ -112,7 +112,10 @@ def test_the_demo_spans_feed_the_token_checks_and_spare_the_look_alikes(tmp_path
     assert total.quantize(Decimal("0.01")) == Decimal("140.30")
 
 
-def test_a_resent_delivery_restates_and_keeps_the_generated_ids(tmp_path: Path) -> None:
+def test_a_resent_delivery_restates_and_keeps_the_generated_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The user's settings for their own applications neither sample nor truncate the scenario's spans.
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
+    monkeypatch.setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "16")
     scenario = load_scenario(locate_scenario("demo"))
     spec = scenario.llm_requests
     assert spec is not None
@@ -126,6 +129,8 @@ def test_a_resent_delivery_restates_and_keeps_the_generated_ids(tmp_path: Path) 
     stored = read_llm_requests(lake)
     assert len(stored) == len(spans), "the same trace and span ids restate, never duplicate"
     assert {(r.trace_id, r.span_id) for r in stored} == {(s["traceId"], s["spanId"]) for s in spans}
+    assert {r.feature for r in stored} == {"contract-analyzer"}
+    assert {r.prompt_prefix_chars for r in stored} == {8000}, "the whole system prompt arrived"
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     assert {r.start_time for r in stored} == {
         epoch + timedelta(microseconds=int(s["startTimeUnixNano"]) // 1000) for s in spans}

@@ -28,9 +28,10 @@ from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import SpanKind
 
 from spendpilot.adapters.otel.receiver import OtlpReceiver
@@ -120,19 +121,23 @@ def send_documents(documents: Iterable[dict[str, Any]], lake_dir: Path, otel: Ot
         for resource_attrs, spans in by_resource.items():
             ids = _GivenIds()
             provider = _provider(dict(resource_attrs), receiver.url, ids, len(spans))
-            tracer = provider.get_tracer("spendpilot.scenarios")
-            for raw in spans:
-                attrs = _attributes(raw.get("attributes", []))
-                ids.trace_id, ids.span_id = int(raw["traceId"], 16), int(raw["spanId"], 16)
-                span = tracer.start_span(raw["name"], context=Context(), kind=SpanKind(int(raw.get("kind", 3)) - 1),
-                                         attributes=attrs, start_time=int(raw["startTimeUnixNano"]))
-                span.end(end_time=int(raw["endTimeUnixNano"]))
-                feature = str(attrs.get("spendpilot.feature") or dict(resource_attrs).get("service.name", ""))
-                result.features[feature] = result.features.get(feature, 0) + 1
-            result.sent += len(spans)
-            if not provider.force_flush(120_000):
-                raise ScenarioError(f"the OTLP exporter did not deliver {len(spans):,} spans to {receiver.url} in 120 s")
-            provider.shutdown()
+            try:  # shut down (flushing what is queued) while the receiver still listens
+                tracer = provider.get_tracer("spendpilot.scenarios")
+                for raw in spans:
+                    attrs = _attributes(raw.get("attributes", []))
+                    ids.trace_id, ids.span_id = int(raw["traceId"], 16), int(raw["spanId"], 16)
+                    kind = SpanKind(max(1, int(raw.get("kind", 3))) - 1)  # OTLP numbers kinds from 1 (0: unspecified)
+                    span = tracer.start_span(raw["name"], context=Context(), kind=kind, attributes=attrs,
+                                             start_time=int(raw["startTimeUnixNano"]))
+                    span.end(end_time=int(raw["endTimeUnixNano"]))
+                    feature = str(attrs.get("spendpilot.feature") or dict(resource_attrs).get("service.name", ""))
+                    result.features[feature] = result.features.get(feature, 0) + 1
+                result.sent += len(spans)
+                if not provider.force_flush(120_000):
+                    raise ScenarioError(f"the OTLP exporter did not deliver {len(spans):,} spans to {receiver.url} "
+                                        "in 120 s")
+            finally:
+                provider.shutdown()
     finally:
         receiver.close()
     for report in receiver.reports:
@@ -143,7 +148,8 @@ def send_documents(documents: Iterable[dict[str, Any]], lake_dir: Path, otel: Ot
         result.quarantined += report.spans_quarantined
     if result.read != result.sent:
         raise ScenarioError(f"sent {result.sent:,} spans to {result.url}, the receiver read {result.read:,}: "
-                            "the exporter dropped or failed to deliver some (see its log)")
+                            "the exporter dropped or failed to deliver some (see its log; OTEL_SDK_DISABLED=true "
+                            "turns the SDK off)")
     return result
 
 
@@ -152,7 +158,12 @@ def _provider(resource: dict[str, AttributeValue], url: str, ids: IdGenerator, s
     session = requests.Session()
     session.trust_env = False  # a loopback receiver: never through the user's HTTP(S)_PROXY
     exporter = OTLPSpanExporter(endpoint=url, timeout=60, compression=Compression.Gzip, session=session)
-    provider = TracerProvider(resource=Resource.create(resource), id_generator=ids, shutdown_on_exit=False)
+    # Sampler and limits given, not read from OTEL_TRACES_SAMPLER / OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT:
+    # the user's settings for their own applications must not sample or truncate the scenario's spans.
+    provider = TracerProvider(
+        resource=Resource.create(resource), id_generator=ids, shutdown_on_exit=False, sampler=ALWAYS_ON,
+        span_limits=SpanLimits(max_span_attributes=SpanLimits.UNSET, max_span_attribute_length=SpanLimits.UNSET),
+    )
     provider.add_span_processor(BatchSpanProcessor(
         exporter, max_queue_size=max(spans, EXPORT_BATCH), max_export_batch_size=EXPORT_BATCH, schedule_delay_millis=60_000,
     ))
