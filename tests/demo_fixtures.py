@@ -88,6 +88,22 @@ class DemoTemplate:
     sweep: dict[str, Any]
 
 
+def without_llm_spans(scenario: Scenario) -> Scenario:
+    """The demo without its OpenTelemetry GenAI spans (llm_requests.yaml) and the proposals they feed.
+
+    These fixtures are the AWS organisation, its lake and its daily LLM usage export, which the
+    end-to-end tests approve, reject and execute; the spans' token-lever proposals are tested on
+    their own in tests/scenarios/test_demo_llm_spans.py (and by `spendpilot eval demo`).
+    """
+    if scenario.llm_requests is None:
+        return scenario
+    spec = scenario.llm_requests
+    span_fed = {f.feature for f in spec.features} | {p.feature for p in spec.patterns}
+    expected = scenario.expected.model_copy(update={
+        "must_propose": [w for w in scenario.expected.must_propose if w.target not in span_fed]})
+    return scenario.model_copy(update={"llm_requests": None, "expected": expected})
+
+
 def _settings(home: Path, scenario: Scenario, endpoint: str) -> Settings:
     settings = Settings(home=home, aws=scenario.aws_settings(endpoint))
     settings.ensure_home()
@@ -151,7 +167,7 @@ def _sweep(home: Path, scenario: Scenario, endpoint: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def demo_template(emulator: LocalAwsEmulator, tmp_path_factory: pytest.TempPathFactory) -> DemoTemplate:
-    scenario = load_scenario(locate_scenario("demo"))
+    scenario = without_llm_spans(load_scenario(locate_scenario("demo")))
     endpoint = emulator.endpoint_url
     assert endpoint
     now = datetime.now(UTC)

@@ -66,6 +66,10 @@ def test_headless_demo_runs_the_whole_loop_and_can_keep_its_emulator_for_the_cli
         assert exports["SPENDPILOT_AWS__ENDPOINT_URL"].startswith("http://127.0.0.1:")
 
         listed = json.loads(run_cli("proposals", "--json", env=exports, check=True).stdout)
+        # The product features' GenAI spans went through the OTLP/HTTP receiver: their token levers are listed.
+        assert {"enable_prompt_caching", "set_max_tokens", "use_batch_api", "trim_system_prompt"} <= {
+            p["action"] for p in listed}
+        assert "weekly-report-chat" not in {p["target"]["name"] for p in listed}
         route = next(p for p in listed if p["action"] == "route_to_model")
         approved = run_cli("approve", route["id"], "--by", "alice", env=exports)
         assert approved.returncode == 0 and "verified" in approved.stdout.lower(), approved.stdout + approved.stderr

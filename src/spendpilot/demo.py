@@ -77,18 +77,24 @@ def prepare_scenario(
     say(f"Wrote {count:,} FOCUS rows ({scenario.billing_days} days) and {len(usage):,} LLM usage rows")
 
     reports = [ingest_file(focus_file, settings.lake_dir), ingest_llm_usage_file(usage_file, settings.lake_dir)]
-    if scenario.llm_requests is not None and scenario.llm_requests.features:  # as an OTel collector's file export
+    llm = scenario.llm_requests
+    if llm is not None and llm.delivery == "otlp_http":  # the real OTel SDK exporter to a receiver on 127.0.0.1
+        from spendpilot.scenarios.otlp_send import send_scenario_spans
+
+        say(send_scenario_spans(llm, settings.lake_dir, settings.otel, now=now, seed=scenario.seed).summary())
+        llm = None
+    if llm is not None and llm.features:  # as an OTel collector's file export
         from spendpilot.lake.otlp import ingest_otlp_file
         from spendpilot.scenarios.spans import write_request_spans
 
         spans_file = inputs / "llm_spans.jsonl"
-        write_request_spans(scenario.llm_requests, spans_file, now=now, seed=scenario.seed)
+        write_request_spans(llm, spans_file, now=now, seed=scenario.seed)
         spans = ingest_otlp_file(spans_file, settings.lake_dir)
         say(f"Ingested {spans_file.name}: {spans.spans_read:,} spans read, {spans.spans_stored:,} stored")
     for r in reports:
         say(f"Ingested {r.file.name}: {r.rows_read:,} read, {r.rows_stored:,} stored, {r.rows_quarantined:,} quarantined")
-    if scenario.llm_requests is not None and scenario.llm_requests.patterns:
-        _send_llm_spans(settings, scenario.llm_requests, inputs, now, say)
+    if llm is not None and llm.patterns:
+        _send_llm_spans(settings, llm, inputs, now, say)
     return PreparedScenario(org=org, focus_file=focus_file, llm_usage_file=usage_file, reports=reports)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -75,6 +76,9 @@ class LlmRequestsSpec(BaseModel):
     features: list[LlmRequestProfile] = Field(default_factory=list)
     store_prompt_text: bool = Field(False, description="Ingest with [otel] store_prompt_text (the user's opt-in).")
     patterns: list[LlmTrafficPattern] = Field(default_factory=list)
+    delivery: Literal["file", "otlp_http"] = Field(
+        "file", description="file: an OTLP JSON export ingested like `spendpilot ingest`; otlp_http: sent by "
+        "the OpenTelemetry SDK's OTLP/HTTP exporter to a receiver on 127.0.0.1 (scenarios/otlp_send.py).")
 
 
 def _attr(key: str, value: object) -> dict[str, Any]:
@@ -140,25 +144,31 @@ def _span(profile: LlmRequestProfile, rng: random.Random, start: datetime, index
     }
 
 
+def request_span_documents(spec: LlmRequestsSpec, *, now: datetime, seed: int) -> Iterator[dict[str, Any]]:
+    """``spec``'s feature profiles over the ``days`` full days before ``now`` as OTLP/JSON export
+    documents, one per feature and day (the same spans for the same ``now`` and ``seed``)."""
+    rng = random.Random(seed)
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    for d in range(spec.days, 0, -1):
+        day = today - timedelta(days=d)
+        for profile in spec.features:
+            spans = []
+            for i in range(profile.requests_per_day):
+                hour = profile.hours[i % len(profile.hours)]
+                start = day + timedelta(hours=hour, seconds=rng.randrange(3600))
+                spans.append(_span(profile, rng, start, d * 100_000 + i))
+            yield {"resourceSpans": [{
+                "resource": {"attributes": [_attr("service.name", spec.service_name)]},
+                "scopeSpans": [{"scope": {"name": "spendpilot.scenarios"}, "spans": spans}],
+            }]}
+
+
 def write_request_spans(spec: LlmRequestsSpec, path: Path, *, now: datetime, seed: int) -> int:
     """Write ``spec``'s requests over the ``days`` full days before ``now`` as OTLP JSON Lines
     (one export document per feature and day); return how many spans were written."""
-    rng = random.Random(seed)
-    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     written = 0
     with path.open("w", encoding="utf-8") as fh:
-        for d in range(spec.days, 0, -1):
-            day = today - timedelta(days=d)
-            for profile in spec.features:
-                spans = []
-                for i in range(profile.requests_per_day):
-                    hour = profile.hours[i % len(profile.hours)]
-                    start = day + timedelta(hours=hour, seconds=rng.randrange(3600))
-                    spans.append(_span(profile, rng, start, d * 100_000 + i))
-                doc = {"resourceSpans": [{
-                    "resource": {"attributes": [_attr("service.name", spec.service_name)]},
-                    "scopeSpans": [{"scope": {"name": "spendpilot.scenarios"}, "spans": spans}],
-                }]}
-                fh.write(json.dumps(doc) + "\n")
-                written += len(spans)
+        for doc in request_span_documents(spec, now=now, seed=seed):
+            fh.write(json.dumps(doc) + "\n")
+            written += len(doc["resourceSpans"][0]["scopeSpans"][0]["spans"])
     return written
