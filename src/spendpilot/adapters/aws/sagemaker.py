@@ -29,8 +29,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
+from spendpilot.adapters.aws.sagemaker_common import (
+    ABSENT,
+    account_of,
+    describe_or_none,
+    iso,
+    list_tags,
+)
 from spendpilot.domain import MetricSeries, Resource, ResourceRef
 from spendpilot.domain.metrics import HOURLY, SAGEMAKER_ENDPOINT_CPU, SAGEMAKER_INVOCATIONS
 
@@ -39,13 +44,6 @@ if TYPE_CHECKING:
 
 ENDPOINT = "sagemaker_endpoint"
 """The ``ResourceRef.kind`` of a SageMaker real-time endpoint; its id is the endpoint name."""
-ABSENT = "Absent"
-"""The status ``read`` reports for an endpoint that does not exist (deleted, or never was)."""
-
-
-def _not_found(exc: ClientError) -> bool:
-    error = exc.response.get("Error", {})
-    return error.get("Code") == "ValidationException" and "Could not find" in str(error.get("Message", ""))
 
 
 class SageMakerApi:
@@ -64,12 +62,9 @@ class SageMakerApi:
 
     def describe_endpoint(self, name: str) -> Resource | None:
         """The endpoint with its variants' instance types and counts, or None when it is gone."""
-        try:
-            ep = self._client.describe_endpoint(EndpointName=name)
-        except ClientError as exc:
-            if _not_found(exc):
-                return None
-            raise
+        ep = describe_or_none(self._client.describe_endpoint, EndpointName=name)
+        if ep is None:
+            return None
         config_name = ep["EndpointConfigName"]
         config = self.endpoint_config(config_name)
         configured = {v["variant"]: v for v in (config or {}).get("variants", [])}
@@ -86,25 +81,22 @@ class SageMakerApi:
         created = ep.get("CreationTime")
         return Resource(
             ref=ResourceRef(provider="aws", kind=ENDPOINT, id=name, name=name, region=self.region,
-                            account=arn.split(":")[4] or None),
+                            account=account_of(arn)),
             tags=self.tags(arn),
             attributes={
                 "status": ep["EndpointStatus"],
                 "endpoint_config_name": config_name,
                 "arn": arn,
-                "created_at": created.isoformat() if isinstance(created, datetime) else None,
+                "created_at": iso(created),
                 "variants": variants,
             },
         )
 
     def endpoint_config(self, name: str) -> dict[str, Any] | None:
         """The config's variants (instance type, initial count), or None when it is gone."""
-        try:
-            cfg = self._client.describe_endpoint_config(EndpointConfigName=name)
-        except ClientError as exc:
-            if _not_found(exc):
-                return None
-            raise
+        cfg = describe_or_none(self._client.describe_endpoint_config, EndpointConfigName=name)
+        if cfg is None:
+            return None
         return {
             "name": cfg["EndpointConfigName"],
             "variants": [
@@ -118,14 +110,7 @@ class SageMakerApi:
         }
 
     def tags(self, arn: str) -> dict[str, str]:
-        tags: dict[str, str] = {}
-        kwargs: dict[str, Any] = {"ResourceArn": arn}
-        while True:
-            page = self._client.list_tags(**kwargs)
-            tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
-            if not page.get("NextToken"):
-                return tags
-            kwargs["NextToken"] = page["NextToken"]
+        return list_tags(self._client, arn)
 
     # -- writing -------------------------------------------------------------------------
 

@@ -24,26 +24,18 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from spendpilot.adapters.aws.sagemaker_common import (
+    ABSENT,
+    account_of,
+    describe_or_none,
+    iso,
+    list_tags,
+)
 from spendpilot.domain import Resource, ResourceRef
 
 NOTEBOOK = "sagemaker_notebook"
 """The ``ResourceRef.kind`` of a SageMaker notebook instance; its id is the instance name."""
 NOTEBOOK_LOG_GROUP = "/aws/sagemaker/NotebookInstances"
-ABSENT = "Absent"
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if isinstance(value, datetime) else None
-
-
-def _not_found(exc: ClientError) -> bool:
-    """AWS and moto word it differently ("RecordNotFound", "Requested resource not found.",
-    "Could not find training job ..."); all are a ValidationException or ResourceNotFound."""
-    error = exc.response.get("Error", {})
-    message = str(error.get("Message", "")).lower().replace(" ", "")
-    return error.get("Code") in ("ValidationException", "ResourceNotFound") and any(
-        word in message for word in ("notfound", "notfind", "doesnotexist")
-    )
 
 
 def jupyter_log_stream(name: str) -> str:
@@ -72,36 +64,26 @@ class NotebooksApi:
         return [r for r in found if r is not None]
 
     def describe(self, name: str) -> Resource | None:
-        try:
-            nb = self._client.describe_notebook_instance(NotebookInstanceName=name)
-        except ClientError as exc:
-            if _not_found(exc):
-                return None
-            raise
+        nb = describe_or_none(self._client.describe_notebook_instance, NotebookInstanceName=name)
+        if nb is None:
+            return None
         arn = nb["NotebookInstanceArn"]
         return Resource(
             ref=ResourceRef(provider="aws", kind=NOTEBOOK, id=name, name=name, region=self.region,
-                            account=arn.split(":")[4] or None),
+                            account=account_of(arn)),
             tags=self.tags(arn),
             attributes={
                 "status": nb["NotebookInstanceStatus"],
                 "instance_type": nb.get("InstanceType"),
                 "arn": arn,
-                "created_at": _iso(nb.get("CreationTime")),
-                "last_modified_at": _iso(nb.get("LastModifiedTime")),
+                "created_at": iso(nb.get("CreationTime")),
+                "last_modified_at": iso(nb.get("LastModifiedTime")),
                 "volume_size_gb": nb.get("VolumeSizeInGB"),
             },
         )
 
     def tags(self, arn: str) -> dict[str, str]:
-        tags: dict[str, str] = {}
-        kwargs: dict[str, Any] = {"ResourceArn": arn}
-        while True:
-            page = self._client.list_tags(**kwargs)
-            tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
-            if not page.get("NextToken"):
-                return tags
-            kwargs["NextToken"] = page["NextToken"]
+        return list_tags(self._client, arn)
 
     def last_jupyter_activity(self, name: str) -> datetime | None:
         """The newest event of the notebook's ``jupyter.log`` stream, or None without that stream."""

@@ -32,28 +32,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from spendpilot.adapters.aws.sagemaker_common import (
+    ABSENT,
+    account_of,
+    describe_or_none,
+    iso,
+    list_tags,
+)
 from spendpilot.domain import Resource, ResourceRef
 
 TRAINING_JOB = "sagemaker_training_job"
 """The ``ResourceRef.kind`` of a SageMaker training job; its id is the job name."""
 RUNNING = ("InProgress",)
 STOPPED = ("Stopping", "Stopped")
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if isinstance(value, datetime) else None
-
-
-def _not_found(exc: ClientError) -> bool:
-    """AWS and moto word it differently ("RecordNotFound", "Requested resource not found.",
-    "Could not find training job ..."); all are a ValidationException or ResourceNotFound."""
-    error = exc.response.get("Error", {})
-    message = str(error.get("Message", "")).lower().replace(" ", "")
-    return error.get("Code") in ("ValidationException", "ResourceNotFound") and any(
-        word in message for word in ("notfound", "notfind", "doesnotexist")
-    )
 
 
 class TrainingJobsApi:
@@ -82,12 +73,9 @@ class TrainingJobsApi:
 
     def describe_job(self, name: str) -> Resource | None:
         """The job as the checks read it, or None when no job has that name."""
-        try:
-            job = self._client.describe_training_job(TrainingJobName=name)
-        except ClientError as exc:
-            if _not_found(exc):
-                return None
-            raise
+        job = describe_or_none(self._client.describe_training_job, TrainingJobName=name)
+        if job is None:
+            return None
         resources = job.get("ResourceConfig") or {}
         groups = resources.get("InstanceGroups") or []
         if groups:  # a heterogeneous cluster: one type per group; report the first, count them all
@@ -101,15 +89,15 @@ class TrainingJobsApi:
         arn = job["TrainingJobArn"]
         return Resource(
             ref=ResourceRef(provider="aws", kind=TRAINING_JOB, id=name, name=name, region=self.region,
-                            account=arn.split(":")[4] or None),
+                            account=account_of(arn)),
             tags=self.tags(arn),
             attributes={
                 "status": job["TrainingJobStatus"],
                 "secondary_status": job.get("SecondaryStatus"),
                 "arn": arn,
-                "created_at": _iso(job.get("CreationTime")),
-                "started_at": _iso(job.get("TrainingStartTime")),
-                "ended_at": _iso(job.get("TrainingEndTime")),
+                "created_at": iso(job.get("CreationTime")),
+                "started_at": iso(job.get("TrainingStartTime")),
+                "ended_at": iso(job.get("TrainingEndTime")),
                 "instance_type": instance_type,
                 "instance_count": count,
                 "heterogeneous": bool(groups),
@@ -123,14 +111,7 @@ class TrainingJobsApi:
         )
 
     def tags(self, arn: str) -> dict[str, str]:
-        tags: dict[str, str] = {}
-        kwargs: dict[str, Any] = {"ResourceArn": arn}
-        while True:
-            page = self._client.list_tags(**kwargs)
-            tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
-            if not page.get("NextToken"):
-                return tags
-            kwargs["NextToken"] = page["NextToken"]
+        return list_tags(self._client, arn)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -138,4 +119,4 @@ class TrainingJobsApi:
         """``StopTrainingJob``, sent once; the job's status right after the call."""
         self._writer.stop_training_job(TrainingJobName=name)
         after = self.describe_job(name)
-        return after.attributes["status"] if after is not None else "Absent"
+        return after.attributes["status"] if after is not None else ABSENT
