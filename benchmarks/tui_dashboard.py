@@ -117,8 +117,10 @@ async def _tui(home: Path) -> dict[str, Any]:
             outlook_at = None
             if key == "d":  # the outlook panels may follow the spend panels (their own worker)
                 while outlook_at is None and time.perf_counter() - start < WAIT_LIMIT:
-                    outlook_at = next((when for when, board in painted
-                                       if when >= start and board is not None and board.outlook_read), None)
+                    shown = screen.board
+                    if shown is not None and shown.outlook_read:
+                        await pilot.pause()  # their tables are filled with the board: one refresh
+                        outlook_at = time.perf_counter()
                     await asyncio.sleep(0.001)
             await pilot.pause(0.05)  # let a tick land after the paint
             during = [(late, cpu) for when, late, cpu in ticks if start <= when <= done_at + STALL_TICK * 2]
