@@ -9,7 +9,7 @@ measures it on apps that hold nothing of ours, next to the queue, in the same pr
   CPU and wall time, for a bare app (Header, Static, Footer) and an empty 7-column ``DataTable``;
 * *one page*: the largest loop-thread CPU between two ticks of a 5 ms timer after filling
   a plain ``DataTable`` with 50 rows of 7 ``Text`` cells at once, and after
-  ``ProposalQueue.set_entries`` with 10,000 entries (one page, filled a few rows per frame)
+  ``ProposalQueue.set_entries`` with 10,000 entries (one page of 50 rows)
   and its next page.
 
 Loop CPU (``time.thread_time`` of the loop thread) is the work itself; wall time on a shared

@@ -39,13 +39,6 @@ PAGE_SIZE = 50
 """Rows in the table at once: more than a tall terminal shows, and filling them costs ~10 ms
 (100 rows measured 20–45 ms on a loaded 2-core machine: too close to the 50 ms budget)."""
 
-ROWS_PER_FRAME = 5
-"""Rows added to the table per screen refresh. Textual's paint of a page of fresh rows is the
-queue's largest freeze: a plain ``DataTable`` filled with 50 rows of 7 cells took 84–123 ms of
-loop CPU to paint on a loaded 2-core machine, in chunks of 10 rows 66–77 ms per frame, of 5 rows
-42–44 ms (``docs/tui.md``). So a page is filled a few rows per frame: the first rows (and the
-cursor's) at once, the rest after each refresh."""
-
 
 class ProposalQueue(DataTable[Text]):
     """A paged ``DataTable`` that knows which proposal each row is.
@@ -85,9 +78,6 @@ class ProposalQueue(DataTable[Text]):
         self._entries: list[QueueEntry] = []
         self._shown: list[QueueEntry] = []
         self._page_start = 0
-        self._page: list[QueueEntry] = []
-        """The entries of the page shown; the table may not hold them all yet (``_fill_rest``)."""
-        self._filled = 0
         self._filter = QueueFilter()
 
     def on_mount(self) -> None:
@@ -124,7 +114,6 @@ class ProposalQueue(DataTable[Text]):
     @property
     def proposal_ids(self) -> list[str]:
         """Row order on the current page, for tests and for anyone asking "what is on screen"."""
-        self.finish_page()
         return [str(row.key.value) for row in self.ordered_rows]
 
     @property
@@ -159,19 +148,10 @@ class ProposalQueue(DataTable[Text]):
             self._show_page(max(0, self._page_start - self.page_size), 0)
 
     def action_cursor_down(self) -> None:
-        self.finish_page()
         if self.cursor_row >= self.row_count - 1 and self._page_start + self.row_count < len(self._shown):
             self._show_page(self._page_start + self.page_size, 0)
         else:
             super().action_cursor_down()
-
-    def action_scroll_bottom(self) -> None:
-        self.finish_page()
-        super().action_scroll_bottom()
-
-    def action_page_down(self) -> None:
-        self.finish_page()
-        super().action_page_down()
 
     def action_cursor_up(self) -> None:
         if self.cursor_row == 0 and self._page_start > 0:
@@ -192,31 +172,12 @@ class ProposalQueue(DataTable[Text]):
         self._page_start = start
         self.clear()
         page = self._shown[start : start + self.page_size]
-        self._page, self._filled = page, 0
-        self._add_rows(max(ROWS_PER_FRAME, row + 1))
-        if len(page) > self._filled:
-            self.call_after_refresh(self._fill_rest, page)
+        for entry in page:
+            self.add_row(*self._cells(entry.proposal), key=entry.proposal.id)
         if page:
             self.move_cursor(row=min(row, len(page) - 1), animate=False)
         self._caption()
         self.post_message(self.ProposalHighlighted(self.highlighted_proposal))
-
-    def _add_rows(self, count: int) -> None:
-        for entry in self._page[self._filled : self._filled + count]:
-            self.add_row(*self._cells(entry.proposal), key=entry.proposal.id)
-        self._filled = min(len(self._page), self._filled + count)
-
-    def _fill_rest(self, page: list[QueueEntry]) -> None:
-        """Add the next few rows of ``page`` after a refresh, unless another page replaced it."""
-        if page is not self._page or self._filled >= len(page):
-            return
-        self._add_rows(ROWS_PER_FRAME)
-        if self._filled < len(page):
-            self.call_after_refresh(self._fill_rest, page)
-
-    def finish_page(self) -> None:
-        """Put the rest of the page in the table now (a key that moves past the filled rows)."""
-        self._add_rows(len(self._page) - self._filled)
 
     def _caption(self) -> None:
         shown, total = len(self._shown), len(self._entries)
