@@ -1,16 +1,20 @@
 """What the dashboard shows, computed in a worker from the spend explorer's query.
 
-Every figure comes from ``services.spend(SpendQuery)``, the query behind ``spendpilot spend``
-and the chat, so the dashboard never disagrees with the CLI. This module only chooses the
-queries and reshapes their results; it is pure and tested without an app.
+Every figure is the spend explorer's answer to a ``SpendQuery``, the query behind
+``spendpilot spend`` and the chat, so the dashboard never disagrees with the CLI. This module
+only chooses the queries and reshapes their results; it is pure and tested without an app.
 
 Budgets, the spend forecast and anomalies come from the outlook services (``Outlook``), each
 in its own panel. They do not depend on the grouping or the period, so the screen reads them
 once (``load_outlook``) and keeps them across ``g`` / ``p``; the spend panels
 (``load_spend_panels``) read through a ``CachedSpend``, which answers the bill's questions from
-one ``SpendCube`` scan of the lake and remembers every answer until ``R``. Adding a panel: give ``Dashboard`` a field, fill it in ``load_dashboard`` from
-a service call (a ``SpendpilotError`` becomes that panel's note, never the whole dashboard's
-failure), and add a widget to the screen's ``#dash-panels`` row that renders it.
+one ``SpendCube`` scan of the lake (through the explorer's own ``_assemble``) and remembers
+every answer until ``R``.
+
+Adding a panel: give ``Dashboard`` a field, fill it in ``load_spend_panels`` (or, when it does
+not depend on the grouping and period, in ``load_outlook`` / ``OutlookPanels``) from a service
+call (a ``SpendpilotError`` becomes that panel's note, never the whole dashboard's failure), and
+add a widget to the screen's ``#dash-panels`` row that renders it.
 """
 
 from __future__ import annotations
