@@ -114,6 +114,14 @@ async def _tui(home: Path) -> dict[str, Any]:
                 if time.perf_counter() - start > WAIT_LIMIT:
                     raise SystemExit(f"{key!r}: nothing painted in {WAIT_LIMIT:.0f} s")
                 await asyncio.sleep(0.001)
+            outlook_at = None
+            if key == "d":  # the outlook panels may follow the spend panels (their own worker)
+                while outlook_at is None and time.perf_counter() - start < WAIT_LIMIT:
+                    shown = screen.board
+                    if shown is not None and shown.outlook_read:
+                        await pilot.pause()  # their tables are filled with the board: one refresh
+                        outlook_at = time.perf_counter()
+                    await asyncio.sleep(0.001)
             await pilot.pause(0.05)  # let a tick land after the paint
             during = [(late, cpu) for when, late, cpu in ticks if start <= when <= done_at + STALL_TICK * 2]
             board = screen.board
@@ -123,6 +131,7 @@ async def _tui(home: Path) -> dict[str, Any]:
                 "stall_s": max((late for late, _ in during), default=0.0),
                 "stall_cpu_s": max((cpu for _, cpu in during), default=0.0),
                 "series": len(board.series), "notes": board.notes,
+                "outlook_s": None if outlook_at is None else outlook_at - start,
             })
     return {"keys": results, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -156,6 +165,11 @@ def _queries(home: Path, runs: int) -> dict[str, Any]:
                                                      top=SERIES)), runs)
     parts["unit economics (LLM usage)"] = _timed(
         lambda: services.spend(build_query(group_by=["feature"], last_days=30, source="llm_usage")), runs)
+    if hasattr(services, "spend_cube"):
+        from spendpilot.tui.dashboard_data import CUBE_DAYS, CUBE_KEYS
+
+        parts[f"spend cube: {', '.join(CUBE_KEYS)}, {CUBE_DAYS} d, one scan"] = _timed(
+            lambda: services.spend_cube(CUBE_KEYS, CUBE_DAYS), runs)
     parts["budgets"] = _timed(services.budgets, runs)
     parts[f"forecast, next {FORECAST_DAYS} d"] = _timed(lambda: services.forecast([], FORECAST_DAYS), runs)
     parts["anomalies"] = _timed(services.anomalies, runs)
@@ -258,6 +272,9 @@ def main(argv: list[str]) -> None:
         label = f"{k['key']}  ({k['group']}, {k['period']} d)"
         print(f"{label:<28}{k['seconds']:>11.2f}{k['stall_s'] * 1000:>10.0f}{k['stall_cpu_s'] * 1000:>13.0f}"
               + (f"   notes: {'; '.join(k['notes'])[:80]}" if k["notes"] else ""))
+    for k in tui["keys"]:
+        if k.get("outlook_s") is not None:
+            print(f"{k['key']}: outlook panels (budgets, forecast, anomalies) painted after {k['outlook_s']:.2f} s")
     print(f"TUI peak RSS {tui['peak_rss_mib']:,.0f} MiB")
     print(f"\n{'the worker`s parts, alone':<52}{'median s':>9}")
     for name, r in queries["parts"].items():

@@ -9,6 +9,7 @@ never imports LangGraph, Chroma, DuckDB or boto3.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from spendpilot.execution import Executor
     from spendpilot.lake import CostLake
     from spendpilot.lake.spend import SpendQuery, SpendResult
+    from spendpilot.lake.spend_cube import SpendCube
     from spendpilot.memory.decisions import DecisionMemory
     from spendpilot.outlook.anomalies import AnomalyReport
     from spendpilot.outlook.budgets import BudgetStatus
@@ -189,6 +191,11 @@ class LocalServices:
         from spendpilot.lake.spend import run_spend_query
 
         return run_spend_query(self.settings.lake_dir, query)
+
+    def spend_cube(self, keys: Sequence[str], days: int) -> SpendCube | None:
+        from spendpilot.lake.spend_cube import SpendCube
+
+        return SpendCube.build(self.settings.lake_dir, keys, days)
 
 
     def anomalies(self) -> AnomalyReport:

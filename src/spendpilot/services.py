@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from spendpilot.domain import AuditEvent, Proposal, ProposalStatus, ProposalSummary
@@ -10,6 +11,7 @@ from spendpilot.state.audit_chain import ChainReport
 
 if TYPE_CHECKING:  # the outlook modules import numpy and the spend explorer DuckDB: front-ends that never ask should not pay
     from spendpilot.lake.spend import SpendQuery, SpendResult
+    from spendpilot.lake.spend_cube import SpendCube
     from spendpilot.outlook.anomalies import AnomalyReport
     from spendpilot.outlook.budgets import BudgetStatus
     from spendpilot.outlook.forecast import ForecastResult
@@ -47,6 +49,12 @@ class SpendpilotServices(Protocol):
     def spend(self, query: SpendQuery) -> SpendResult:
         """The spend explorer's query (as `spendpilot spend`), for the TUI dashboard; raises
         ``NoSpendData`` when the lake holds nothing the query can read."""
+        ...
+
+    def spend_cube(self, keys: Sequence[str], days: int) -> SpendCube | None:
+        """The bill per ``keys`` and day over the last ``days`` days of data, read in one scan,
+        answering ``spend`` questions from memory (the TUI dashboard's ``g`` / ``p``). None when
+        a sum is too large for it; ``NoSpendData`` when the lake holds no bill."""
         ...
 
     def audit_events(self, limit: int = 50, proposal_id: str | None = None) -> list[AuditEvent]: ...

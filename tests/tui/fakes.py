@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -35,6 +36,7 @@ from spendpilot.errors import (
     SpendpilotError,
 )
 from spendpilot.lake.spend import SpendQuery, SpendResult, run_spend_query
+from spendpilot.lake.spend_cube import SpendCube
 from spendpilot.outlook.anomalies import AnomalyReport, find_anomalies
 from spendpilot.outlook.budgets import BudgetStatus, evaluate_budget
 from spendpilot.outlook.forecast import ForecastResult, forecast_spend
@@ -243,6 +245,10 @@ class FakeServices:
         if self.lake_dir is None:
             raise NoSpendData("the lake is empty: run `spendpilot ingest` first")
         return run_spend_query(self.lake_dir, query)
+
+    def spend_cube(self, keys: Sequence[str], days: int) -> SpendCube | None:
+        self._record("spend_cube", keys=list(keys), days=days)
+        return SpendCube.build(self._lake(), keys, days)
 
     def _lake(self) -> Path:
         if self.lake_dir is None:

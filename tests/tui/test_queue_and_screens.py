@@ -326,3 +326,31 @@ async def test_dashboard_says_none_when_no_budget_is_set_and_nothing_is_anomalou
         await settle(pilot)
         budgets = app.screen.query_one("#dash-budgets", DataTable)
         assert _cells(budgets, 0)[0] == "none: add [[budgets]] to spendpilot.toml"
+
+
+async def test_dashboard_scans_the_bill_once_and_keeps_the_outlook_across_g_and_p(spend_lake: Path) -> None:
+    """At 10 M rows every scan of the lake is seconds: g and p must answer from what was read."""
+    services = FakeServices([], lake_dir=spend_lake)
+    services.budget_settings = dashboard_budgets()
+    app = RecordingApp(services, approver="alice")
+    async with app.run_test(size=APP_SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        for key in ("g", "g", "g", "p", "p"):
+            await pilot.press(key)
+            await settle(pilot)
+        assert screen.board is not None
+        assert (screen.board.group_label, screen.board.period_days) == ("team", 90)
+        assert [s.label for s in screen.board.series][:2] == ["ml", "search"]
+        assert screen.board.budgets and screen.board.anomalies  # kept from the first read
+        assert len(services.calls_to("spend_cube")) == 1
+        assert all(c["query"].resolved_source.value == "llm_usage" for c in services.calls_to("spend"))
+        assert [len(services.calls_to(m)) for m in ("budgets", "forecast", "anomalies")] == [1, 1, 1]
+        await pilot.press("R")
+        await settle(pilot)
+        assert len(services.calls_to("spend_cube")) == 2
+        assert [len(services.calls_to(m)) for m in ("budgets", "forecast", "anomalies")] == [2, 2, 2]
+        assert screen.board.budgets and (screen.board.group_label, screen.board.period_days) == ("team", 90)

@@ -335,6 +335,12 @@ def run_spend_query(lake_dir: Path, query: SpendQuery) -> SpendResult:
     return _FocusSpend(CostLake(Path(lake_dir)), query).run()
 
 
+def _focus_notes(query: SpendQuery) -> list[str]:
+    return [f"{key} is read from the bill's {key!r} tag; LLM usage (requests, tokens, unit "
+            "costs) answers --by feature/model alone or with --source llm_usage"
+            for key in query.group_by if key in ("feature", "model")]
+
+
 class _FocusSpend:
     """The FOCUS half: one scan over the current and previous period, grouped in SQL."""
 
@@ -387,9 +393,7 @@ class _FocusSpend:
         return _assemble(
             self.query, cells, start=start, end=end, latest=latest, prev_start=prev_start,
             metric=_METRIC_COLUMN[self.query.resolved_metric], source=Source.FOCUS,
-            notes=[f"{key} is read from the bill's {key!r} tag; LLM usage (requests, tokens, unit "
-                   "costs) answers --by feature/model alone or with --source llm_usage"
-                   for key in self.query.group_by if key in ("feature", "model")],
+            notes=_focus_notes(self.query),
         )
 
     def _aggregate(self, con: duckdb.DuckDBPyConnection, start: date, end: date,

@@ -27,7 +27,7 @@ from spendpilot.domain import Proposal, ProposalStatus
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
 from spendpilot.errors import SpendpilotError
 from spendpilot.services import SpendpilotServices
-from spendpilot.tui.dashboard_data import Outlook
+from spendpilot.tui.dashboard_data import CUBE_DAYS, CUBE_KEYS, Outlook
 from spendpilot.tui.formatting import sweep_summary
 from spendpilot.tui.queue_model import AWAITING_RESUME, QueueEntry, prepare
 from spendpilot.tui.screens import (
@@ -223,7 +223,8 @@ class SpendpilotApp(App[None]):
 
     def action_dashboard(self) -> None:
         outlook = Outlook(self.services.budgets, self.services.forecast, self.services.anomalies)
-        self.push_screen(DashboardScreen(self.services.spend, outlook))
+        cube = partial(self.services.spend_cube, CUBE_KEYS, CUBE_DAYS)
+        self.push_screen(DashboardScreen(self.services.spend, outlook, cube))
 
     def action_audit(self) -> None:
         self.push_screen(

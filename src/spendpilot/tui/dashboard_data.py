@@ -1,25 +1,41 @@
 """What the dashboard shows, computed in a worker from the spend explorer's query.
 
-Every figure comes from ``services.spend(SpendQuery)``, the query behind ``spendpilot spend``
-and the chat, so the dashboard never disagrees with the CLI. This module only chooses the
-queries and reshapes their results; it is pure and tested without an app.
+Every figure is the spend explorer's answer to a ``SpendQuery``, the query behind
+``spendpilot spend`` and the chat, so the dashboard never disagrees with the CLI. This module
+only chooses the queries and reshapes their results; it is pure and tested without an app.
 
 Budgets, the spend forecast and anomalies come from the outlook services (``Outlook``), each
-in its own panel. Adding a panel: give ``Dashboard`` a field, fill it in ``load_dashboard`` from
-a service call (a ``SpendpilotError`` becomes that panel's note, never the whole dashboard's
-failure), and add a widget to the screen's ``#dash-panels`` row that renders it.
+in its own panel. They do not depend on the grouping or the period, so the screen reads them
+once (``load_outlook``) and keeps them across ``g`` / ``p``; the spend panels
+(``load_spend_panels``) read through a ``CachedSpend``, which answers the bill's questions from
+one ``SpendCube`` scan of the lake (through the explorer's own ``_assemble``) and remembers
+every answer until ``R``.
+
+Adding a panel: give ``Dashboard`` a field, fill it in ``load_spend_panels`` (or, when it does
+not depend on the grouping and period, in ``load_outlook`` / ``OutlookPanels``) from a service
+call (a ``SpendpilotError`` becomes that panel's note, never the whole dashboard's failure), and
+add a widget to the screen's ``#dash-panels`` row that renders it.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from spendpilot.errors import SpendpilotError
-from spendpilot.lake.spend import OTHER, Granularity, SpendQuery, SpendResult, SpendRow, build_query
+from spendpilot.lake.spend import (
+    OTHER,
+    Granularity,
+    Source,
+    SpendQuery,
+    SpendResult,
+    SpendRow,
+    build_query,
+)
 
 GROUPINGS: tuple[tuple[str, str], ...] = (
     ("service", "service"),
@@ -44,7 +60,15 @@ SpendCall = Callable[[SpendQuery], SpendResult]
 
 FORECAST_DAYS = 30
 
+CUBE_KEYS: tuple[str, ...] = tuple(
+    key for key, _ in GROUPINGS if build_query(group_by=[key]).resolved_source is Source.FOCUS
+)
+"""The groupings read from the bill (feature and model are read from LLM usage): the cube's keys."""
+CUBE_DAYS = 2 * max(PERIODS)
+"""The longest period and the one before it, for ``--compare``."""
+
 if TYPE_CHECKING:
+    from spendpilot.lake.spend_cube import SpendCube
     from spendpilot.outlook.anomalies import AnomalyReport
     from spendpilot.outlook.budgets import BudgetStatus
     from spendpilot.outlook.forecast import ForecastResult
@@ -191,29 +215,51 @@ def _budget_row(status: BudgetStatus) -> BudgetRow:
                      burn=status.burn, projected_burn=status.projected_burn, state=state)
 
 
-def _load_outlook(board: Dashboard, outlook: Outlook) -> None:
+@dataclass(frozen=True)
+class OutlookPanels:
+    """Forecast, budgets and anomalies: the same whatever the grouping and period."""
+
+    forecast: list[ForecastTotal] = field(default_factory=list)
+    budgets: list[BudgetRow] = field(default_factory=list)
+    anomalies: list[AnomalyRow] = field(default_factory=list)
+    read: frozenset[str] = frozenset()
+    notes: list[str] = field(default_factory=list)
+
+    def on(self, board: Dashboard) -> Dashboard:
+        """``board`` (spend panels only) with these panels added, its notes first."""
+        return replace(board, forecast=self.forecast, budgets=self.budgets, anomalies=self.anomalies,
+                       outlook_read=set(self.read), notes=[*board.notes, *self.notes])
+
+
+def load_outlook(outlook: Outlook) -> OutlookPanels:
+    """Read budgets, the forecast and anomalies (blocking: call it from a worker)."""
+    notes: list[str] = []
+    read: set[str] = set()
+    budgets: list[BudgetRow] = []
+    forecast_totals: list[ForecastTotal] = []
+    anomalies: list[AnomalyRow] = []
     try:
-        statuses, notes = outlook.budgets()
+        statuses, budget_notes = outlook.budgets()
     except SpendpilotError as error:
-        board.notes.append(f"budgets: {error}")
+        notes.append(f"budgets: {error}")
     else:
-        board.budgets = [_budget_row(s) for s in statuses]
-        board.outlook_read.add("budgets")
-        board.notes += [f"budgets: {n}" for n in notes]
+        budgets = [_budget_row(s) for s in statuses]
+        read.add("budgets")
+        notes += [f"budgets: {n}" for n in budget_notes]
     try:
         forecast = outlook.forecast([], FORECAST_DAYS)
     except SpendpilotError as error:
-        board.notes.append(f"forecast: {error}")
+        notes.append(f"forecast: {error}")
     else:
-        board.forecast = [
+        forecast_totals = [
             ForecastTotal(s.unit, s.total_expected, s.total_low, s.total_high) for s in forecast.series
         ]
     try:
         report = outlook.anomalies()
     except SpendpilotError as error:
-        board.notes.append(f"anomalies: {error}")
+        notes.append(f"anomalies: {error}")
     else:
-        board.anomalies = [
+        anomalies = [
             AnomalyRow(
                 what=f"{a.dimension} {a.value}", since=a.start, ongoing=a.ongoing, excess=a.excess,
                 currency=a.currency, ratio=a.ratio,
@@ -221,12 +267,58 @@ def _load_outlook(board: Dashboard, outlook: Outlook) -> None:
             )
             for a in report.anomalies
         ]
-        board.outlook_read.add("anomalies")
+        read.add("anomalies")
+    return OutlookPanels(forecast_totals, budgets, anomalies, frozenset(read), notes)
+
+
+class CachedSpend:
+    """A ``SpendCall`` for one dashboard session: the bill's single-key questions answered from
+    a ``SpendCube`` (built on first use, in the calling worker), every answer remembered.
+
+    ``g`` and ``p`` then cost a lookup, not a scan of the lake. ``R`` starts a new one. Without
+    a cube (no factory, an empty lake, a sum too large for the cube) every question goes to
+    ``spend``, the explorer itself, which also says what is wrong (``NoSpendData``).
+    """
+
+    def __init__(self, spend: SpendCall, cube: Callable[[], SpendCube | None] | None = None) -> None:
+        self._spend = spend
+        self._cube_factory = cube
+        self._cube: SpendCube | None = None
+        self._lock = threading.Lock()
+        self._answers: dict[str, SpendResult] = {}
+
+    def _cube_or_none(self) -> SpendCube | None:
+        with self._lock:
+            if self._cube_factory is not None:
+                factory, self._cube_factory = self._cube_factory, None
+                try:
+                    self._cube = factory()
+                except SpendpilotError:
+                    self._cube = None  # the explorer's own query will say why
+            return self._cube
+
+    def __call__(self, query: SpendQuery) -> SpendResult:
+        key = query.model_dump_json()
+        known = self._answers.get(key)
+        if known is not None:
+            return known
+        cube = self._cube_or_none()
+        answer = cube.answer(query) if cube is not None else None
+        if answer is None:
+            answer = self._spend(query)
+        self._answers[key] = answer
+        return answer
 
 
 def load_dashboard(spend: SpendCall, group_index: int, period_index: int, outlook: Outlook | None = None
                    ) -> Dashboard:
-    """Run the dashboard's queries (blocking: call it from a worker)."""
+    """Run all the dashboard's queries (blocking: call it from a worker)."""
+    board = load_spend_panels(spend, group_index, period_index)
+    return load_outlook(outlook).on(board) if outlook is not None else board
+
+
+def load_spend_panels(spend: SpendCall, group_index: int, period_index: int) -> Dashboard:
+    """The panels that depend on the grouping and period: title totals, plot, movers, units."""
     key, label = GROUPINGS[group_index % len(GROUPINGS)]
     days = PERIODS[period_index % len(PERIODS)]
     board = Dashboard(group_key=key, group_label=label, period_days=days)
@@ -258,6 +350,4 @@ def load_dashboard(spend: SpendCall, group_index: int, period_index: int, outloo
             )
             for r in units.rows
         ]
-    if outlook is not None:
-        _load_outlook(board, outlook)
     return board

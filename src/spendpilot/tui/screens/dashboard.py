@@ -3,14 +3,21 @@ and (from the outlook services) the next 30 days' forecast, budgets with burn, a
 
 Keyboard-first: ``g`` steps the grouping (service, account, region, team, feature, model), ``p``
 the period (30, 7, 90 days), ``R`` reloads, ``escape`` goes back. Each change starts a worker that
-runs the spend explorer's queries (``dashboard_data.load_dashboard``); the title says "loading…"
-at once, so a key press paints immediately and the figures follow.
+runs the spend explorer's queries (``dashboard_data.load_spend_panels``); the title says
+"loading…" at once, so a key press paints immediately and the figures follow.
+
+At 10 M rows a scan of the lake takes seconds, so the screen scans as little as it can: the
+spend questions go through one ``CachedSpend`` (one ``SpendCube`` scan for every bill grouping
+and period, each answer kept), and the outlook panels, which do not depend on the grouping or
+the period, are read once in their own worker. ``R`` forgets both and reads again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import ClassVar
+from functools import partial
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -26,11 +33,17 @@ from spendpilot.tui.dashboard_data import (
     FORECAST_DAYS,
     GROUPINGS,
     PERIODS,
+    CachedSpend,
     Dashboard,
     Outlook,
+    OutlookPanels,
     SpendCall,
-    load_dashboard,
+    load_outlook,
+    load_spend_panels,
 )
+
+if TYPE_CHECKING:
+    from spendpilot.lake.spend_cube import SpendCube
 
 LABEL_WIDTH = 28
 
@@ -65,10 +78,16 @@ class DashboardScreen(Screen[None]):
         Binding("escape,q,d", "app.pop_screen", "Back"),
     ]
 
-    def __init__(self, spend: SpendCall, outlook: Outlook | None = None) -> None:
+    def __init__(self, spend: SpendCall, outlook: Outlook | None = None,
+                 cube: Callable[[], SpendCube | None] | None = None) -> None:
         super().__init__()
         self._spend = spend
         self._outlook = outlook
+        self._cube = cube
+        self._cached = CachedSpend(spend, cube)
+        self._spend_board: Dashboard | None = None
+        """The spend panels last read, without the outlook."""
+        self._outlook_panels: OutlookPanels | None = None
         self.group_index = 0
         self.period_index = 0
         self.board: Dashboard | None = None
@@ -117,37 +136,71 @@ class DashboardScreen(Screen[None]):
 
     def action_next_grouping(self) -> None:
         self.group_index = (self.group_index + 1) % len(GROUPINGS)
-        self.action_reload()
+        self._load_spend()
 
     def action_next_period(self) -> None:
         self.period_index = (self.period_index + 1) % len(PERIODS)
-        self.action_reload()
+        self._load_spend()
 
     def action_reload(self) -> None:
+        """Read everything again: a new spend cache and cube, and the outlook."""
+        self._cached = CachedSpend(self._spend, self._cube)
+        self._outlook_panels = None
+        if self._outlook is not None:
+            self.run_worker(partial(self._fetch_outlook, self._outlook), thread=True, exclusive=True,
+                            group="dashboard-outlook")
+        self._load_spend()
+
+    def _load_spend(self) -> None:
         _, label = GROUPINGS[self.group_index]
         self.query_one("#dash-title", Static).update(
             Text(f"Spend by {label} · last {PERIODS[self.period_index]} days · loading…", style="dim")
         )
-        self.run_worker(self._fetch, thread=True, exclusive=True, group="dashboard")
+        self.run_worker(partial(self._fetch, self._cached, self.group_index, self.period_index),
+                        thread=True, exclusive=True, group="dashboard")
 
     # -- loading ----------------------------------------------------------------------------
 
-    def _fetch(self) -> None:
+    def _fetch(self, spend: SpendCall, group_index: int, period_index: int) -> None:
         worker = get_current_worker()
-        board = load_dashboard(self._spend, self.group_index, self.period_index, self._outlook)
+        board = load_spend_panels(spend, group_index, period_index)
         if not worker.is_cancelled and self.app.is_running:
-            self.app.call_from_thread(self._show, board)
+            self.app.call_from_thread(self._show_spend, board)
 
-    def _show(self, board: Dashboard) -> None:
+    def _fetch_outlook(self, outlook: Outlook) -> None:
+        worker = get_current_worker()
+        panels = load_outlook(outlook)
+        if not worker.is_cancelled and self.app.is_running:
+            self.app.call_from_thread(self._show_outlook, panels)
+
+    def _show_spend(self, board: Dashboard) -> None:
+        self._spend_board = board
+        self._show()
+
+    def _show_outlook(self, panels: OutlookPanels) -> None:
+        self._outlook_panels = panels
+        if self._spend_board is not None:
+            self._show(spend_changed=False)
+
+    def _show(self, *, spend_changed: bool = True) -> None:
+        spend_board = self._spend_board
+        assert spend_board is not None
+        board = self._outlook_panels.on(spend_board) if self._outlook_panels is not None else spend_board
         self.board = board
-        self.query_one("#dash-title", Static).update(title_text(board))
-        self._plot(board)
-        self._fill_movers(board)
-        self._fill_units(board)
+        if spend_changed or not self._loading():
+            self.query_one("#dash-title", Static).update(title_text(board))
+        if spend_changed:
+            self._plot(board)
+            self._fill_movers(board)
+            self._fill_units(board)
         if self._outlook is not None:
             self._fill_outlook(board)
         notes = Text("\n".join(board.notes), style="yellow") if board.notes else Text("")
         self.query_one("#dash-notes", Static).update(notes)
+
+    def _loading(self) -> bool:
+        """A spend load is under way (its "loading…" title must stay until it lands)."""
+        return any(w.group == "dashboard" and w.is_running for w in self.workers)
 
     def _plot(self, board: Dashboard) -> None:
         widget = self.query_one(PlotextPlot)
