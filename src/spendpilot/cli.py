@@ -743,12 +743,15 @@ def policy(
     kubernetes: Annotated[
         bool, typer.Option("--kubernetes", help="Print the Kubernetes RBAC ClusterRoles (YAML) instead of the IAM policy.")
     ] = False,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
 ) -> None:
     """Print the least-privilege IAM policy: one read-only statement for sweeps, one per action.
 
     Drop an action's statement to take that change off the table; attach only the first
     statement to an identity that should sweep and never change anything. With --kubernetes:
     the same for a cluster, as ClusterRoles (spendpilot-sweep, and one per Kubernetes action).
+    With `[aws_budgets] enabled = true`, a statement for reading AWS Budgets is added.
     """
     from spendpilot.permissions import iam_policy, kubernetes_rbac
 
@@ -757,7 +760,7 @@ def policy(
 
         print(yaml.safe_dump_all(kubernetes_rbac(), sort_keys=False), end="")
         return
-    print(json.dumps(iam_policy(), indent=2))
+    print(json.dumps(iam_policy(_settings(config, home)), indent=2))
 
 
 @app.command()

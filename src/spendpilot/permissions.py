@@ -17,11 +17,25 @@ def statement_id(kind: str) -> str:
     return "SpendpilotAction" + "".join(part.title() for part in kind.split("_"))
 
 
-def iam_policy() -> dict[str, Any]:
+AWS_BUDGETS_READ = "SpendpilotAwsBudgetsRead"
+
+
+def aws_budgets_statement(*, account_id_set: bool) -> dict[str, Any]:
+    """What ``[aws_budgets] enabled = true`` calls: DescribeBudgets, whose IAM action is
+    ``budgets:ViewBudget``, and GetCallerIdentity unless ``account_id`` names the account."""
+    actions = ["budgets:ViewBudget"] + ([] if account_id_set else ["sts:GetCallerIdentity"])
+    return {"Sid": AWS_BUDGETS_READ, "Effect": "Allow", "Action": actions, "Resource": "*"}
+
+
+def iam_policy(settings: Any = None) -> dict[str, Any]:
+    """The policy; with ``settings`` (a loaded ``Settings``), also what the configuration reads
+    beyond sources and actions (AWS Budgets)."""
     read = sorted(SOURCES.get("aws").permissions)
     statements: list[dict[str, Any]] = [
         {"Sid": "SpendpilotSweepReadOnly", "Effect": "Allow", "Action": read, "Resource": "*"}
     ]
+    if settings is not None and settings.aws_budgets.enabled:
+        statements.append(aws_budgets_statement(account_id_set=bool(settings.aws_budgets.account_id)))
     for kind, action in all_actions().items():
         if action.statements:
             statements += [
