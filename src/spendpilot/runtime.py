@@ -76,8 +76,9 @@ class LocalServices:
     @cached_property
     def action_context(self) -> ActionContext:
         from spendpilot.actions.base import ActionContext
+        from spendpilot.outlook.budgets import KillSwitchBudgets
 
-        return ActionContext(targets=self.targets, clock=self.clock)
+        return ActionContext(targets=self.targets, clock=self.clock, budgets=KillSwitchBudgets(self.settings))
 
     @cached_property
     def memory(self) -> DecisionMemory:

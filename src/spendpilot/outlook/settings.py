@@ -36,6 +36,10 @@ class BudgetSettings(BaseModel):
         False, description="Past its top threshold, propose stopping the non-production GPU instances in its "
         "scope (check `budget_kill_switch`; every stop waits for approval)."
     )
+    environment: str | None = Field(
+        None, description="The environment this budget's spend is (e.g. dev, staging). A non-production value "
+        "lets its kill switch lower the team's budget in the LiteLLM config (check `budget_gateway_kill_switch`)."
+    )
 
     @field_validator("period")
     @classmethod
