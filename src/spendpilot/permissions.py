@@ -43,7 +43,9 @@ def iam_policy(settings: Any = None) -> dict[str, Any]:
                 for n, statement in enumerate(action.statements, start=1)
             ]
             continue
-        writes = sorted(p for p in set(action.permissions) - set(read) if ":" in p and not p.startswith("k8s:"))
+        # k8s:... become RBAC rules; file:... (a LiteLLM config) is a file-system permission, not IAM.
+        writes = sorted(p for p in set(action.permissions) - set(read)
+                        if ":" in p and not p.startswith(("k8s:", "file:")))
         if writes:
             scope: list[str] | str = list(action.resources) or "*"
             statements.append({"Sid": statement_id(kind), "Effect": "Allow", "Action": writes, "Resource": scope})

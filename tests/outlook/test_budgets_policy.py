@@ -31,3 +31,9 @@ def test_without_aws_budgets_the_policy_does_not_allow_reading_them(tmp_path: Pa
     statements = _statements(tmp_path, "")
     assert "SpendpilotAwsBudgetsRead" not in statements
     assert not any("budgets:ViewBudget" in s["Action"] for s in statements.values())  # type: ignore[operator]
+
+
+def test_file_permissions_of_gateway_actions_are_not_iam_actions(tmp_path: Path) -> None:
+    statements = _statements(tmp_path, "")
+    assert "SpendpilotActionLowerGatewayBudget" not in statements
+    assert not any(str(a).startswith("file:") for s in statements.values() for a in s["Action"])  # type: ignore[attr-defined]
