@@ -368,13 +368,14 @@ def anomalies(
     with its driver and the excess so far. Settings: `[anomalies]`. Exit 0 whether or not some were
     found; 4 when the lake holds nothing to check."""
     from spendpilot.errors import NoSpendData
-    from spendpilot.outlook.anomalies import find_anomalies
+    from spendpilot.outlook.anomalies import cloudwatch_sources, find_anomalies
     from spendpilot.outlook.output import anomalies_table
     from spendpilot.savings.pricebook import PriceBook
 
     settings = _settings(config, home)
     try:
-        report = find_anomalies(settings.lake_dir, PriceBook.bundled(), settings.anomalies)
+        report = find_anomalies(settings.lake_dir, PriceBook.bundled(), settings.anomalies,
+                                sources=cloudwatch_sources(settings))
         if not report.checked:
             raise NoSpendData("the lake holds no billing data or GenAI spans yet; run `spendpilot ingest PATH` first")
     except SpendpilotError as exc:

@@ -88,6 +88,10 @@ class AnomalySettings(BaseModel):
     min_ratio: float = Field(1.5, ge=1, description="An hour must also be this many times its baseline.")
     baseline_weeks: int = Field(4, ge=1, le=12, description="Past weeks the hour-of-week baseline reads.")
     lookback_hours: int = Field(48, ge=1, description="Recent hours `spendpilot anomalies` reports on.")
+    cloudwatch_hourly: bool = Field(
+        False, description="Also judge hourly Bedrock cost read from CloudWatch (AWS/Bedrock by ModelId) through "
+        "the AWS sources: calls cloudwatch:ListMetrics and GetMetricData each time anomalies are looked for."
+    )
 
 
 class NotificationSettings(BaseModel):
