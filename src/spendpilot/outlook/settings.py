@@ -34,7 +34,8 @@ class BudgetSettings(BaseModel):
     )
     kill_switch: bool = Field(
         False, description="Past its top threshold, propose stopping the non-production GPU instances in its "
-        "scope (check `budget_kill_switch`; every stop waits for approval)."
+        "scope (check `budget_kill_switch`) and, with a non-production `environment`, lowering its teams' LiteLLM "
+        "budgets (check `budget_gateway_kill_switch`); every change waits for approval and re-checks the budget."
     )
     environment: str | None = Field(
         None, description="The environment this budget's spend is (e.g. dev, staging). A non-production value "
