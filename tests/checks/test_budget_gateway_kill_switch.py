@@ -108,6 +108,8 @@ def test_a_list_of_teams_gets_one_proposal_each_and_a_new_entry_when_absent(tmp_
     [new] = [f for f in findings if f.facts.team == "newteam"]
     assert new.facts.previous_max_budget is None
     assert new.evidence[3].value == "no entry for this team (no config budget)"
+    # A second overrun budget over the same team: still one proposal per team.
+    assert len(_run([both, _budget("sandbox", "dev", "1500.00", crossed=TODAY)])) == 2
 
 
 @pytest.fixture

@@ -89,6 +89,7 @@ def find_budget_gateway_kill_switch(
         return []
     allowed = {v.lower() for v in settings.non_production_values} - PRODUCTION
     findings: list[Finding[LowerGatewayBudgetFacts]] = []
+    seen: set[str] = set()  # one proposal per team, from the first budget that pulls its switch
     for budget in snapshot.budgets:
         env = (budget.environment or "").lower()
         why = trigger(budget, settings.on_forecast)
@@ -96,10 +97,11 @@ def find_budget_gateway_kill_switch(
             continue
         teams = budget.scope["team"]
         for team in [teams] if isinstance(teams, str) else teams:
-            if names_production(team):
+            if team in seen or names_production(team):
                 continue
             finding = _finding(snapshot, config, budget, team, why, settings)
             if finding is not None:
+                seen.add(team)
                 findings.append(finding)
     return findings
 
