@@ -432,13 +432,14 @@ def anomalies(
     with its driver and the excess so far. Settings: `[anomalies]`. Exit 0 whether or not some were
     found; 4 when the lake holds nothing to check."""
     from spendpilot.errors import NoSpendData
-    from spendpilot.outlook.anomalies import find_anomalies
+    from spendpilot.outlook.anomalies import cloudwatch_sources, find_anomalies
     from spendpilot.outlook.output import anomalies_table
     from spendpilot.savings.pricebook import PriceBook
 
     settings = _settings(config, home)
     try:
-        report = find_anomalies(settings.lake_dir, PriceBook.bundled(), settings.anomalies)
+        report = find_anomalies(settings.lake_dir, PriceBook.bundled(), settings.anomalies,
+                                sources=cloudwatch_sources(settings))
         if not report.checked:
             raise NoSpendData("the lake holds no billing data or GenAI spans yet; run `spendpilot ingest PATH` first")
     except SpendpilotError as exc:
@@ -807,12 +808,15 @@ def policy(
     kubernetes: Annotated[
         bool, typer.Option("--kubernetes", help="Print the Kubernetes RBAC ClusterRoles (YAML) instead of the IAM policy.")
     ] = False,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
 ) -> None:
     """Print the least-privilege IAM policy: one read-only statement for sweeps, one per action.
 
     Drop an action's statement to take that change off the table; attach only the first
     statement to an identity that should sweep and never change anything. With --kubernetes:
     the same for a cluster, as ClusterRoles (spendpilot-sweep, and one per Kubernetes action).
+    With `[aws_budgets] enabled = true`, a statement for reading AWS Budgets is added.
     """
     from spendpilot.permissions import iam_policy, kubernetes_rbac
 
@@ -821,7 +825,7 @@ def policy(
 
         print(yaml.safe_dump_all(kubernetes_rbac(), sort_keys=False), end="")
         return
-    print(json.dumps(iam_policy(), indent=2))
+    print(json.dumps(iam_policy(_settings(config, home)), indent=2))
 
 
 @app.command()

@@ -17,11 +17,25 @@ def statement_id(kind: str) -> str:
     return "SpendpilotAction" + "".join(part.title() for part in kind.split("_"))
 
 
-def iam_policy() -> dict[str, Any]:
+AWS_BUDGETS_READ = "SpendpilotAwsBudgetsRead"
+
+
+def aws_budgets_statement(*, account_id_set: bool) -> dict[str, Any]:
+    """What ``[aws_budgets] enabled = true`` calls: DescribeBudgets, whose IAM action is
+    ``budgets:ViewBudget``, and GetCallerIdentity unless ``account_id`` names the account."""
+    actions = ["budgets:ViewBudget"] + ([] if account_id_set else ["sts:GetCallerIdentity"])
+    return {"Sid": AWS_BUDGETS_READ, "Effect": "Allow", "Action": actions, "Resource": "*"}
+
+
+def iam_policy(settings: Any = None) -> dict[str, Any]:
+    """The policy; with ``settings`` (a loaded ``Settings``), also what the configuration reads
+    beyond sources and actions (AWS Budgets)."""
     read = sorted(SOURCES.get("aws").permissions)
     statements: list[dict[str, Any]] = [
         {"Sid": "SpendpilotSweepReadOnly", "Effect": "Allow", "Action": read, "Resource": "*"}
     ]
+    if settings is not None and settings.aws_budgets.enabled:
+        statements.append(aws_budgets_statement(account_id_set=bool(settings.aws_budgets.account_id)))
     for kind, action in all_actions().items():
         if action.statements:
             statements += [
@@ -29,7 +43,9 @@ def iam_policy() -> dict[str, Any]:
                 for n, statement in enumerate(action.statements, start=1)
             ]
             continue
-        writes = sorted(p for p in set(action.permissions) - set(read) if ":" in p and not p.startswith("k8s:"))
+        # k8s:... become RBAC rules; file:... (a LiteLLM config) is a file-system permission, not IAM.
+        writes = sorted(p for p in set(action.permissions) - set(read)
+                        if ":" in p and not p.startswith(("k8s:", "file:")))
         if writes:
             scope: list[str] | str = list(action.resources) or "*"
             statements.append({"Sid": statement_id(kind), "Effect": "Allow", "Action": writes, "Resource": scope})

@@ -78,8 +78,9 @@ class LocalServices:
     @cached_property
     def action_context(self) -> ActionContext:
         from spendpilot.actions.base import ActionContext
+        from spendpilot.outlook.budgets import KillSwitchBudgets
 
-        return ActionContext(targets=self.targets, clock=self.clock)
+        return ActionContext(targets=self.targets, clock=self.clock, budgets=KillSwitchBudgets(self.settings))
 
     @cached_property
     def memory(self) -> DecisionMemory:
@@ -201,7 +202,8 @@ class LocalServices:
     def anomalies(self) -> AnomalyReport:
         from spendpilot.outlook.anomalies import find_anomalies
 
-        return find_anomalies(self.settings.lake_dir, self.prices, self.settings.anomalies)
+        hourly = [s for s in self.sources if hasattr(s, "hourly_llm_usage")] if self.settings.anomalies.cloudwatch_hourly else []
+        return find_anomalies(self.settings.lake_dir, self.prices, self.settings.anomalies, sources=hourly)
 
     def budgets(self) -> tuple[list[BudgetStatus], list[str]]:
         from spendpilot.outlook.budgets import evaluate_budgets

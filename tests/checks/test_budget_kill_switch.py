@@ -172,3 +172,31 @@ def test_a_bad_budget_in_a_scenario_names_file_and_field(tmp_path: Path) -> None
     head.write_text(head.read_text().replace("amount: 20", "amount: -5"))
     with pytest.raises(ScenarioError, match=r"scenario.yaml: field 'budgets.0.amount'"):
         load_scenario(folder)
+
+
+def test_a_budget_raised_before_the_approval_stops_nothing(aws_endpoint: str, tmp_path: Path) -> None:
+    """The executor re-checks the budget: raised after the sweep, the approved stop is drift,
+    the instance keeps running (still over, the stop runs: test_sweep_approve_stop_and_rollback_start)."""
+    from spendpilot.actions.budget_guard import BUDGET_OVER
+    from spendpilot.demo import prepare_scenario
+    from spendpilot.runtime import build_services
+    from spendpilot.scenarios.kube_seed import scenario_settings
+    from spendpilot.scenarios.model import load_scenario, locate_scenario
+
+    spec = load_scenario(locate_scenario("budget_kill_switch"))
+    settings = scenario_settings(spec, tmp_path, aws_endpoint)
+    prepare_scenario(settings, spec, aws_endpoint, now=utcnow())
+    services = build_services(settings)
+    services.sweep()
+    [proposal] = [p for p in services.list_proposals([ProposalStatus.PENDING]) if p.rule == "budget_kill_switch"]
+    assert proposal.plan.preconditions[BUDGET_OVER]["budget"] == "research-monthly"
+
+    raised = [b.model_copy(update={"amount": Decimal("1000000")}) if b.name == "research-monthly" else b
+              for b in settings.budgets]
+    later = build_services(settings.model_copy(update={"budgets": raised}))
+    outcome = later.approve(proposal.id, by="alice")
+    assert outcome.status is ProposalStatus.DRIFTED, outcome.message
+    assert "budget research-monthly" in outcome.message and "under:" in outcome.message
+    ec2 = boto3.client("ec2", endpoint_url=aws_endpoint, region_name="us-east-1")
+    inst = ec2.describe_instances(InstanceIds=[proposal.target.id])["Reservations"][0]["Instances"][0]
+    assert inst["State"]["Name"] == "running"

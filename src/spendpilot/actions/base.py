@@ -16,14 +16,26 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from spendpilot.adapters.base import Targets
 from spendpilot.clock import SYSTEM_CLOCK, Clock
 from spendpilot.domain import ActionPlan, Facts, Finding, ResourceRef, Risk
 from spendpilot.registry import Registry
 
+if TYPE_CHECKING:
+    from spendpilot.domain.snapshot import BudgetReading
+
 F = TypeVar("F", bound=Facts)
+
+
+class BudgetReader(Protocol):
+    """Evaluates a kill-switch budget now, for an action whose case is "this budget is over"."""
+
+    def reading(self, name: str) -> BudgetReading | None:
+        """The budget as of the last day of data; None when it is no longer a kill-switch
+        budget or has no data."""
+        ...
 
 
 @dataclass
@@ -32,6 +44,9 @@ class ActionContext:
 
     targets: Targets
     clock: Clock = field(default=SYSTEM_CLOCK)
+    budgets: BudgetReader | None = None
+    """Re-reads budgets before a kill-switch action (``actions.budget_guard``); without one such
+    an action drifts rather than act on a budget it cannot confirm is still over."""
 
     def target(self, ref: ResourceRef) -> Any:
         return self.targets.get(ref)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from spendpilot.actions.base import Action, ActionContext, register_action
+from spendpilot.actions.budget_guard import BudgetGuard, budget_differences, budget_preconditions
 from spendpilot.domain import ActionPlan, Facts, Finding, MetricSeries, Money, ResourceRef, Risk
 from spendpilot.domain.metrics import HOURLY, NVIDIA_GPU
 from spendpilot.errors import AdapterError
@@ -75,6 +76,8 @@ class StopInstanceFacts(Facts):
     commitment_share: float = Field(0.0, ge=0, le=1)
     reason: str | None = None
     """Why stop, when the case is not idleness (e.g. a budget's kill switch); stated in the estimate."""
+    budget_guard: BudgetGuard | None = None
+    """The budget a kill-switch stop rests on; re-checked (still over?) before the stop."""
 
 
     @model_validator(mode="after")
@@ -142,7 +145,7 @@ class StopInstance(Action[StopInstanceFacts]):
             rollback_description=f"Start instance {res.ref.id} again (`spendpilot rollback`).",
             description=f"Stop EC2 instance {label}.",
             permissions=list(self.permissions),
-            preconditions=idle_preconditions(facts),
+            preconditions=idle_preconditions(facts) | budget_preconditions(facts.budget_guard),
         )
 
     def read_state(self, ctx: ActionContext, target: ResourceRef) -> dict[str, Any] | None:
@@ -157,6 +160,9 @@ class StopInstance(Action[StopInstanceFacts]):
         }
 
     def evidence_differences(self, ctx: ActionContext, plan: ActionPlan) -> dict[str, tuple[Any, Any]]:
+        return budget_differences(ctx, plan.preconditions) | self._idle_differences(ctx, plan)
+
+    def _idle_differences(self, ctx: ActionContext, plan: ActionPlan) -> dict[str, tuple[Any, Any]]:
         idle = plan.preconditions.get(IDLE)
         if not idle:
             return {}

@@ -21,6 +21,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from spendpilot.actions.budget_guard import guard_of, trigger
 from spendpilot.actions.stop_instance import StopInstanceFacts
 from spendpilot.checks.registry import register_check
 from spendpilot.domain import Evidence, Finding, Resource, Snapshot
@@ -84,15 +85,6 @@ def in_scope(res: Resource, scope: dict[str, str | list[str]], team_tag: str) ->
     return True
 
 
-def _trigger(budget: BudgetReading, on_forecast: bool) -> str | None:
-    """Why this budget pulls its switch, or None."""
-    if budget.top_crossed_on is not None:
-        return f"crossed {budget.top_threshold:.0%} on {budget.top_crossed_on}"
-    if on_forecast and budget.full_forecast_on is not None:
-        return f"forecast to cross 100% on {budget.full_forecast_on}, before {budget.period_end}"
-    return None
-
-
 @register_check(
     "budget_kill_switch",
     action_kind="stop_instance",
@@ -107,7 +99,7 @@ def find_budget_kill_switch(
     findings: list[Finding[BudgetKillFacts]] = []
     seen: set[str] = set()
     for budget in snapshot.budgets:
-        why = _trigger(budget, settings.on_forecast)
+        why = trigger(budget, settings.on_forecast)
         if why is None:
             continue
         for res in snapshot.of_kind("ec2_instance"):
@@ -122,11 +114,13 @@ def find_budget_kill_switch(
             if not prices.is_gpu(itype) or not in_scope(res, budget.scope, settings.team_tag):
                 continue
             seen.add(res.ref.id)
-            findings.append(_finding(snapshot, res, budget, why, settings.env_tag))
+            findings.append(_finding(snapshot, res, budget, why, settings))
     return findings
 
 
-def _finding(snapshot: Snapshot, res: Resource, budget: BudgetReading, why: str, env_tag: str) -> Finding[BudgetKillFacts]:
+def _finding(snapshot: Snapshot, res: Resource, budget: BudgetReading, why: str,
+             settings: BudgetKillSwitchSettings) -> Finding[BudgetKillFacts]:
+    env_tag = settings.env_tag
     itype = res.attributes["instance_type"]
     scope = ", ".join(f"{k}={v}" for k, v in budget.scope.items()) or "the whole bill"
     forecast = (f"crosses 100% on {budget.full_forecast_on}" if budget.full_forecast_on
@@ -166,6 +160,7 @@ def _finding(snapshot: Snapshot, res: Resource, budget: BudgetReading, why: str,
         burn=float(budget.burn),
         crossed_on=budget.top_crossed_on,
         forecast_full_on=budget.full_forecast_on,
+        budget_guard=guard_of(budget, on_forecast=settings.on_forecast),
     )
     return Finding(
         resource=res,

@@ -55,6 +55,8 @@ class BudgetReading(BaseModel):
     """Day the actual spend crossed the top threshold; None if it has not."""
     full_forecast_on: date | None = None
     """Day the forecast crosses 100 % of the amount within the month; None if not expected."""
+    environment: str | None = None
+    """The budget's declared environment (``[[budgets]] environment``); None: not declared."""
 
     @property
     def burn(self) -> Decimal:

@@ -1,8 +1,10 @@
 """Spend anomalies within hours: a seasonal baseline, a robust z-score, and the driver named.
 
 **Series.** Hourly cost per product feature from the per-request LLM table (``llm_requests``,
-GenAI spans; priced with the price book because spans carry no prices), and daily cost per
-service from the FOCUS bill. Each is checked on its own, so a spike in one feature is not
+GenAI spans; priced with the price book because spans carry no prices), hourly cost of Amazon
+Bedrock per AWS source from CloudWatch (``AWS/Bedrock`` ``Invocations``, ``InputTokenCount``,
+``OutputTokenCount`` by ``ModelId``, the metrics the AWS source already reads per day, here at
+one-hour periods and priced the same way), and daily cost per service from the FOCUS bill. Each is checked on its own, so a spike in one feature is not
 diluted by the rest of the bill.
 
 **Baseline** (``detect``, pure numpy, causal). The expected value of a bucket is the median of
@@ -118,7 +120,7 @@ class Driver(BaseModel):
 
 
 class Anomaly(BaseModel):
-    source: str = Field(description="'llm_requests' (hourly) or 'billing' (daily).")
+    source: str = Field(description="'llm_requests' or 'cloudwatch' (hourly), or 'billing' (daily).")
     granularity: str = Field(description="'hour' or 'day'.")
     dimension: str = Field(description="What the series is: feature or service.")
     value: str
@@ -246,6 +248,62 @@ def hourly_llm_anomalies(lake_dir: Path, prices: Any, settings: AnomalySettings,
     return report
 
 
+def cloudwatch_sources(settings: Any) -> list[Any]:
+    """The configured sources that read hourly LLM usage from CloudWatch (AWS sources: Bedrock),
+    when ``[anomalies] cloudwatch_hourly`` is on; none otherwise."""
+    from spendpilot.adapters.base import build_sources
+
+    if not settings.anomalies.cloudwatch_hourly:
+        return []
+    return [s for s in build_sources(settings.source_configs(), settings.home) if hasattr(s, "hourly_llm_usage")]
+
+
+def hourly_cloudwatch_anomalies(sources: Sequence[Any], prices: Any, settings: AnomalySettings, *,
+                                now: datetime | None = None) -> AnomalyReport:
+    """Hourly Bedrock cost per AWS source (CloudWatch metrics by ModelId); drivers by model.
+
+    Only whole hours are judged (the current hour is still filling), so a spike's first hour is
+    flagged once it has ended. A source that cannot be read is a note naming it, never "no
+    anomalies"; a model without a list price is a note, its hours left out of the cost."""
+    from spendpilot.errors import SpendpilotError
+
+    report = AnomalyReport()
+    history = (settings.baseline_weeks + 2) * HOURS_PER_WEEK
+    end = _hour(now or datetime.now(UTC))
+    first = end - timedelta(hours=history)
+    for source in sources:
+        try:
+            feature, rows = source.hourly_llm_usage(end=end, hours=history, prices=prices)
+        except SpendpilotError as exc:
+            report.notes.append(f"{source.name}: hourly Bedrock usage not read from CloudWatch: "
+                                f"{' '.join(str(exc).split())}")
+            continue
+        if not rows:
+            report.notes.append(f"{source.name}: no Bedrock usage in CloudWatch (AWS/Bedrock) in the last {history} h")
+            continue
+        values = np.zeros(history)
+        parts: dict[tuple[str, str], np.ndarray] = {}
+        unpriced = sorted({r.model_id for r in rows if r.cost is None})
+        if unpriced:
+            report.notes.append(f"{source.name}: no price for Bedrock {', '.join(unpriced)}: "
+                                "their hours are not in the hourly cost")
+        for r in rows:
+            i = int((r.hour - first) / timedelta(hours=1))
+            if r.cost is None or not 0 <= i < history:
+                continue
+            values[i] += float(r.cost)
+            parts.setdefault(("model", r.model), np.zeros(history))[i] += float(r.cost)
+        report.checked.append(f"hourly Bedrock cost ({source.name}, feature {feature}) from CloudWatch, "
+                              f"{first:%Y-%m-%d %H:00} to {end - timedelta(hours=1):%Y-%m-%d %H:00} UTC")
+        flags = detect(values, period=HOURS_PER_WEEK, neighbours=0, settings=settings,
+                       start=history - settings.lookback_hours)
+        report.anomalies += _runs_to_anomalies(
+            group_flags(flags), first=first, step=timedelta(hours=1), n=history, source="cloudwatch",
+            granularity="hour", dimension="feature", value=feature, currency="USD", breakdown=parts,
+            period=HOURS_PER_WEEK, neighbours=0, weeks=settings.baseline_weeks)
+    return report
+
+
 def daily_billing_anomalies(lake_dir: Path, settings: AnomalySettings, *, lookback_days: int = 7) -> AnomalyReport:
     """Daily cost per service from the FOCUS bill; drivers by resource.
 
@@ -291,12 +349,17 @@ def daily_billing_anomalies(lake_dir: Path, settings: AnomalySettings, *, lookba
 
 
 def find_anomalies(lake_dir: Path, prices: Any, settings: AnomalySettings | None = None, *,
-                   now: datetime | None = None) -> AnomalyReport:
-    """Hourly LLM anomalies and daily billing anomalies, largest excess first."""
+                   now: datetime | None = None, sources: Sequence[Any] = ()) -> AnomalyReport:
+    """Hourly LLM anomalies (spans in the lake; CloudWatch through ``sources``, see
+    ``cloudwatch_sources``) and daily billing anomalies, largest excess first."""
     cfg = settings or AnomalySettings()
-    hourly = hourly_llm_anomalies(lake_dir, prices, cfg, now=now)
-    daily = daily_billing_anomalies(lake_dir, cfg, lookback_days=max(1, cfg.lookback_hours // 24))
-    report = AnomalyReport(checked=hourly.checked + daily.checked, notes=hourly.notes + daily.notes,
-                           anomalies=sorted(hourly.anomalies + daily.anomalies, key=lambda a: -a.excess))
-    report.notes.append("CloudWatch-derived hourly usage is not read yet")
+    parts = [hourly_llm_anomalies(lake_dir, prices, cfg, now=now)]
+    if sources:
+        parts.append(hourly_cloudwatch_anomalies(sources, prices, cfg, now=now))
+    parts.append(daily_billing_anomalies(lake_dir, cfg, lookback_days=max(1, cfg.lookback_hours // 24)))
+    report = AnomalyReport(checked=[c for p in parts for c in p.checked], notes=[n for p in parts for n in p.notes],
+                           anomalies=sorted((a for p in parts for a in p.anomalies), key=lambda a: -a.excess))
+    if not sources:
+        report.notes.append("hourly Bedrock usage from CloudWatch not read: set [anomalies] cloudwatch_hourly = true "
+                            "(with an AWS source) to judge it")
     return report

@@ -197,7 +197,8 @@ def describe(status: BudgetStatus) -> Sequence[str]:
     return lines
 
 
-def kill_switch_readings(settings: Any, *, as_of: date | None = None) -> tuple[list[Any], list[str]]:
+def kill_switch_readings(settings: Any, *, as_of: date | None = None,
+                         names: Sequence[str] | None = None) -> tuple[list[Any], list[str]]:
     """The ``[[budgets]]`` with ``kill_switch = true`` as the snapshot carries them
     (``domain.snapshot.BudgetReading``), plus notes (e.g. no spend data for a budget).
 
@@ -210,7 +211,7 @@ def kill_switch_readings(settings: Any, *, as_of: date | None = None) -> tuple[l
     readings: list[Any] = []
     notes: list[str] = []
     for budget in settings.budgets:
-        if not budget.kill_switch:
+        if not budget.kill_switch or (names is not None and budget.name not in names):
             continue
         probe = budget.model_copy(update={"thresholds": sorted({*budget.thresholds, 1.0})})
         status = evaluate_budget(settings.lake_dir, probe, as_of=as_of)
@@ -227,5 +228,19 @@ def kill_switch_readings(settings: Any, *, as_of: date | None = None) -> tuple[l
             as_of=status.as_of, period_end=status.period_end, top_threshold=top,
             top_crossed_on=top_t.on if top_t.state is Crossing.CROSSED else None,
             full_forecast_on=full.on if full.state is not Crossing.NOT_EXPECTED else None,
+            environment=budget.environment,
         ))
     return readings, notes
+
+
+class KillSwitchBudgets:
+    """``actions.base.BudgetReader`` on the lake: a kill-switch budget evaluated as the sweep
+    evaluates it, at the moment an approved kill switch is about to act. Reads the budget as it
+    is configured *now*, so a raised amount or a removed ``kill_switch`` stops the change."""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+
+    def reading(self, name: str) -> Any:
+        readings, _ = kill_switch_readings(self.settings, names=[name])
+        return readings[0] if readings else None

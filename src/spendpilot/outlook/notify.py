@@ -159,7 +159,7 @@ def collect_alerts(settings: Any, store: Any, report: Any | None = None, *, pric
                    now: datetime | None = None) -> list[Alert]:
     """Every alert the current state warrants (de-duplication happens when sending)."""
     from spendpilot.domain import ProposalStatus
-    from spendpilot.outlook.anomalies import find_anomalies
+    from spendpilot.outlook.anomalies import cloudwatch_sources, find_anomalies
     from spendpilot.outlook.budgets import evaluate_budgets
 
     cfg: NotificationSettings = settings.notifications
@@ -176,7 +176,8 @@ def collect_alerts(settings: Any, store: Any, report: Any | None = None, *, pric
             from spendpilot.savings.pricebook import PriceBook
 
             prices = PriceBook.bundled()
-        alerts += anomaly_alerts(find_anomalies(settings.lake_dir, prices, settings.anomalies, now=None).anomalies)
+        alerts += anomaly_alerts(find_anomalies(settings.lake_dir, prices, settings.anomalies, now=None,
+                                                sources=cloudwatch_sources(settings)).anomalies)
     if "gap" in events and report is not None:
         alerts += gap_alerts(report.gaps, (now or datetime.now(UTC)).strftime("%Y-%m-%d"))
     if "failed_execution" in events:

@@ -34,7 +34,12 @@ class BudgetSettings(BaseModel):
     )
     kill_switch: bool = Field(
         False, description="Past its top threshold, propose stopping the non-production GPU instances in its "
-        "scope (check `budget_kill_switch`; every stop waits for approval)."
+        "scope (check `budget_kill_switch`) and, with a non-production `environment`, lowering its teams' LiteLLM "
+        "budgets (check `budget_gateway_kill_switch`); every change waits for approval and re-checks the budget."
+    )
+    environment: str | None = Field(
+        None, description="The environment this budget's spend is (e.g. dev, staging). A non-production value "
+        "lets its kill switch lower the team's budget in the LiteLLM config (check `budget_gateway_kill_switch`)."
     )
 
     @field_validator("period")
@@ -84,6 +89,10 @@ class AnomalySettings(BaseModel):
     min_ratio: float = Field(1.5, ge=1, description="An hour must also be this many times its baseline.")
     baseline_weeks: int = Field(4, ge=1, le=12, description="Past weeks the hour-of-week baseline reads.")
     lookback_hours: int = Field(48, ge=1, description="Recent hours `spendpilot anomalies` reports on.")
+    cloudwatch_hourly: bool = Field(
+        False, description="Also judge hourly Bedrock cost read from CloudWatch (AWS/Bedrock by ModelId) through "
+        "the AWS sources: calls cloudwatch:ListMetrics and GetMetricData each time anomalies are looked for."
+    )
 
 
 class NotificationSettings(BaseModel):

@@ -24,6 +24,7 @@ def run_scenario(name: str) -> ScenarioScore:
     from spendpilot.runtime import build_services
     from spendpilot.scenarios.emulator import local_emulator
     from spendpilot.scenarios.kube_seed import scenario_clusters, scenario_settings
+    from spendpilot.scenarios.litellm_seed import scenario_litellm
     from spendpilot.scenarios.prometheus_seed import scenario_prometheus
 
     spec = load_scenario(locate_scenario(name))
@@ -38,7 +39,8 @@ def run_scenario(name: str) -> ScenarioScore:
         # before this one (the demo's week of metrics, eight-GPU boxes) are still there, and
         # ListMetrics over all of them times out on a busy machine.
         emulator.reset()
-        settings = scenario_settings(spec, Path(tmp), emulator.endpoint_url, extra_sources=usage_sources)
+        gateway = scenario_litellm(spec.path, Path(tmp))  # its LiteLLM config.yaml, if any
+        settings = scenario_settings(spec, Path(tmp), emulator.endpoint_url, extra_sources=[*usage_sources, *gateway])
         prepare_scenario(settings, spec, emulator.endpoint_url or "", now=now)
         services = build_services(settings)
         services.sweep()

@@ -37,6 +37,7 @@ BEDROCK_INVOCATIONS = MetricId(NAMESPACE, "Invocations")
 BEDROCK_INPUT_TOKENS = MetricId(NAMESPACE, "InputTokenCount")
 BEDROCK_OUTPUT_TOKENS = MetricId(NAMESPACE, "OutputTokenCount")
 DAY = 86400
+HOUR = 3600
 
 
 def model_name(model_id: str) -> str:
@@ -52,6 +53,19 @@ class BedrockUsage:
     usage: list[LlmUsage] = field(default_factory=list)
     unpriced: list[str] = field(default_factory=list)
     """Model ids whose rows have no list price (their cost is 0)."""
+
+
+@dataclass(frozen=True)
+class BedrockHour:
+    """One model's Bedrock use in one UTC hour (``hourly_usage``); ``cost`` None: no list price."""
+
+    hour: datetime
+    model_id: str
+    model: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cost: Decimal | None
 
 
 class BedrockUsageApi:
@@ -101,6 +115,40 @@ class BedrockUsageApi:
                     requests=int(requests.get(day, 0)), input_tokens=tokens_in, output_tokens=tokens_out, cost=cost,
                 ))
         return out
+
+
+    def hourly_usage(self, *, end: datetime, hours: int, prices: PriceBook) -> list[BedrockHour]:
+        """The same three metrics per model at one-hour periods, for the ``hours`` whole hours
+        before ``end`` (the hour ``end`` falls in is still filling and is left out): the series
+        ``outlook.anomalies`` judges hour by hour. CloudWatch keeps one-hour data for 455 days."""
+        ids = self.model_ids()
+        if not ids:
+            return []
+        stop = end.replace(minute=0, second=0, microsecond=0)
+        start = stop - timedelta(hours=hours)
+        metrics = (BEDROCK_INVOCATIONS, BEDROCK_INPUT_TOKENS, BEDROCK_OUTPUT_TOKENS)
+        queries = [(m.namespace, m.name, (("ModelId", mid),)) for mid in ids for m in metrics]
+        series = self._cloudwatch.metric_data(queries, start, stop, HOUR, "Sum")
+        out: list[BedrockHour] = []
+        for n, mid in enumerate(ids):
+            requests, inputs, outputs = (_by_hour(series[3 * n + k]) for k in range(3))
+            model = model_name(mid)
+            price = prices.token_price(model)
+            for hour in sorted(set(requests) | set(inputs) | set(outputs)):
+                tokens_in, tokens_out = int(inputs.get(hour, 0)), int(outputs.get(hour, 0))
+                cost = (Decimal(tokens_in) * price.input_per_token + Decimal(tokens_out) * price.output_per_token
+                        if price is not None else None)
+                out.append(BedrockHour(hour=hour, model_id=mid, model=model, requests=int(requests.get(hour, 0)),
+                                       input_tokens=tokens_in, output_tokens=tokens_out, cost=cost))
+        return out
+
+
+def _by_hour(points: Sequence[Any]) -> dict[datetime, float]:
+    out: dict[datetime, float] = {}
+    for p in points:
+        hour = p.at.replace(minute=0, second=0, microsecond=0)
+        out[hour] = out.get(hour, 0.0) + p.value
+    return out
 
 
 def _by_day(points: Sequence[Any]) -> dict[Any, float]:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.config import Config
 from pydantic import Field, field_validator, model_validator
@@ -31,6 +31,10 @@ from spendpilot.adapters.aws.sagemaker_training import TRAINING_JOB
 from spendpilot.adapters.base import Source, SourceContext, SourceSettings, register_source
 from spendpilot.domain import Gap, LlmUsage, MetricSeries, Resource, ResourceRef, SourceResult
 from spendpilot.errors import AdapterError
+
+if TYPE_CHECKING:
+    from spendpilot.adapters.aws.bedrock_usage import BedrockHour
+    from spendpilot.savings.pricebook import PriceBook
 
 
 class AwsSourceSettings(SourceSettings):
@@ -277,6 +281,11 @@ class AwsRegionSource:
             warnings.append(f"Bedrock models without a list price (their usage is counted at cost 0): "
                             f"{', '.join(read.unpriced)}")
         return read.usage
+
+    def hourly_llm_usage(self, *, end: datetime, hours: int, prices: PriceBook) -> tuple[str, list[BedrockHour]]:
+        """Hourly Bedrock use per model (CloudWatch ``AWS/Bedrock``), for ``spendpilot anomalies``;
+        with the feature the metrics are counted under (``bedrock_feature``)."""
+        return self.settings.bedrock_feature, self.adapter.bedrock_usage.hourly_usage(end=end, hours=hours, prices=prices)
 
     def _replication(self, ctx: SourceContext) -> list[Resource]:
         start = ctx.now - timedelta(days=self.settings.metric_lookback_days)
