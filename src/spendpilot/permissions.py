@@ -36,6 +36,9 @@ def iam_policy(settings: Any = None) -> dict[str, Any]:
     ]
     if settings is not None and settings.aws_budgets.enabled:
         statements.append(aws_budgets_statement(account_id_set=bool(settings.aws_budgets.account_id)))
+    if settings is not None and settings.prices.ec2_live:  # live on-demand prices in estimates
+        statements.append({"Sid": "SpendpilotPriceListRead", "Effect": "Allow",
+                           "Action": ["pricing:GetProducts"], "Resource": "*"})
     for kind, action in all_actions().items():
         if action.statements:
             statements += [

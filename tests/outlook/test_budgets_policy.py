@@ -37,3 +37,9 @@ def test_file_permissions_of_gateway_actions_are_not_iam_actions(tmp_path: Path)
     statements = _statements(tmp_path, "")
     assert "SpendpilotActionLowerGatewayBudget" not in statements
     assert not any(str(a).startswith("file:") for s in statements.values() for a in s["Action"])  # type: ignore[attr-defined]
+
+
+def test_live_ec2_prices_add_the_price_list_read_and_only_then(tmp_path: Path) -> None:
+    live = _statements(tmp_path, "[prices]\nec2_live = true\n")
+    assert live["SpendpilotPriceListRead"]["Action"] == ["pricing:GetProducts"]
+    assert "SpendpilotPriceListRead" not in _statements(tmp_path, "")
