@@ -18,7 +18,12 @@ from spendpilot.lake import ingest_file
 from spendpilot.lake.query import CostLake
 from spendpilot.savings.pricebook import PriceBook
 from spendpilot.scenarios import load_scenario, locate_scenario
-from spendpilot.scenarios.demo_aws_ml import SeededAccountRegion, accounts_config, cur2_rows, write_cur2_export
+from spendpilot.scenarios.demo_aws_ml import (
+    SeededAccountRegion,
+    accounts_config,
+    cur2_rows,
+    write_cur2_export,
+)
 from spendpilot.scenarios.seed import SeededInstance, SeededOrg
 
 MAIN, ML = "123456789012", "210987654321"
