@@ -111,12 +111,16 @@ def _settings(home: Path, scenario: Scenario, endpoint: str) -> Settings:
 
 
 def _cli_env(home: Path, scenario: Scenario, endpoint: str) -> dict[str, str]:
-    return {
+    env = {
         "SPENDPILOT_HOME": str(home),
         "SPENDPILOT_AWS__ENDPOINT_URL": endpoint,
         "SPENDPILOT_AWS__REGION": scenario.region,
         "SPENDPILOT_AWS__METRIC_LOOKBACK_DAYS": str(scenario.metric_days),
     }
+    accounts = scenario.aws_settings(endpoint).get("accounts")
+    if accounts:  # the demo's accounts.yaml: both accounts, three regions
+        env["SPENDPILOT_AWS__ACCOUNTS"] = json.dumps(accounts)
+    return env
 
 
 def _seed_moto_ids(endpoint: str) -> None:

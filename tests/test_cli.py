@@ -73,6 +73,12 @@ def test_headless_demo_runs_the_whole_loop_and_can_keep_its_emulator_for_the_cli
         route = next(p for p in listed if p["action"] == "route_to_model")
         approved = run_cli("approve", route["id"], "--by", "alice", env=exports)
         assert approved.returncode == 0 and "verified" in approved.stdout.lower(), approved.stdout + approved.stderr
+        # the export line carries the demo's second account: a change there goes out with its role
+        assert json.loads(exports["SPENDPILOT_AWS__ACCOUNTS"])[1]["role_arn"].endswith(":210987654321:role/spendpilot")
+        notebook = next(p for p in listed if p["target"]["name"] == "research-sandbox")
+        assert (notebook["target"]["account"], notebook["target"]["region"]) == ("210987654321", "us-east-1")
+        stopped = run_cli("approve", notebook["id"], "--by", "alice", env=exports)
+        assert stopped.returncode == 0 and "verified" in stopped.stdout.lower(), stopped.stdout + stopped.stderr
     finally:
         demo.send_signal(signal.SIGINT)
         _, stderr = demo.communicate(timeout=30)

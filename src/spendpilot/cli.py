@@ -1033,6 +1033,8 @@ def _serve_demo_emulator(settings: Settings) -> None:
         "SPENDPILOT_AWS__METRIC_LOOKBACK_DAYS": str(settings.aws.metric_lookback_days),
         **EMULATOR_ENV,
     }
+    if settings.aws.accounts:  # the scenario's accounts.yaml: every (account, region) it sweeps
+        env["SPENDPILOT_AWS__ACCOUNTS"] = json.dumps(settings.aws.accounts)
     if settings.sources:  # the scenario's Kubernetes clusters: their emulators run as long as this one
         env["SPENDPILOT_SOURCES"] = json.dumps(settings.sources)
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())

@@ -77,6 +77,11 @@ def prepare_scenario(
     say(f"Wrote {count:,} FOCUS rows ({scenario.billing_days} days) and {len(usage):,} LLM usage rows")
 
     reports = [ingest_file(focus_file, settings.lake_dir), ingest_llm_usage_file(usage_file, settings.lake_dir)]
+    from spendpilot.scenarios.demo_aws_ml import write_cur2_export
+
+    # accounts.yaml's own billing, as the CUR 2.0 export those accounts deliver
+    if (cur_file := write_cur2_export(scenario, org.accounts, now, inputs, prices)) is not None:
+        reports.append(ingest_file(cur_file, settings.lake_dir))
     llm = scenario.llm_requests
     if llm is not None and llm.delivery == "otlp_http":  # the real OTel SDK exporter to a receiver on 127.0.0.1
         from spendpilot.scenarios.otlp_send import send_scenario_spans

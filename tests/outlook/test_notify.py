@@ -95,6 +95,6 @@ def test_proposal_alerts_carry_no_model_written_text(swept_org) -> None:  # noqa
     secret = "SYSTEM PROMPT: you are a secret sk-live-abcdefghijklmnop"
     tainted = [p.model_copy(update={"narrative": secret, "note": secret}) for p in proposals]
     alerts = proposal_alerts(tainted, Decimal("850"))
-    assert len(alerts) == 3, "three of the four demo proposals save over $850/month (routing saves $839.60)"
+    assert len(alerts) == 3, "three of the demo's proposals save over $850/month (routing saves $839.60, eval-g5-idle $734.38)"
     for alert in alerts:
         assert "SYSTEM PROMPT" not in alert.text() and "sk-live" not in json.dumps(alert.slack_payload())

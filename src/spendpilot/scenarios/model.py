@@ -243,6 +243,36 @@ class KubernetesSpec(BaseModel):
     clusters: list[ClusterSpec] = Field(default_factory=list)
 
 
+class AccountRegionSpec(BaseModel):
+    """What one more (account, region) of the organisation holds, in the formats of resources.yaml
+    and metrics.yaml."""
+
+    resources: Resources = Field(default_factory=Resources)
+    metrics: dict[str, ResourceMetrics] = Field(default_factory=dict)
+
+
+class AccountSpec(BaseModel):
+    """One more account of the organisation (``accounts.yaml``), reached by assuming ``role_name``
+    in it from the scenario's own account, as a member account is; swept through ``[[aws.accounts]]``."""
+
+    account_id: str = Field(pattern=r"^\d{12}$")
+    name: str = ""
+    role_name: str = "spendpilot"
+    metric_days: int | None = None
+    """CloudWatch history published and read in this account (None: the scenario's ``metric_days``).
+    A SageMaker endpoint is called idle only after a full week of its own metrics, which a
+    7-day look-back that starts minutes after the seeding cannot hold."""
+    regions: dict[str, AccountRegionSpec]
+
+    @property
+    def role_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:role/{self.role_name}"
+
+
+class AccountsSpec(BaseModel):
+    accounts: list[AccountSpec] = Field(default_factory=list)
+
+
 class Scenario(BaseModel):
     name: str
     description: str = ""
@@ -264,6 +294,8 @@ class Scenario(BaseModel):
     expected: Expected = Field(default_factory=Expected)
     budgets: list[BudgetSettings] = Field(default_factory=list)
     """``budgets:`` in scenario.yaml: ``[[budgets]]`` entries the runner puts into the sweep's settings."""
+    accounts: AccountsSpec = Field(default_factory=AccountsSpec)
+    """``accounts.yaml``: more accounts and regions (``scenarios/demo_aws_ml.py`` seeds them)."""
 
     def aws_settings(self, endpoint_url: str | None) -> dict[str, object]:
         """``[aws]`` settings that sweep this scenario in an emulator at ``endpoint_url``.
@@ -271,7 +303,13 @@ class Scenario(BaseModel):
         The look-back is as long as the history the scenario publishes: reading further back
         finds nothing, and costs the emulator (moto scans every datapoint per query and period).
         """
-        return {"region": self.region, "endpoint_url": endpoint_url, "metric_lookback_days": self.metric_days}
+        aws: dict[str, object] = {"region": self.region, "endpoint_url": endpoint_url,
+                                  "metric_lookback_days": self.metric_days}
+        if self.accounts.accounts:  # every (account, region) as its own source, as [[aws.accounts]] reads them
+            from spendpilot.scenarios.demo_aws_ml import accounts_config
+
+            aws["accounts"] = accounts_config(self)
+        return aws
 
 
 _FILES = {
@@ -282,6 +320,7 @@ _FILES = {
     "llm_requests": "llm_requests.yaml",
     "expected": "expected.yaml",
     "kubernetes": "cluster.yaml",
+    "accounts": "accounts.yaml",
 }
 
 

@@ -9,6 +9,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlparse
 
 from spendpilot.adapters.aws.client import AwsAdapter
@@ -39,6 +40,8 @@ class SeededOrg:
     endpoints: list[str] = field(default_factory=list)
     volumes: dict[str, str] = field(default_factory=dict)
     """Volume name -> volume id."""
+    accounts: list[Any] = field(default_factory=list)
+    """``accounts.yaml``: each more (account, region) seeded (``demo_aws_ml.SeededAccountRegion``)."""
 
     def instance_id(self, name: str) -> str:
         for inst in self.instances:
@@ -151,6 +154,10 @@ def seed_scenario(aws: AwsAdapter, scenario: Scenario, now: datetime | None = No
     from spendpilot.scenarios.seed_ml import seed_ml_and_storage
 
     seed_ml_and_storage(aws, scenario, now)
+    if scenario.accounts.accounts:
+        from spendpilot.scenarios.demo_aws_ml import seed_accounts
+
+        org.accounts = seed_accounts(aws, scenario, now)
     return org
 
 
