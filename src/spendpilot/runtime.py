@@ -9,6 +9,7 @@ never imports LangGraph, Chroma, DuckDB or boto3.
 from __future__ import annotations
 
 import logging
+import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +18,6 @@ from spendpilot.config import Settings
 from spendpilot.domain import AuditEvent, Proposal, ProposalStatus, ProposalSummary
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
 from spendpilot.errors import AdapterError, SpendpilotError
-from spendpilot.state import StateStore
-from spendpilot.state.audit_chain import ChainReport
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -36,6 +35,8 @@ if TYPE_CHECKING:
     from spendpilot.outlook.budgets import BudgetStatus
     from spendpilot.outlook.forecast import ForecastResult
     from spendpilot.savings.pricebook import PriceBook
+    from spendpilot.state import StateStore
+    from spendpilot.state.audit_chain import ChainReport
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,23 @@ class LocalServices:
     def __init__(self, settings: Settings, model: BaseChatModel | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
         self.settings = settings
         settings.ensure_home()
-        self.store = StateStore(settings.state_db_url)
+        self._store: StateStore | None = None
+        self._store_lock = threading.Lock()
         self.clock = clock
         self._model = model
+
+    @property
+    def store(self) -> StateStore:
+        """The state store, opened on first use: listings read a SQLite state file with the
+        standard library (``proposals.listing``) and never import SQLAlchemy. Locked because
+        the TUI's workers and the daemon's jobs may ask at once, and one store means one engine."""
+        if self._store is None:
+            with self._store_lock:
+                if self._store is None:
+                    from spendpilot.state import StateStore
+
+                    self._store = StateStore(self.settings.state_db_url)
+        return self._store
 
     # --- components, built on first use (chat-only sessions never touch AWS) ------------------
     @cached_property
@@ -146,7 +161,22 @@ class LocalServices:
         return self.store.list_proposals(statuses)
 
     def proposal_summaries(self, statuses: list[ProposalStatus] | None = None) -> list[ProposalSummary]:
+        from spendpilot.proposals.listing import read_summaries, sqlite_state_file
+
+        state_file = sqlite_state_file(self.settings.state_db_url)
+        if state_file is not None:
+            return read_summaries(state_file, statuses)
         return self.store.list_summaries(statuses)
+
+    def public_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[dict[str, Any]]:
+        from spendpilot.domain.summary import summary_order
+        from spendpilot.proposals.listing import read_public, sqlite_state_file
+
+        state_file = sqlite_state_file(self.settings.state_db_url)
+        if state_file is not None:
+            return read_public(state_file, statuses)
+        by_id = {p.id: p for p in self.store.list_proposals(statuses)}
+        return [by_id[s.id].public_dict() for s in summary_order(self.store.list_summaries(statuses)) if s.id in by_id]
 
     def get_proposal(self, proposal_id: str) -> Proposal:
         return self.store.get_proposal(proposal_id)
