@@ -18,7 +18,7 @@ Writes never come here: they stay in ``StateStore``, with its audit chain and lo
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -44,7 +44,7 @@ _SQLITE_PREFIX = "sqlite:///"
 def sqlite_state_file(url: str) -> Path | None:
     """The state database file behind ``url`` when it is SQLite and already exists, else None
     (then the caller opens the store, which creates a missing database)."""
-    if not url.startswith(_SQLITE_PREFIX):
+    if not url.startswith(_SQLITE_PREFIX) or "?" in url:  # URL options: let SQLAlchemy honour them
         return None
     path = Path(url.removeprefix(_SQLITE_PREFIX))
     return path if path.is_file() else None
@@ -172,7 +172,3 @@ def write_json_array(items: Iterable[dict[str, Any]], out: IO[bytes]) -> None:
         first = False
     out.write(b"[]\n" if first else b"\n]\n")
 
-
-def iter_public(proposals: Iterable[Proposal]) -> Iterator[dict[str, Any]]:
-    """The ``--json`` shape of already-parsed proposals (the store's path, Postgres)."""
-    return (p.public_dict() for p in proposals)
