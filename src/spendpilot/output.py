@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from spendpilot.domain import Proposal, ProposalSummary, format_money
-from spendpilot.domain.reports import SweepReport
+
+if TYPE_CHECKING:  # reports pull in the snapshot models; a listing has no sweep report to show
+    from spendpilot.domain.reports import SweepReport
 
 _RISK_STYLE = {"low": "green", "medium": "yellow", "high": "red"}
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from spendpilot.clock import SYSTEM_CLOCK, Clock
 from spendpilot.config import Settings
 from spendpilot.domain import AuditEvent, Proposal, ProposalStatus, ProposalSummary
-from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
 from spendpilot.errors import AdapterError, SpendpilotError
 
 if TYPE_CHECKING:
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from spendpilot.agent.copilot import CopilotTools
     from spendpilot.agent.remediation import RemediationThreads
     from spendpilot.approval.service import Approvals
+    from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
     from spendpilot.execution import Executor
     from spendpilot.lake import CostLake
     from spendpilot.lake.spend import SpendQuery, SpendResult
@@ -197,6 +197,7 @@ class LocalServices:
     def top_spend(self, by: str = "service", days: int = 30, limit: int = 10) -> list[SpendLine]:
         """The largest ``limit`` groups per currency and an ``(other)`` line, from the spend
         explorer's query, so the TUI, the chat and `spendpilot spend` show the same numbers."""
+        from spendpilot.domain.reports import SpendLine
         from spendpilot.errors import NoSpendData
         from spendpilot.lake.spend import build_query, run_spend_query
 
