@@ -24,9 +24,11 @@ from spendpilot.state import StateStore
 HEAVY = (
     "langgraph", "langchain_core", "chromadb", "onnxruntime", "textual", "boto3", "botocore",
     "kubernetes", "duckdb", "pyarrow", "numpy", "pandas", "opentelemetry", "moto", "apscheduler",
-    "sqlalchemy",
+    "sqlalchemy", "spendpilot.domain.snapshot",
 )
-"""Libraries no listing needs. SQLAlchemy too: a listing reads the SQLite state file with sqlite3."""
+"""Libraries no listing needs. SQLAlchemy too: a listing reads the SQLite state file with
+sqlite3. And the snapshot models (Kubernetes, per-request usage): building their pydantic
+classes is a tenth of a listing's cost (``spendpilot.domain`` imports them on first use)."""
 
 HELP_ONLY = ("pydantic_settings", "spendpilot.config", "spendpilot.state", "spendpilot.runtime")
 """``--help`` reads no configuration and opens nothing."""
