@@ -50,12 +50,16 @@ def sqlite_state_file(url: str) -> Path | None:
     return path if path.is_file() else None
 
 
+_STATUS = {s.value: s for s in ProposalStatus}
+_RISK = {r.value: r for r in Risk}
+
+
 def summary_from_row(r: Sequence[Any]) -> ProposalSummary:
     """A queue line from ``(id, status, *SUMMARY_PATHS)`` as the database returns them."""
     return ProposalSummary(
-        id=r[0], status=ProposalStatus(r[1]), rule=r[2], action=r[3],
+        id=r[0], status=_STATUS.get(r[1]) or ProposalStatus(r[1]), rule=r[2], action=r[3],
         target_label=f"{r[4]}:{r[5] or r[6]}", target_id=r[6], currency=r[8],
-        expected=Decimal(r[7]), low=Decimal(r[9]), high=Decimal(r[10]), risk=Risk(r[11]),
+        expected=Decimal(r[7]), low=Decimal(r[9]), high=Decimal(r[10]), risk=_RISK.get(r[11]) or Risk(r[11]),
         location=" ".join(x for x in (f"account {r[12]}" if r[12] else None, r[13]) if x),
     )
 
