@@ -147,3 +147,15 @@ def test_cli_json_on_a_fresh_home_is_an_empty_list(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.output == "[]\n"
     assert (tmp_path / "new" / "state.sqlite").is_file()  # the store was opened (and created) as before
+
+
+def test_a_state_file_without_tables_is_left_to_the_store(tmp_path: Path) -> None:
+    """An empty SQLite file (no store has opened it): the listing says so and the store
+    creates the tables, as it did before the listing read files itself."""
+    home = tmp_path / "home"
+    home.mkdir()
+    sqlite3.connect(home / "state.sqlite").close()
+    services = LocalServices(load_settings(None, home=home))
+    assert services.proposal_summaries() == [] and services.public_proposals() == []
+    tables = sqlite3.connect(home / "state.sqlite").execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    assert ("proposals",) in tables

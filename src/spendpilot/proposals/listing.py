@@ -64,6 +64,22 @@ def summary_from_row(r: Sequence[Any]) -> ProposalSummary:
     )
 
 
+class NoProposalsTable(Exception):
+    """The SQLite file exists but holds no proposals table (no store has opened it yet)."""
+
+
+def _select(path: Path, sql: str, params: list[str]) -> list[Any]:
+    conn = _connect(path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            raise NoProposalsTable(str(path)) from exc
+        raise
+    finally:
+        conn.close()
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=10.0)  # as the store's busy_timeout: a writer may hold the lock
     conn.isolation_level = None  # autocommit: one SELECT, no transaction left open
@@ -83,11 +99,7 @@ def read_summaries(path: Path, statuses: list[ProposalStatus] | None = None) -> 
         "json_extract(body, '$." + ".".join(f'"{p}"' for p in path_) + "')" for path_ in SUMMARY_PATHS
     )
     where, params = _status_filter(statuses)
-    conn = _connect(path)
-    try:
-        rows = conn.execute(f"SELECT id, status, {fields} FROM proposals{where} ORDER BY created_at", params).fetchall()
-    finally:
-        conn.close()
+    rows = _select(path, f"SELECT id, status, {fields} FROM proposals{where} ORDER BY created_at", params)
     return [summary_from_row(r) for r in rows]
 
 
@@ -152,11 +164,7 @@ def _queue_key(body: dict[str, Any], status: str, proposal_id: str) -> tuple[boo
 def read_public(path: Path, statuses: list[ProposalStatus] | None = None) -> list[dict[str, Any]]:
     """Every proposal as ``proposals --json`` shows it, in queue order (``summary_order``)."""
     where, params = _status_filter(statuses)
-    conn = _connect(path)
-    try:
-        rows = conn.execute(f"SELECT id, status, plan_hash, body FROM proposals{where}", params).fetchall()
-    finally:
-        conn.close()
+    rows = _select(path, f"SELECT id, status, plan_hash, body FROM proposals{where}", params)
     keyed = []
     for proposal_id, status, plan_hash, body in rows:
         raw = orjson.loads(body)
