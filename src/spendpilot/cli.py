@@ -16,19 +16,20 @@ import shutil
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from spendpilot import __version__
-from spendpilot.config import Settings, load_settings
 from spendpilot.domain import ProposalStatus, format_money
-from spendpilot.domain.reports import ExecutionOutcome
 from spendpilot.errors import BadArgument, ConfigError, ExitCode, IngestError, SpendpilotError
-from spendpilot.services import SpendpilotServices
+
+if TYPE_CHECKING:  # `--help` and the listing commands must not pay for SQLAlchemy, pydantic-settings, …
+    from spendpilot.config import Settings
+    from spendpilot.domain.reports import ExecutionOutcome
+    from spendpilot.services import SpendpilotServices
 
 app = typer.Typer(
     name="spendpilot",
@@ -60,6 +61,8 @@ HomeOpt = Annotated[
 
 def _settings(config: Path | None, home: Path | None = None) -> Settings:
     """Settings for a command; any config mistake ends it with one line and exit code 2."""
+    from spendpilot.config import load_settings
+
     try:
         if config is not None and (not config.exists() or config.is_dir()):
             state = "is a folder, not a TOML file" if config.exists() else "does not exist"
@@ -213,6 +216,8 @@ def ingest(
         if llm_usage:
             reports = [ingest_llm_usage_file(path, settings.lake_dir, date_format=date_format)]
         else:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
             with Progress(
                 TextColumn("[progress.description]{task.description}"), BarColumn(),
                 TextColumn("{task.completed:,} rows"), TimeElapsedColumn(), console=err, transient=True,
@@ -541,23 +546,16 @@ def proposals(
 ) -> None:
     """List proposals, pending first, biggest expected saving first."""
     from spendpilot.domain.summary import summary_order
-    from spendpilot.output import (
-        RICH_TABLE_MAX_ROWS,
-        proposals_json,
-        summaries_plain,
-        summaries_table,
-    )
+    from spendpilot.output import RICH_TABLE_MAX_ROWS, summaries_plain, summaries_table
+    from spendpilot.proposals.listing import write_json_array
 
     services = _services(_settings(config, home))
+    if as_json:  # one read in queue order, written item by item (see proposals.listing)
+        sys.stdout.flush()
+        write_json_array(services.public_proposals(status or None)[offset : offset + limit if limit else None], sys.stdout.buffer)
+        return
     ordered = summary_order(services.proposal_summaries(status or None))
     found = ordered[offset : offset + limit if limit else None]
-    if as_json:
-        if limit is None and not offset:  # everything: one read beats thousands of lookups
-            by_id = {p.id: p for p in services.list_proposals(status or None)}
-            print(proposals_json(by_id[s.id] for s in found if s.id in by_id))  # one added since: next time
-        else:
-            print(proposals_json(services.get_proposal(s.id) for s in found))
-        return
     if not found:
         console.print("No proposals. Run `spendpilot sweep` first." if not ordered else f"No proposals after the first {offset}.")
         return

@@ -9,6 +9,7 @@ never imports LangGraph, Chroma, DuckDB or boto3.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -16,10 +17,7 @@ from typing import TYPE_CHECKING, Any
 from spendpilot.clock import SYSTEM_CLOCK, Clock
 from spendpilot.config import Settings
 from spendpilot.domain import AuditEvent, Proposal, ProposalStatus, ProposalSummary
-from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
 from spendpilot.errors import AdapterError, SpendpilotError
-from spendpilot.state import StateStore
-from spendpilot.state.audit_chain import ChainReport
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -29,6 +27,7 @@ if TYPE_CHECKING:
     from spendpilot.agent.copilot import CopilotTools
     from spendpilot.agent.remediation import RemediationThreads
     from spendpilot.approval.service import Approvals
+    from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
     from spendpilot.execution import Executor
     from spendpilot.lake import CostLake
     from spendpilot.lake.spend import SpendQuery, SpendResult
@@ -38,6 +37,8 @@ if TYPE_CHECKING:
     from spendpilot.outlook.budgets import BudgetStatus
     from spendpilot.outlook.forecast import ForecastResult
     from spendpilot.savings.pricebook import PriceBook
+    from spendpilot.state import StateStore
+    from spendpilot.state.audit_chain import ChainReport
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,23 @@ class LocalServices:
     def __init__(self, settings: Settings, model: BaseChatModel | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
         self.settings = settings
         settings.ensure_home()
-        self.store = StateStore(settings.state_db_url)
+        self._store: StateStore | None = None
+        self._store_lock = threading.Lock()
         self.clock = clock
         self._model = model
+
+    @property
+    def store(self) -> StateStore:
+        """The state store, opened on first use: listings read a SQLite state file with the
+        standard library (``proposals.listing``) and never import SQLAlchemy. Locked because
+        the TUI's workers and the daemon's jobs may ask at once, and one store means one engine."""
+        if self._store is None:
+            with self._store_lock:
+                if self._store is None:
+                    from spendpilot.state import StateStore
+
+                    self._store = StateStore(self.settings.state_db_url)
+        return self._store
 
     # --- components, built on first use (chat-only sessions never touch AWS) ------------------
     @cached_property
@@ -149,7 +164,28 @@ class LocalServices:
         return self.store.list_proposals(statuses)
 
     def proposal_summaries(self, statuses: list[ProposalStatus] | None = None) -> list[ProposalSummary]:
+        from spendpilot.proposals.listing import NoProposalsTable, read_summaries, sqlite_state_file
+
+        state_file = sqlite_state_file(self.settings.state_db_url)
+        if state_file is not None:
+            try:
+                return read_summaries(state_file, statuses)
+            except NoProposalsTable:  # a file no store has opened yet: the store creates the tables
+                pass
         return self.store.list_summaries(statuses)
+
+    def public_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[dict[str, Any]]:
+        from spendpilot.domain.summary import summary_order
+        from spendpilot.proposals.listing import NoProposalsTable, read_public, sqlite_state_file
+
+        state_file = sqlite_state_file(self.settings.state_db_url)
+        if state_file is not None:
+            try:
+                return read_public(state_file, statuses)
+            except NoProposalsTable:  # a file no store has opened yet: the store creates the tables
+                pass
+        by_id = {p.id: p for p in self.store.list_proposals(statuses)}
+        return [by_id[s.id].public_dict() for s in summary_order(self.store.list_summaries(statuses)) if s.id in by_id]
 
     def get_proposal(self, proposal_id: str) -> Proposal:
         return self.store.get_proposal(proposal_id)
@@ -170,6 +206,7 @@ class LocalServices:
     def top_spend(self, by: str = "service", days: int = 30, limit: int = 10) -> list[SpendLine]:
         """The largest ``limit`` groups per currency and an ``(other)`` line, from the spend
         explorer's query, so the TUI, the chat and `spendpilot spend` show the same numbers."""
+        from spendpilot.domain.reports import SpendLine
         from spendpilot.errors import NoSpendData
         from spendpilot.lake.spend import build_query, run_spend_query
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from spendpilot.domain import AuditEvent, Proposal, ProposalStatus, ProposalSummary
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
-from spendpilot.state.audit_chain import ChainReport
 
 if TYPE_CHECKING:  # the outlook modules import numpy and the spend explorer DuckDB: front-ends that never ask should not pay
     from spendpilot.lake.spend import SpendQuery, SpendResult
@@ -15,6 +14,7 @@ if TYPE_CHECKING:  # the outlook modules import numpy and the spend explorer Duc
     from spendpilot.outlook.anomalies import AnomalyReport
     from spendpilot.outlook.budgets import BudgetStatus
     from spendpilot.outlook.forecast import ForecastResult
+    from spendpilot.state.audit_chain import ChainReport
 
 
 class SpendpilotServices(Protocol):
@@ -22,6 +22,11 @@ class SpendpilotServices(Protocol):
 
     def proposal_summaries(self, statuses: list[ProposalStatus] | None = None) -> list[ProposalSummary]:
         """Queue lines only (no evidence or plans): what a list of thousands needs, fast."""
+        ...
+
+    def public_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[dict[str, Any]]:
+        """Every proposal in the stable ``--json`` shape (``Proposal.public_dict``), in queue
+        order (``summary_order``): for thousands, without validating each one."""
         ...
 
     def get_proposal(self, proposal_id: str) -> Proposal: ...

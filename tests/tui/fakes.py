@@ -170,6 +170,11 @@ class FakeServices:
         self._record("proposal_summaries", statuses=statuses)
         return [ProposalSummary.of(p) for p in self.proposals.values() if statuses is None or p.status in statuses]
 
+    def public_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[dict[str, Any]]:
+        self._record("public_proposals", statuses=statuses)
+        listed = [p for p in self.proposals.values() if statuses is None or p.status in statuses]
+        return [p.public_dict() for p in sorted(listed, key=lambda p: (p.status is not ProposalStatus.PENDING, -p.estimate.expected.amount, p.id))]
+
     def get_proposal(self, proposal_id: str) -> Proposal:
         self._record("get_proposal", proposal_id=proposal_id)
         try:

@@ -1,7 +1,13 @@
-"""Plain pydantic types shared by every stage. No I/O here."""
+"""Plain pydantic types shared by every stage. No I/O here.
+
+The snapshot types (and the Kubernetes and per-request models they hold) are imported on first
+use (PEP 562 ``__getattr__``): building their pydantic classes is a tenth of what
+`spendpilot proposals` costs, and a listing never touches them.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from spendpilot.domain.findings import Estimate, Evidence, Facts, Finding
-from spendpilot.domain.llm_requests import LlmRequest
 from spendpilot.domain.metrics import EC2_CPU, NVIDIA_GPU, MetricId
 from spendpilot.domain.money import (
     DAYS_PER_MONTH,
@@ -23,8 +29,23 @@ from spendpilot.domain.plans import (
     utcnow,
 )
 from spendpilot.domain.resources import LlmUsage, MetricPoint, MetricSeries, Resource, ResourceRef
-from spendpilot.domain.snapshot import Gap, Snapshot, SourceResult
 from spendpilot.domain.summary import ProposalSummary
+
+if TYPE_CHECKING:
+    from spendpilot.domain.llm_requests import LlmRequest
+    from spendpilot.domain.snapshot import Gap, Snapshot, SourceResult
+
+_LAZY = {"Gap": "snapshot", "Snapshot": "snapshot", "SourceResult": "snapshot", "LlmRequest": "llm_requests"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"spendpilot.domain.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'spendpilot.domain' has no attribute {name!r}")
 
 __all__ = [
     "ProposalSummary",

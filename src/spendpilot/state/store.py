@@ -13,7 +13,6 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +44,6 @@ from spendpilot.domain import (
     Proposal,
     ProposalStatus,
     ProposalSummary,
-    Risk,
     utcnow,
 )
 from spendpilot.errors import (
@@ -54,6 +52,7 @@ from spendpilot.errors import (
     PlanHashMismatch,
     ProposalNotFound,
 )
+from spendpilot.proposals.listing import SUMMARY_PATHS, summary_from_row
 from spendpilot.proposals.transitions import check_transition
 from spendpilot.state.audit_chain import (
     GENESIS,
@@ -131,15 +130,6 @@ def _records_decision(ev: AuditEvent, kind: str, by: str, plan_hash: str, at: da
         return _utc(datetime.fromisoformat(decided)) == _utc(at)
     except ValueError:
         return False
-
-
-_SUMMARY_PATHS: tuple[tuple[str, ...], ...] = (
-    ("rule",), ("action",), ("target", "kind"), ("target", "name"), ("target", "id"),
-    ("estimate", "expected", "amount"), ("estimate", "expected", "currency"),
-    ("estimate", "low", "amount"), ("estimate", "high", "amount"), ("risk",),
-    ("target", "account"), ("target", "region"),
-)
-"""Where ``ProposalSummary``'s fields live in a stored ``Proposal`` body (columns 2.. of the row)."""
 
 
 class StateStore:
@@ -437,21 +427,13 @@ class StateStore:
         """Every proposal's queue line, read with the database's JSON functions (SQLite
         ``json_extract``, Postgres ``#>>``) so no body is parsed in Python (see ``ProposalSummary``)."""
         body = type_coerce(proposals.c.body, JSON)
-        fields = [body[path].as_string() for path in _SUMMARY_PATHS]
+        fields = [body[path].as_string() for path in SUMMARY_PATHS]
         q = select(proposals.c.id, proposals.c.status, *fields).order_by(proposals.c.created_at)
         if statuses:
             q = q.where(proposals.c.status.in_([s.value for s in statuses]))
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
-        return [
-            ProposalSummary(
-                id=r[0], status=ProposalStatus(r[1]), rule=r[2], action=r[3],
-                target_label=f"{r[4]}:{r[5] or r[6]}", target_id=r[6], currency=r[8],
-                expected=Decimal(r[7]), low=Decimal(r[9]), high=Decimal(r[10]), risk=Risk(r[11]),
-                location=" ".join(x for x in (f"account {r[12]}" if r[12] else None, r[13]) if x),
-            )
-            for r in rows
-        ]
+        return [summary_from_row(r) for r in rows]
 
     def set_status(
         self, proposal_id: str, status: ProposalStatus, *, actor: str, note: str = "",
