@@ -82,6 +82,10 @@ def _child(req: dict[str, Any]) -> None:
         os._exit(code)
 
 
+FORK_TIMEOUT = 999
+"""What ``wait`` reports for a command that outlived its timeout: not a code the command can return."""
+
+
 def _wait(pid: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while True:
@@ -91,7 +95,7 @@ def _wait(pid: int, timeout: float) -> int:
         if time.monotonic() > deadline:
             os.killpg(pid, signal.SIGKILL)
             _, status = os.waitpid(pid, 0)
-            return 999  # timed out: not a code the command can return
+            return FORK_TIMEOUT
         time.sleep(0.01)
 
 
@@ -163,13 +167,18 @@ class ForkServer:
         reply: dict[str, Any] = json.loads(line)
         return reply
 
-    def spawn(self, *argv: str, env: dict[str, str], fsize: int | None = None, cwd: Path | None = None) -> Child:
+    def spawn(
+        self, *argv: str, env: dict[str, str], fsize: int | None = None, cwd: Path | None = None,
+        inherit_env: bool = True,
+    ) -> Child:
+        """Start a command; its environment is this process's plus ``env``, or exactly ``env``
+        when not ``inherit_env``."""
         with self._lock:
             self._n += 1
             n = self._n
         out, err = self.workdir / f"{n}.out", self.workdir / f"{n}.err"
         reply = self._ask({
-            "op": "spawn", "argv": list(argv), "env": {**os.environ, **env}, "stdout": str(out),
+            "op": "spawn", "argv": list(argv), "env": {**os.environ, **env} if inherit_env else dict(env), "stdout": str(out),
             "stderr": str(err), "cwd": str(cwd or self.workdir), "fsize": fsize,
         })
         return Child(reply["pid"], list(argv), out, err)
