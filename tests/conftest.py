@@ -38,6 +38,8 @@ os.environ.update({"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False", "SPEN
 os.environ["MOTO_AMIS_PATH"] = str(AMIS_PATH)
 for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "SPENDPILOT_LLM__MODEL", "SPENDPILOT_FAILPOINTS"):
     os.environ.pop(_var, None)
+_SUITE_ENV = dict(os.environ)
+"""The environment as the suite set it, before any test changed it: what the CLI zygote imports under."""
 
 
 def _loopback(host: Any) -> bool:
@@ -93,7 +95,7 @@ def _fork_server() -> ForkServer:
     import tempfile
 
     workdir = Path(tempfile.mkdtemp(prefix="spendpilot-cli-"))
-    server = ForkServer(workdir, REPO)
+    server = ForkServer(workdir, REPO, env=_SUITE_ENV)
     atexit.register(shutil.rmtree, workdir, ignore_errors=True)
     atexit.register(server.close)
     return server
@@ -110,9 +112,9 @@ def spendpilot_process(
     stdin from /dev/null and exit code, running ``spendpilot.cli.main()`` as
     ``python -m spendpilot.cli`` does, without paying ~1.5 s of imports per command.
     ``fresh_interpreter`` (or a start-up variable such as ``PYTHONPATH`` in ``env`` that differs
-    from this process's) starts a new ``python -m spendpilot.cli`` instead.
+    from the suite's) starts a new ``python -m spendpilot.cli`` instead.
     """
-    startup_changed = any(env.get(var) != os.environ.get(var) for var in _FRESH_INTERPRETER_VARS)
+    startup_changed = any(env.get(var) != _SUITE_ENV.get(var) for var in _FRESH_INTERPRETER_VARS)
     if fresh_interpreter or startup_changed:
         return subprocess.run(
             [sys.executable, "-m", "spendpilot.cli", *args],

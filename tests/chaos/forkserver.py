@@ -146,14 +146,16 @@ class Child:
 class ForkServer:
     """The test side: start commands in the zygote, wait for them, read what they printed."""
 
-    def __init__(self, workdir: Path, repo: Path) -> None:
+    def __init__(self, workdir: Path, repo: Path, env: dict[str, str] | None = None) -> None:
+        """``env``: the zygote's own environment (what imports see), this process's by default."""
         self.workdir = workdir
         self.repo = repo
         self._lock = threading.Lock()
         self._n = 0
         self._proc = subprocess.Popen(
             [sys.executable, "-c", "from tests.chaos.forkserver import serve; serve()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=repo, env=dict(os.environ),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=repo,
+            env=dict(os.environ if env is None else env),
         )
 
     def _ask(self, req: dict[str, Any]) -> dict[str, Any]:
