@@ -6,16 +6,19 @@ reaches AWS. Nothing in spendpilot is patched.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
+import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.chaos.forkserver import FORK_TIMEOUT, ForkServer
 
 from spendpilot.scenarios.emulator import AMIS_PATH, EMULATOR_ENV, LocalAwsEmulator
 
@@ -35,6 +38,8 @@ os.environ.update({"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False", "SPEN
 os.environ["MOTO_AMIS_PATH"] = str(AMIS_PATH)
 for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "SPENDPILOT_LLM__MODEL", "SPENDPILOT_FAILPOINTS"):
     os.environ.pop(_var, None)
+_SUITE_ENV = dict(os.environ)
+"""The environment as the suite set it, before any test changed it: what the CLI zygote imports under."""
 
 
 def _loopback(host: Any) -> bool:
@@ -79,13 +84,54 @@ def aws_endpoint(emulator: LocalAwsEmulator) -> str:
     return emulator.endpoint_url
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run the real ``spendpilot`` command in a fresh process (as a user would)."""
-    full_env = {**os.environ, **(env or {})}
-    proc = subprocess.run(
-        [sys.executable, "-m", "spendpilot.cli", *args],
-        capture_output=True, text=True, env=full_env, timeout=180,
-    )
+_FRESH_INTERPRETER_VARS = ("PYTHONPATH", "PYTHONHASHSEED", "PYTHONHOME", "PYTHONSAFEPATH", "PYTHONWARNINGS")
+"""Settings a Python reads only when it starts: a command given one of them needs a new interpreter."""
+
+
+@functools.cache
+def _fork_server() -> ForkServer:
+    """This process's zygote (one per xdist worker), started on first use and closed at exit."""
+    import atexit
+    import tempfile
+
+    workdir = Path(tempfile.mkdtemp(prefix="spendpilot-cli-"))
+    server = ForkServer(workdir, REPO, env=_SUITE_ENV)
+    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
+    atexit.register(server.close)
+    return server
+
+
+def spendpilot_process(
+    args: Sequence[str], env: dict[str, str], *, cwd: Path | None = None, timeout: float = 180,
+    fresh_interpreter: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``spendpilot`` command in a new process with exactly ``env``, in ``cwd``.
+
+    The process is forked from a zygote that has imported spendpilot's dependencies once
+    (``tests/chaos/forkserver.py``): a separate process with its own environment, working folder,
+    stdin from /dev/null and exit code, running ``spendpilot.cli.main()`` as
+    ``python -m spendpilot.cli`` does, without paying ~1.5 s of imports per command.
+    ``fresh_interpreter`` (or a start-up variable such as ``PYTHONPATH`` in ``env`` that differs
+    from the suite's) starts a new ``python -m spendpilot.cli`` instead.
+    """
+    startup_changed = any(env.get(var) != _SUITE_ENV.get(var) for var in _FRESH_INTERPRETER_VARS)
+    if fresh_interpreter or startup_changed:
+        return subprocess.run(
+            [sys.executable, "-m", "spendpilot.cli", *args],
+            cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout,
+        )
+    server = _fork_server()
+    result = server.wait(server.spawn(*args, env=env, cwd=cwd or Path.cwd(), inherit_env=False), timeout=timeout)
+    if result.returncode == FORK_TIMEOUT:
+        raise subprocess.TimeoutExpired(["spendpilot", *args], timeout, result.stdout, result.stderr)
+    return subprocess.CompletedProcess(["spendpilot", *args], result.returncode, result.stdout, result.stderr)
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, check: bool = False, fresh_interpreter: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``spendpilot`` command in a fresh process (as a user would); see ``spendpilot_process``."""
+    proc = spendpilot_process(args, {**os.environ, **(env or {})}, fresh_interpreter=fresh_interpreter)
     if check and proc.returncode != 0:
         raise AssertionError(f"spendpilot {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc

@@ -82,6 +82,10 @@ def _child(req: dict[str, Any]) -> None:
         os._exit(code)
 
 
+FORK_TIMEOUT = 999
+"""What ``wait`` reports for a command that outlived its timeout: not a code the command can return."""
+
+
 def _wait(pid: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while True:
@@ -91,7 +95,7 @@ def _wait(pid: int, timeout: float) -> int:
         if time.monotonic() > deadline:
             os.killpg(pid, signal.SIGKILL)
             _, status = os.waitpid(pid, 0)
-            return 999  # timed out: not a code the command can return
+            return FORK_TIMEOUT
         time.sleep(0.01)
 
 
@@ -142,14 +146,16 @@ class Child:
 class ForkServer:
     """The test side: start commands in the zygote, wait for them, read what they printed."""
 
-    def __init__(self, workdir: Path, repo: Path) -> None:
+    def __init__(self, workdir: Path, repo: Path, env: dict[str, str] | None = None) -> None:
+        """``env``: the zygote's own environment (what imports see), this process's by default."""
         self.workdir = workdir
         self.repo = repo
         self._lock = threading.Lock()
         self._n = 0
         self._proc = subprocess.Popen(
             [sys.executable, "-c", "from tests.chaos.forkserver import serve; serve()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=repo, env=dict(os.environ),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=repo,
+            env=dict(os.environ if env is None else env),
         )
 
     def _ask(self, req: dict[str, Any]) -> dict[str, Any]:
@@ -163,13 +169,18 @@ class ForkServer:
         reply: dict[str, Any] = json.loads(line)
         return reply
 
-    def spawn(self, *argv: str, env: dict[str, str], fsize: int | None = None, cwd: Path | None = None) -> Child:
+    def spawn(
+        self, *argv: str, env: dict[str, str], fsize: int | None = None, cwd: Path | None = None,
+        inherit_env: bool = True,
+    ) -> Child:
+        """Start a command; its environment is this process's plus ``env``, or exactly ``env``
+        when not ``inherit_env``."""
         with self._lock:
             self._n += 1
             n = self._n
         out, err = self.workdir / f"{n}.out", self.workdir / f"{n}.err"
         reply = self._ask({
-            "op": "spawn", "argv": list(argv), "env": {**os.environ, **env}, "stdout": str(out),
+            "op": "spawn", "argv": list(argv), "env": {**os.environ, **env} if inherit_env else dict(env), "stdout": str(out),
             "stderr": str(err), "cwd": str(cwd or self.workdir), "fsize": fsize,
         })
         return Child(reply["pid"], list(argv), out, err)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from click.testing import Result
+from tests.conftest import spendpilot_process
 from typer.testing import CliRunner
 
 from spendpilot.cli import app
@@ -21,10 +21,7 @@ def spendpilot(
     SPENDPILOT_CONFIG (so ./spendpilot.toml is discovered there, as for a user)."""
     full = {k: v for k, v in os.environ.items() if k not in drop}
     full.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "spendpilot.cli", *args],
-        cwd=cwd, capture_output=True, text=True, env=full, timeout=120,
-    )
+    return spendpilot_process(args, full, cwd=cwd, timeout=120)
 
 
 def invoke(*args: str) -> Result:

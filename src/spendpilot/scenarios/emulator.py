@@ -35,6 +35,10 @@ class LocalAwsEmulator:
         os.environ.setdefault("MOTO_AMIS_PATH", str(AMIS_PATH))
         from moto.server import ThreadedMotoServer
 
+        from spendpilot.scenarios.emulator_cloudwatch import install
+
+        install()  # same answers as moto's CloudWatch, without its per-period re-scans
+
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.endpoint_url: str | None = None
