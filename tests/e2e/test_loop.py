@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from tests.conftest import run_cli
 from tests.demo_fixtures import DemoOrg, DemoTemplate
+from tests.tui.conftest import settle
 
 from spendpilot.domain import ProposalStatus
 from spendpilot.memory.decisions import reason_to_reconsider
@@ -81,8 +82,7 @@ def test_cli_and_tui_decisions_change_exactly_what_was_approved(swept_org: DemoO
     async def approve_in_tui() -> None:
         app = SpendpilotApp(services, approver="carol")
         async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.pause()
-            await app.workers.wait_for_complete()
+            await settle(pilot)
             table = app.query_one("DataTable")
             row = next(i for i, key in enumerate(table.rows) if key.value == classifier["id"])
             table.move_cursor(row=row)
@@ -91,8 +91,7 @@ def test_cli_and_tui_decisions_change_exactly_what_was_approved(swept_org: DemoO
             await pilot.pause()
             await pilot.press("y")
             for _ in range(50):
-                await app.workers.wait_for_complete()
-                await pilot.pause()
+                await settle(pilot)
                 if services.get_proposal(classifier["id"]).status is not ProposalStatus.PENDING:
                     break
 
@@ -198,6 +197,6 @@ def test_offline_chat_answers_from_data(swept_org: DemoOrg, config_model: None) 
 def test_daemon_once_sweeps_through_the_scheduler_path(demo_org: DemoOrg) -> None:
     proc = run_cli("daemon", "--once", env=demo_org.env())
     assert proc.returncode == 0, proc.stderr
-    assert "scheduled sweep" in proc.stderr and "4 new" in proc.stderr
+    assert "scheduled sweep" in proc.stderr and "11 new" in proc.stderr
     listed = json.loads(run_cli("proposals", "--json", env=demo_org.env(), check=True).stdout)
     assert len(listed) == len(_aws_side(demo_org.scenario.expected.must_propose))
