@@ -55,10 +55,18 @@ def session_with(aws_endpoint: str) -> Iterator[Session]:
 
 
 def _moto_aliases(statement: dict) -> dict:
-    """moto authorises CloudWatch calls as ``monitoring:*`` (its endpoint prefix); AWS as ``cloudwatch:*``."""
+    """The statement as the emulator can judge it.
+
+    moto authorises CloudWatch calls as ``monitoring:*`` (its endpoint prefix); AWS as
+    ``cloudwatch:*``. And moto checks EC2 and SageMaker calls against the resource ``"*"``
+    (``moto/core/authorization.py`` passes no ARN), so a statement scoped to
+    ``arn:aws:ec2:*:*:volume/*`` could never match there although AWS honours it: the emulator's
+    copy is widened to ``"*"``. What this file then proves is that the printed *actions* suffice;
+    the ARN scoping is checked as policy content (tests/adapters/test_scoped_policy.py).
+    """
     actions = statement["Action"]
     extra = [a.replace("cloudwatch:", "monitoring:", 1) for a in actions if a.startswith("cloudwatch:")]
-    return {**statement, "Action": actions + extra}
+    return {**statement, "Action": actions + extra, "Resource": "*"}
 
 
 def _through(aws: AwsAdapter) -> ActionContext:
@@ -72,10 +80,17 @@ def _enforce(endpoint: str, after: str) -> None:
     urllib.request.urlopen(req, timeout=10).read()
 
 
+MAIN_ACCOUNT = "123456789012"
+"""The demo's main account, which the sessions below act in (the ML account is reached by role)."""
+
+
 def _pending(swept_org: DemoOrg) -> list:
     services = build_services(swept_org.settings)
-    pending = services.list_proposals([ProposalStatus.PENDING])
-    assert {p.action for p in pending} == {"stop_instance", "switch_to_spot", "route_to_model"}
+    pending = [p for p in services.list_proposals([ProposalStatus.PENDING]) if p.target.account == MAIN_ACCOUNT]
+    assert {p.action for p in pending} == {
+        "stop_instance", "switch_to_spot", "route_to_model",
+        "snapshot_and_delete_volume", "delete_ebs_snapshot", "modify_volume_to_gp3",
+    }
     return pending
 
 

@@ -42,6 +42,9 @@ smtp_host = "127.0.0.1"
 smtp_port = {smtp.port}
 email_to = ["finops@example.com"]
 min_proposal_saving = 1000000000
+# Not "anomaly": the demo's zombie SageMaker training job is a real spend jump in the ML
+# account's CUR export, and would rightly be announced too; this test is about the budget.
+events = ["proposal", "budget", "gap", "failed_execution"]
 backoff_seconds = 0.05
 """)
         where = ("--config", str(config), "--home", str(demo_org.home))
