@@ -93,6 +93,7 @@ def test_a_found_proposal_without_a_truth_shows_no_error_and_a_second_lever_on_a
     assert gp2.found == 1 and gp2.found_without_truth == 1 and gp2.savings_error is None
     assert check_cells(gp2)[-2:] == (NO_VALUE, NO_VALUE)
     assert result.checks["unattached_ebs_volume"].unexpected == 1
+    assert result.checks["unattached_ebs_volume"].unexpected_targets == ["hand: vol-a"]
     assert result.checks["unattached_ebs_volume"].precision == 0.0
     assert result.checks["unattached_ebs_volume"].recall is None  # nothing planted for it
     assert result.checks["spot_candidate"].traps_sprung == 1

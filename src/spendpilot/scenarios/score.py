@@ -50,6 +50,8 @@ class CheckTally(BaseModel):
     savings: list[SavingComparison] = Field(default_factory=list)
     found_without_truth: int = 0
     """Found proposals whose expected.yaml entry records no true saving (the table's "—")."""
+    unexpected_targets: list[str] = Field(default_factory=list)
+    """``scenario: target`` of each unexpected proposal, so a reader can judge it."""
 
     @property
     def recall(self) -> float | None:
@@ -77,6 +79,7 @@ class CheckTally(BaseModel):
             missed=self.missed + other.missed, traps_sprung=self.traps_sprung + other.traps_sprung,
             unexpected=self.unexpected + other.unexpected, savings=[*self.savings, *other.savings],
             found_without_truth=self.found_without_truth + other.found_without_truth,
+            unexpected_targets=[*self.unexpected_targets, *other.unexpected_targets],
         )
 
     def as_row(self) -> dict[str, object]:
@@ -87,6 +90,7 @@ class CheckTally(BaseModel):
             "recall": self.recall, "precision": self.precision,
             "savings_error": self.savings_error, "truths_compared": len(self.savings),
             "truths_in_range": self.truths_in_range, "found_without_truth": self.found_without_truth,
+            "unexpected_targets": self.unexpected_targets,
             "savings": [{"scenario": s.scenario, "target": s.target, "estimate": str(s.estimate), "low": str(s.low),
                          "high": str(s.high), "truth": str(s.truth), "error": s.error, "in_range": s.in_range}
                         for s in self.savings],
@@ -157,7 +161,9 @@ def score(name: str, expected: Expected, proposals: list[Proposal]) -> ScenarioS
     result.unexpected = sorted(k for k in by_target if k not in wanted | traps)
     for p in proposals:  # proposal by proposal: a second check proposing on a planted target was not asked for
         if id(p) not in accounted:
-            result.check(p.rule).unexpected += 1
+            tally = result.check(p.rule)
+            tally.unexpected += 1
+            tally.unexpected_targets.append(f"{name}: {key(p)}")
     return result
 
 
