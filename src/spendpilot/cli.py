@@ -1065,7 +1065,7 @@ def eval_(
     precision, and the mean signed error of its savings estimates against the true savings recorded
     in expected.yaml. Exit 1 if any scenario misses a planted proposal or falls into a trap.
     """
-    from spendpilot.scenarios.check_table import CHECK_COLUMNS, check_cells, plain_lines
+    from spendpilot.scenarios.check_table import CHECK_TABLE_TITLE, check_table, plain_lines
     from spendpilot.scenarios.runner import bundled_scenarios, run_scenario
     from spendpilot.scenarios.score import tally_checks
 
@@ -1100,16 +1100,9 @@ def eval_(
             "checks": [t.as_row() for t in tallies],
         }))
     elif console.is_terminal:
-        from rich.table import Table
-
-        table = Table(title="Per check (savings error: mean of (estimate - truth) / truth)")
-        for column in CHECK_COLUMNS:
-            table.add_column(column, justify="left" if column == "check" else "right")
-        for tally in tallies:
-            table.add_row(*check_cells(tally))
-        console.print(table)
+        console.print(check_table(tallies))
     else:
-        console.print(Text("Per check (savings error: mean of (estimate - truth) / truth)"))
+        console.print(Text(CHECK_TABLE_TITLE))
         for line in plain_lines(tallies):
             console.print(Text(line), soft_wrap=True)
     if failed:

@@ -8,7 +8,7 @@ import pytest
 
 from spendpilot.domain import ActionPlan, Estimate, Money, Proposal, ResourceRef, Risk
 from spendpilot.errors import ScenarioError
-from spendpilot.scenarios.check_table import NO_VALUE, check_cells, plain_lines
+from spendpilot.scenarios.check_table import NO_VALUE, check_cells, check_table, plain_lines
 from spendpilot.scenarios.model import Expected, ExpectedProposal, Trap, load_scenario
 from spendpilot.scenarios.score import score, tally_checks
 
@@ -122,3 +122,17 @@ def test_a_truth_without_its_basis_is_refused_naming_the_file(tmp_path: object) 
         "must_propose:\n  - rule: r\n    action: a\n    target: t\n    saving: '12.50'\n")
     with pytest.raises(ScenarioError, match=r"expected\.yaml.*saving_basis"):
         load_scenario(folder)
+
+
+def test_the_terminal_table_has_a_row_per_check_with_the_same_cells() -> None:
+    from rich.console import Console
+
+    result = score("hand", EXPECTED, [_proposal("idle_gpu_instance", "stop_instance", "g5-idle", "260"),
+                                      _proposal("gp2_volume", "modify_volume_to_gp3", "vol-a", "3")])
+    console = Console(record=True, width=160, color_system=None)
+    console.print(check_table(tally_checks([result])))
+    rows = {ln.split()[0]: ln.split() for ln in console.export_text().splitlines()
+            if ln.strip().startswith(("gp2_volume", "idle_gpu_instance"))}
+    assert rows["idle_gpu_instance"][1:8] == ["3", "1", "2", "0", "0", "33%", "100%"]
+    assert rows["idle_gpu_instance"][8:] == ["+30.0%", "(n=1)", "0/1"]
+    assert rows["gp2_volume"][8:] == [NO_VALUE, NO_VALUE]

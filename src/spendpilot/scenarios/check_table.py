@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from spendpilot.scenarios.score import CheckTally
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 NO_VALUE = "—"
 """Shown where a figure has nothing to be computed from (no truth recorded, nothing planted)."""
 
+CHECK_TABLE_TITLE = "Per check (savings error: mean of (estimate - truth) / truth)"
 CHECK_COLUMNS = ("check", "planted", "found", "missed", "traps", "unexpected", "recall", "precision",
                  "savings error", "truth in range")
 
@@ -34,3 +40,16 @@ def plain_lines(tallies: list[CheckTally]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(CHECK_COLUMNS))]
     return ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
             for row in rows]
+
+
+def check_table(tallies: list[CheckTally]) -> Table:
+    """The table for a terminal: rule names stay whole, narrow terminals wrap the figures."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=CHECK_TABLE_TITLE, box=box.SIMPLE_HEAD)
+    for column in CHECK_COLUMNS:
+        table.add_column(column, justify="left" if column == "check" else "right", no_wrap=column == "check")
+    for tally in tallies:
+        table.add_row(*check_cells(tally))
+    return table
