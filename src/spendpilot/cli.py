@@ -1105,6 +1105,10 @@ def eval_(
         console.print(Text(CHECK_TABLE_TITLE))
         for line in plain_lines(tallies):
             console.print(Text(line), soft_wrap=True)
+    if not as_json:  # what expected.yaml does not describe, by check (per-scenario lines list targets only)
+        for tally in tallies:
+            for where in tally.unexpected_targets:
+                console.print(Text(f"    unexpected {tally.rule}: {where}", style="yellow"), soft_wrap=True)
     if failed:
         raise typer.Exit(int(ExitCode.FAILURE))
 
