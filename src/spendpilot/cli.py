@@ -1056,20 +1056,30 @@ def _serve_demo_emulator(settings: Settings) -> None:
 @app.command(name="eval")
 def eval_(
     scenarios: Annotated[list[str] | None, typer.Argument(help="Scenario names or folders (default: all bundled).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scenarios and the per-check table as JSON.")] = False,
 ) -> None:
     """Score the sweep against scenarios with planted waste and traps (evals/scenarios/*).
 
-    Each scenario runs in a fresh emulator and a temporary home. Exit 1 if any scenario misses
-    a planted proposal or falls into a trap.
+    Each scenario runs in a fresh emulator and a temporary home. After one line per scenario comes
+    a table per check: planted, found, missed, traps sprung, unexpected proposals, recall,
+    precision, and the mean signed error of its savings estimates against the true savings recorded
+    in expected.yaml. Exit 1 if any scenario misses a planted proposal or falls into a trap.
     """
+    from spendpilot.scenarios.check_table import CHECK_TABLE_TITLE, check_table, plain_lines
     from spendpilot.scenarios.runner import bundled_scenarios, run_scenario
+    from spendpilot.scenarios.score import tally_checks
 
     failed = 0
+    results = []
     for name in scenarios or bundled_scenarios():
         try:
             result = run_scenario(name)
         except SpendpilotError as exc:
             raise _fail(exc) from exc
+        results.append(result)
+        failed += not result.passed
+        if as_json:
+            continue
         verdict = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
         console.print(
             f"{verdict} {result.scenario}: recall {result.recall:.0%} ({len(result.found)}/{len(result.found) + len(result.missed)}), "
@@ -1082,7 +1092,23 @@ def eval_(
             console.print(Text(f"    trap: {line}", style="red"))
         for line in result.unexpected:
             console.print(Text(f"    unexpected: {line}", style="yellow"))
-        failed += not result.passed
+    tallies = tally_checks(results)
+    if as_json:
+        console.print_json(json.dumps({
+            "scenarios": [{**r.model_dump(mode="json", exclude={"checks"}), "passed": r.passed, "recall": r.recall}
+                          for r in results],
+            "checks": [t.as_row() for t in tallies],
+        }))
+    elif console.is_terminal:
+        console.print(check_table(tallies))
+    else:
+        console.print(Text(CHECK_TABLE_TITLE))
+        for line in plain_lines(tallies):
+            console.print(Text(line), soft_wrap=True)
+    if not as_json:  # what expected.yaml does not describe, by check (per-scenario lines list targets only)
+        for tally in tallies:
+            for where in tally.unexpected_targets:
+                console.print(Text(f"    unexpected {tally.rule}: {where}", style="yellow"), soft_wrap=True)
     if failed:
         raise typer.Exit(int(ExitCode.FAILURE))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from spendpilot.errors import ScenarioError
 from spendpilot.outlook.settings import BudgetSettings
@@ -211,6 +211,20 @@ class ExpectedProposal(BaseModel):
     rule: str
     action: str
     target: str
+    saving: Decimal | None = None
+    """The true monthly saving (USD) of this proposal, worked out by hand from the scenario's planted
+    facts and list prices, never copied from the estimator: ``spendpilot eval`` reports how far the
+    estimate lands from it. None where the truth does not follow from the planted facts alone."""
+    saving_basis: str | None = None
+    """How ``saving`` follows from the planted facts (e.g. "730 h x $1.006 list price")."""
+
+    @model_validator(mode="after")
+    def _truth_has_a_basis(self) -> ExpectedProposal:
+        if self.saving is not None and not (self.saving_basis or "").strip():
+            raise ValueError("a ground-truth saving needs a saving_basis saying how it follows from the planted facts")
+        if self.saving is not None and self.saving <= 0:
+            raise ValueError("a ground-truth saving must be positive (leave it out where the truth is zero or unknown)")
+        return self
 
 
 class Trap(BaseModel):

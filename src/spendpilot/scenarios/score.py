@@ -1,13 +1,100 @@
-"""Score a sweep against a scenario's ground truth (expected.yaml)."""
+"""Score a sweep against a scenario's ground truth (expected.yaml), per scenario and per check."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
 from spendpilot.domain import Proposal
 from spendpilot.scenarios.model import Expected
+
+TRUTH_CURRENCY = "USD"
+"""expected.yaml's ``saving:`` figures are USD, as the bundled price data is."""
+
+
+class SavingComparison(BaseModel):
+    """One found proposal's estimate beside the true saving planted in its scenario."""
+
+    scenario: str
+    target: str
+    estimate: Decimal
+    low: Decimal
+    high: Decimal
+    truth: Decimal
+
+    @property
+    def error(self) -> float:
+        """Signed relative error: positive when the estimate promises more than the truth."""
+        return float((self.estimate - self.truth) / self.truth)
+
+    @property
+    def in_range(self) -> bool:
+        return self.low <= self.truth <= self.high
+
+
+class CheckTally(BaseModel):
+    """How one check (rule) did: what was planted for it, what it found, and what it got wrong.
+
+    Precision charges a check for every proposal that was not asked for: a trap it sprang, or a
+    proposal on something expected.yaml neither plants nor guards (``unexpected``).
+    """
+
+    rule: str
+    planted: int = 0
+    found: int = 0
+    missed: int = 0
+    traps_sprung: int = 0
+    unexpected: int = 0
+    savings: list[SavingComparison] = Field(default_factory=list)
+    found_without_truth: int = 0
+    """Found proposals whose expected.yaml entry records no true saving (the table's "—")."""
+    unexpected_targets: list[str] = Field(default_factory=list)
+    """``scenario: target`` of each unexpected proposal, so a reader can judge it."""
+
+    @property
+    def recall(self) -> float | None:
+        return self.found / self.planted if self.planted else None
+
+    @property
+    def precision(self) -> float | None:
+        proposed = self.found + self.traps_sprung + self.unexpected
+        return self.found / proposed if proposed else None
+
+    @property
+    def savings_error(self) -> float | None:
+        """Mean signed relative error of the estimates against the truths (None: no truth known)."""
+        if not self.savings:
+            return None
+        return sum(s.error for s in self.savings) / len(self.savings)
+
+    @property
+    def truths_in_range(self) -> int:
+        return sum(s.in_range for s in self.savings)
+
+    def merged(self, other: CheckTally) -> CheckTally:
+        return CheckTally(
+            rule=self.rule, planted=self.planted + other.planted, found=self.found + other.found,
+            missed=self.missed + other.missed, traps_sprung=self.traps_sprung + other.traps_sprung,
+            unexpected=self.unexpected + other.unexpected, savings=[*self.savings, *other.savings],
+            found_without_truth=self.found_without_truth + other.found_without_truth,
+            unexpected_targets=[*self.unexpected_targets, *other.unexpected_targets],
+        )
+
+    def as_row(self) -> dict[str, object]:
+        """The JSON shape of one row of the per-check table (money as exact decimal strings)."""
+        return {
+            "rule": self.rule, "planted": self.planted, "found": self.found, "missed": self.missed,
+            "traps_sprung": self.traps_sprung, "unexpected": self.unexpected,
+            "recall": self.recall, "precision": self.precision,
+            "savings_error": self.savings_error, "truths_compared": len(self.savings),
+            "truths_in_range": self.truths_in_range, "found_without_truth": self.found_without_truth,
+            "unexpected_targets": self.unexpected_targets,
+            "savings": [{"scenario": s.scenario, "target": s.target, "estimate": str(s.estimate), "low": str(s.low),
+                         "high": str(s.high), "truth": str(s.truth), "error": s.error, "in_range": s.in_range}
+                        for s in self.savings],
+        }
 
 
 class ScenarioScore(BaseModel):
@@ -17,6 +104,7 @@ class ScenarioScore(BaseModel):
     traps_hit: list[str] = Field(default_factory=list)
     unexpected: list[str] = Field(default_factory=list)
     expected_monthly_total: Decimal = Decimal(0)
+    checks: dict[str, CheckTally] = Field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -26,6 +114,9 @@ class ScenarioScore(BaseModel):
     def recall(self) -> float:
         total = len(self.found) + len(self.missed)
         return len(self.found) / total if total else 1.0
+
+    def check(self, rule: str) -> CheckTally:
+        return self.checks.setdefault(rule, CheckTally(rule=rule))
 
 
 def score(name: str, expected: Expected, proposals: list[Proposal]) -> ScenarioScore:
@@ -37,20 +128,49 @@ def score(name: str, expected: Expected, proposals: list[Proposal]) -> ScenarioS
         by_target.setdefault(key(p), []).append(p)
     result = ScenarioScore(scenario=name)
     wanted = set()
+    accounted: set[int] = set()  # ids of the proposals a must_propose entry or a trap explains
     for want in expected.must_propose:
         wanted.add(want.target)
         label = f"{want.rule}/{want.action} on {want.target}"
-        match = next((p for p in by_target.get(want.target, [])
-                      if p.rule == want.rule and p.action == want.action), None)
-        if match is not None:
-            result.found.append(label)
-            result.expected_monthly_total += match.estimate.expected.amount
-        else:
+        tally = result.check(want.rule)
+        tally.planted += 1
+        matches = [p for p in by_target.get(want.target, []) if p.rule == want.rule and p.action == want.action]
+        accounted.update(id(p) for p in matches)
+        if not matches:
             result.missed.append(label)
+            tally.missed += 1
+            continue
+        match = matches[0]
+        result.found.append(label)
+        result.expected_monthly_total += match.estimate.expected.amount
+        tally.found += 1
+        if want.saving is None or match.estimate.expected.currency != TRUTH_CURRENCY:
+            tally.found_without_truth += 1
+        else:
+            tally.savings.append(SavingComparison(
+                scenario=name, target=want.target, estimate=match.estimate.expected.amount,
+                low=match.estimate.low.amount, high=match.estimate.high.amount, truth=want.saving))
     for trap in expected.must_not_propose:
         sprung = [p for p in by_target.get(trap.target, []) if trap.rule is None or p.rule == trap.rule]
         if sprung:
             result.traps_hit.append(f"{trap.target}: {trap.why}")
+        for rule in sorted({p.rule for p in sprung if id(p) not in accounted}):
+            result.check(rule).traps_sprung += 1
+        accounted.update(id(p) for p in sprung)
     traps = {t.target for t in expected.must_not_propose}
     result.unexpected = sorted(k for k in by_target if k not in wanted | traps)
+    for p in proposals:  # proposal by proposal: a second check proposing on a planted target was not asked for
+        if id(p) not in accounted:
+            tally = result.check(p.rule)
+            tally.unexpected += 1
+            tally.unexpected_targets.append(f"{name}: {key(p)}")
     return result
+
+
+def tally_checks(scores: Iterable[ScenarioScore]) -> list[CheckTally]:
+    """Per-check totals over many scenarios, by rule name."""
+    totals: dict[str, CheckTally] = {}
+    for s in scores:
+        for rule, tally in s.checks.items():
+            totals[rule] = totals[rule].merged(tally) if rule in totals else tally
+    return [totals[r] for r in sorted(totals)]
