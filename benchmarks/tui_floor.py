@@ -9,8 +9,8 @@ measures it on apps that hold nothing of ours, next to the queue, in the same pr
   CPU and wall time, for a bare app (Header, Static, Footer) and an empty 7-column ``DataTable``;
 * *one page*: the largest loop-thread CPU between two ticks of a 5 ms timer after filling
   a plain ``DataTable`` with 50 rows of 7 ``Text`` cells at once, and after
-  ``ProposalQueue.set_entries`` with 10,000 entries (one page of 50 rows)
-  and its next page.
+  ``ProposalQueue.set_entries`` with 10,000 entries (prepared off the loop, as the app's worker
+  does), its next page (``]``) and a jump to the last row (``end``).
 
 Loop CPU (``time.thread_time`` of the loop thread) is the work itself; wall time on a shared
 machine adds the wait for a CPU. Minimum over ``RUNS`` runs (default 3).
@@ -124,6 +124,9 @@ def main() -> None:
     def next_page(app: App[None]) -> None:
         app.query_one(ProposalQueue).action_next_page()
 
+    def last_row(app: App[None]) -> None:
+        app.query_one(ProposalQueue).action_cursor_last()
+
     async def measure() -> None:
         starts: tuple[tuple[str, type[App[None]]], ...] = (
             ("bare app (Header, Static, Footer)", Bare), ("empty 7-column DataTable", PlainTable))
@@ -133,8 +136,9 @@ def main() -> None:
                   f"wall {min(w for _, w in results) * 1000:5.0f} ms")
         cases: tuple[tuple[str, type[App[None]], Callable[[App[None]], Any], Any], ...] = (
             ("plain DataTable, 50 rows x 7 cells at once", PlainTable, plain, None),
-            ("ProposalQueue.set_entries(10,000): one page", Queue, queue, None),
+            ("ProposalQueue.set_entries(10,000)", Queue, queue, None),
             ("ProposalQueue next page (]), 10,000 entries", Queue, next_page, queue),
+            ("ProposalQueue last row (end), 10,000 entries", Queue, last_row, queue),
         )
         for name, app_class, fill, setup in cases:
             results = [await _page(app_class, fill, setup) for _ in range(runs)]

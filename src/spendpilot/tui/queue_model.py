@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import overload
 
-from textual.strip import Strip
+from rich.segment import Segment
 
 from spendpilot.domain import ProposalStatus, ProposalSummary
 from spendpilot.domain.summary import summary_order
@@ -43,7 +43,7 @@ class QueueEntry:
     proposal: ProposalSummary
     haystack: str
     """Lower-cased id, action, target, rule, risk and status: what the search box matches."""
-    line: Strip
+    line: tuple[Segment, ...]
     """The row drawn with the column widths of its ``QueueRows`` (cell styles only)."""
 
 

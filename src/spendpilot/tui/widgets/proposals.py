@@ -32,7 +32,13 @@ from textual.strip import Strip
 
 from spendpilot.domain import ProposalSummary
 from spendpilot.tui.queue_model import QueueEntry, QueueFilter, QueueRows, apply_filter, prepare
-from spendpilot.tui.queue_rows import RISK_STYLES, STATUS_LABELS, STATUS_STYLES, TARGET_WIDTH, row_cells
+from spendpilot.tui.queue_rows import (
+    RISK_STYLES,
+    STATUS_LABELS,
+    STATUS_STYLES,
+    TARGET_WIDTH,
+    row_cells,
+)
 
 __all__ = ["RISK_STYLES", "STATUS_LABELS", "STATUS_STYLES", "ProposalQueue"]
 
@@ -167,7 +173,7 @@ class ProposalQueue(ScrollView, can_focus=True):
         cuts the target at ``TARGET_WIDTH``)."""
         if not 0 <= row < len(self._shown):
             raise IndexError(f"row {row} of {len(self._shown)}")
-        return tuple(Text(text, style=style or "") for text, style in row_cells(self._shown[row].proposal))
+        return tuple(Text(text, style=style or "") for text, style, _ in row_cells(self._shown[row].proposal))
 
     def get_row(self, proposal_id: str) -> tuple[Text, ...]:
         return self.get_row_at(self.proposal_ids.index(proposal_id))
@@ -304,11 +310,12 @@ class ProposalQueue(ScrollView, can_focus=True):
         base = self.rich_style
         if y == 0:
             style = base + self.get_component_rich_style(HEADER)
-            return self._rows.header.apply_style(style).crop_extend(scroll_x, scroll_x + width, style)
+            header = Strip(self._rows.header, self._rows.width)
+            return header.apply_style(style).crop_extend(scroll_x, scroll_x + width, style)
         row = scroll_y + y - 1
         if row >= len(self._shown):
             return Strip.blank(width, base)
-        line = self._shown[row].line
+        line = Strip(self._shown[row].line, self._rows.width)
         if row == self._cursor:
             cursor = self.get_component_rich_style(CURSOR)
             style = base + cursor
