@@ -32,7 +32,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Footer, Header, Static
 
 from spendpilot.domain import ProposalStatus, ProposalSummary, Risk
-from spendpilot.tui.queue_model import QueueEntry, prepare
+from spendpilot.tui.queue_model import QueueRows, prepare
 from spendpilot.tui.widgets import ProposalQueue
 
 SIZE = (140, 42)
@@ -40,7 +40,7 @@ TICK = 0.005
 COLUMNS = ("ID", "Action", "Target", "Exp $/mo", "Low–High", "Risk", "Status")
 
 
-def _entries(count: int) -> list[QueueEntry]:
+def _entries(count: int) -> QueueRows:
     return prepare(
         ProposalSummary(
             id=f"sp-{i:08x}", rule="idle_gpu_instance", action="stop_instance",

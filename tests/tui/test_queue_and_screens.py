@@ -121,6 +121,21 @@ async def test_a_long_queue_scrolls_through_every_row_with_the_cursor_keys() -> 
         assert queue.filtered_ids == ["p-007"] and highlighted_id() == "p-007"
 
 
+async def test_a_click_on_a_row_highlights_it_and_a_click_on_the_header_does_not(app: RecordingApp) -> None:
+    async with app.run_test(size=APP_SIZE) as pilot:
+        await settle(pilot)
+        queue = app.query_one(ProposalQueue)
+        # The queue has a border: its content starts one cell in; line 0 is the header.
+        await pilot.click(ProposalQueue, offset=(4, 1 + 1 + 2))
+        highlighted = queue.highlighted_proposal
+        assert highlighted is not None and highlighted.id == "p-small"
+        await pilot.click(ProposalQueue, offset=(4, 1))
+        highlighted = queue.highlighted_proposal
+        assert highlighted is not None and highlighted.id == "p-small"
+        await settle(pilot)
+        assert app.query_one(ProposalDetail).plain.startswith("p-small")
+
+
 async def test_the_queue_draws_only_the_visible_rows_from_its_pre_drawn_lines() -> None:
     """``render_line`` is the Line API: the header, then the row at the scroll offset, with the
     target cut to its column; lines past the last row are blank."""
