@@ -10,7 +10,8 @@ measures it on apps that hold nothing of ours, next to the queue, in the same pr
 * *one page*: the largest loop-thread CPU between two ticks of a 5 ms timer after filling
   a plain ``DataTable`` with 50 rows of 7 ``Text`` cells at once, and after
   ``ProposalQueue.set_entries`` with 10,000 entries (prepared off the loop, as the app's worker
-  does), its next page (``]``) and a jump to the last row (``end``).
+  does), its next page (``]``), a jump to the last row (``end``) and one row down (no detail
+  pane in this app: the queue's own cost of an arrow key).
 
 Loop CPU (``time.thread_time`` of the loop thread) is the work itself; wall time on a shared
 machine adds the wait for a CPU. Minimum over ``RUNS`` runs (default 3).
@@ -127,6 +128,9 @@ def main() -> None:
     def last_row(app: App[None]) -> None:
         app.query_one(ProposalQueue).action_cursor_last()
 
+    def row_down(app: App[None]) -> None:
+        app.query_one(ProposalQueue).action_cursor_down()
+
     async def measure() -> None:
         starts: tuple[tuple[str, type[App[None]]], ...] = (
             ("bare app (Header, Static, Footer)", Bare), ("empty 7-column DataTable", PlainTable))
@@ -139,6 +143,7 @@ def main() -> None:
             ("ProposalQueue.set_entries(10,000)", Queue, queue, None),
             ("ProposalQueue next page (]), 10,000 entries", Queue, next_page, queue),
             ("ProposalQueue last row (end), 10,000 entries", Queue, last_row, queue),
+            ("ProposalQueue one row down, 10,000 entries", Queue, row_down, queue),
         )
         for name, app_class, fill, setup in cases:
             results = [await _page(app_class, fill, setup) for _ in range(runs)]
