@@ -136,6 +136,26 @@ async def test_a_click_on_a_row_highlights_it_and_a_click_on_the_header_does_not
         assert app.query_one(ProposalDetail).plain.startswith("p-small")
 
 
+async def test_a_queue_narrower_than_its_columns_scrolls_sideways_header_and_rows_together(
+    app: RecordingApp,
+) -> None:
+    async with app.run_test(size=(80, 30)) as pilot:
+        await settle(pilot)
+        queue = app.query_one(ProposalQueue)
+        width = queue.scrollable_content_region.width
+        assert queue.virtual_size.width > width  # the columns do not fit: the queue scrolls
+        assert queue.render_line(1).text.split()[0] == "p-big"
+        for _ in range(10):
+            await pilot.press("right")
+        assert queue.scroll_x > 0
+        header, first = queue.render_line(0).text, queue.render_line(1).text
+        assert len(header) == len(first) == width  # cropped to the viewport
+        assert not header.startswith(" ID") and not first.startswith(" p-big")
+        full = queue.render_line(1).text
+        await pilot.press("home")  # the cursor keys move the cursor, not the view sideways
+        assert queue.render_line(1).text == full
+
+
 async def test_the_queue_draws_only_the_visible_rows_from_its_pre_drawn_lines() -> None:
     """``render_line`` is the Line API: the header, then the row at the scroll offset, with the
     target cut to its column; lines past the last row are blank."""
