@@ -9,8 +9,9 @@ measures it on apps that hold nothing of ours, next to the queue, in the same pr
   CPU and wall time, for a bare app (Header, Static, Footer) and an empty 7-column ``DataTable``;
 * *one page*: the largest loop-thread CPU between two ticks of a 5 ms timer after filling
   a plain ``DataTable`` with 50 rows of 7 ``Text`` cells at once, and after
-  ``ProposalQueue.set_entries`` with 10,000 entries (one page of 50 rows)
-  and its next page.
+  ``ProposalQueue.set_entries`` with 10,000 entries (prepared off the loop, as the app's worker
+  does), its next page (``]``), a jump to the last row (``end``) and one row down (no detail
+  pane in this app: the queue's own cost of an arrow key).
 
 Loop CPU (``time.thread_time`` of the loop thread) is the work itself; wall time on a shared
 machine adds the wait for a CPU. Minimum over ``RUNS`` runs (default 3).
@@ -32,7 +33,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Footer, Header, Static
 
 from spendpilot.domain import ProposalStatus, ProposalSummary, Risk
-from spendpilot.tui.queue_model import QueueEntry, prepare
+from spendpilot.tui.queue_model import QueueRows, prepare
 from spendpilot.tui.widgets import ProposalQueue
 
 SIZE = (140, 42)
@@ -40,7 +41,7 @@ TICK = 0.005
 COLUMNS = ("ID", "Action", "Target", "Exp $/mo", "Low–High", "Risk", "Status")
 
 
-def _entries(count: int) -> list[QueueEntry]:
+def _entries(count: int) -> QueueRows:
     return prepare(
         ProposalSummary(
             id=f"sp-{i:08x}", rule="idle_gpu_instance", action="stop_instance",
@@ -124,6 +125,12 @@ def main() -> None:
     def next_page(app: App[None]) -> None:
         app.query_one(ProposalQueue).action_next_page()
 
+    def last_row(app: App[None]) -> None:
+        app.query_one(ProposalQueue).action_cursor_last()
+
+    def row_down(app: App[None]) -> None:
+        app.query_one(ProposalQueue).action_cursor_down()
+
     async def measure() -> None:
         starts: tuple[tuple[str, type[App[None]]], ...] = (
             ("bare app (Header, Static, Footer)", Bare), ("empty 7-column DataTable", PlainTable))
@@ -133,8 +140,10 @@ def main() -> None:
                   f"wall {min(w for _, w in results) * 1000:5.0f} ms")
         cases: tuple[tuple[str, type[App[None]], Callable[[App[None]], Any], Any], ...] = (
             ("plain DataTable, 50 rows x 7 cells at once", PlainTable, plain, None),
-            ("ProposalQueue.set_entries(10,000): one page", Queue, queue, None),
+            ("ProposalQueue.set_entries(10,000)", Queue, queue, None),
             ("ProposalQueue next page (]), 10,000 entries", Queue, next_page, queue),
+            ("ProposalQueue last row (end), 10,000 entries", Queue, last_row, queue),
+            ("ProposalQueue one row down, 10,000 entries", Queue, row_down, queue),
         )
         for name, app_class, fill, setup in cases:
             results = [await _page(app_class, fill, setup) for _ in range(runs)]

@@ -9,6 +9,9 @@ in its own process so that peak memory is that phase's own:
   - *max stall*: a 5 ms interval timer on the app records how late each tick is; the largest
     lateness is the longest the event loop was frozen (no key, no paint) over the whole run;
   - *R*: pressing ``R`` until the reloaded queue is shown again, with the stall during it;
+  - *keys*: the loop CPU of the longest stall while pressing ``]`` five times (a page each),
+    ``end``, ``home`` and ``down`` twenty times, each followed by a pause (the highlighted
+    proposal's detail is read in a worker each time, as in real use);
   - *peak RSS* of the process (``ru_maxrss``).
 * **CLI**: wall time of ``spendpilot proposals`` (default rendering, piped) and of its
   ``--json`` and ``--limit 50`` forms, when the installed CLI has them.
@@ -139,6 +142,17 @@ async def _tui(home: Path, count: int) -> dict[str, float]:
         r_time = time.perf_counter() - r_start
         await pilot.pause(0.2)
         r_end = time.perf_counter()
+        keys: dict[str, float] = {}
+        for name, presses in (("]", ["right_square_bracket"] * 5), ("end", ["end"]), ("home", ["home"]),
+                              ("down", ["down"] * 20)):
+            k_start = time.perf_counter()
+            for key in presses:
+                await pilot.press(key)
+                await pilot.pause(0.05)
+            await pilot.pause(0.1)
+            k_end = time.perf_counter()
+            keys[name] = max((busy for when, _, busy in stalls if k_start <= when <= k_end), default=0.0)
+            keys[name + "_wall"] = max((late for when, late, _ in stalls if k_start <= when <= k_end), default=0.0)
     r_stall = max((late for when, late, _ in stalls if r_start <= when <= r_end), default=0.0)
     return {
         "usable_s": usable,
@@ -152,6 +166,7 @@ async def _tui(home: Path, count: int) -> dict[str, float]:
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rows_in_table": float(loaded_rows),
         "proposals_listed": float(total),
+        **{f"key {name}": value for name, value in keys.items()},
     }
 
 
@@ -203,8 +218,11 @@ def main() -> None:
               f"after the queue is usable {tui['max_busy_after_usable_s'] * 1000:.0f} ms)")
         print(f"TUI  R (refresh)            {tui['r_s']:6.2f} s  (stall during it {tui['r_stall_s'] * 1000:.0f} ms wall, "
               f"{tui['r_busy_s'] * 1000:.0f} ms loop CPU)")
+        for name in ("]", "end", "home", "down"):
+            print(f"TUI  keys {name:<5} longest stall {tui[f'key {name}'] * 1000:5.0f} ms loop CPU, "
+                  f"{tui[f'key {name}_wall'] * 1000:4.0f} ms wall")
         print(f"TUI  peak RSS               {tui['peak_rss_mib']:6.0f} MiB")
-        print(f"TUI  rows in the table      {tui['rows_in_table']:6.0f}    of {tui['proposals_listed']:.0f} listed")
+        print(f"TUI  rows in the queue      {tui['rows_in_table']:6.0f}    of {tui['proposals_listed']:.0f} listed")
         for args in (("--help",), ("proposals",), ("proposals", "--json"), ("proposals", "--limit", "50")):
             wall, cpu, code, size = _cli(home, *args)
             note = "" if code == 0 else f"  (exit {code}: not supported by this version)"

@@ -15,6 +15,7 @@ from spendpilot.memory.decisions import reason_to_reconsider
 from spendpilot.runtime import build_services
 from spendpilot.scenarios.model import ExpectedProposal
 from spendpilot.tui import SpendpilotApp
+from spendpilot.tui.widgets import ProposalQueue
 
 
 def _aws_side(wanted: list[ExpectedProposal]) -> list[ExpectedProposal]:
@@ -83,9 +84,8 @@ def test_cli_and_tui_decisions_change_exactly_what_was_approved(swept_org: DemoO
         app = SpendpilotApp(services, approver="carol")
         async with app.run_test(size=(160, 48)) as pilot:
             await settle(pilot)
-            table = app.query_one("DataTable")
-            row = next(i for i, key in enumerate(table.rows) if key.value == classifier["id"])
-            table.move_cursor(row=row)
+            queue = app.query_one(ProposalQueue)
+            queue.move_cursor(row=queue.proposal_ids.index(classifier["id"]))
             await pilot.pause()
             await pilot.press("a")
             await pilot.pause()

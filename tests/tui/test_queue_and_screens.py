@@ -1,4 +1,4 @@
-"""Queue filter, search, hide-done and paging; resume; the audit screen; the chat's size; the
+"""Queue filter, search, hide-done and scrolling; resume; the audit screen; the chat's size; the
 dashboard on a real spend lake. Driven through the Pilot against ``FakeServices``."""
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from spendpilot.state.audit_chain import ChainReport
 from spendpilot.tui.queue_model import AWAITING_RESUME
 from spendpilot.tui.screens import AuditScreen, DashboardScreen
 from spendpilot.tui.widgets import ChatPane, ProposalDetail, ProposalQueue
-from spendpilot.tui.widgets.proposals import PAGE_SIZE
 
 from .conftest import APP_SIZE, RecordingApp, settle
 from .fakes import FakeServices, audit_events, dashboard_budgets, make_proposal
@@ -23,7 +22,7 @@ from .fakes import FakeServices, audit_events, dashboard_budgets, make_proposal
 pytestmark = pytest.mark.asyncio
 
 
-def _cells(table: DataTable[object], row: int) -> list[str]:
+def _cells(table: DataTable[object] | ProposalQueue, row: int) -> list[str]:
     return [str(getattr(cell, "plain", cell)) for cell in table.get_row_at(row)]
 
 
@@ -80,34 +79,104 @@ async def test_a_filter_keeps_the_cursor_on_the_same_proposal(app: RecordingApp)
         assert highlighted is not None and highlighted.id == "p-small"
 
 
-async def test_a_long_queue_is_paged_and_the_arrows_turn_pages() -> None:
+async def test_a_long_queue_scrolls_through_every_row_with_the_cursor_keys() -> None:
     services = FakeServices([make_proposal(f"p-{i:03d}", str(1000 + i)) for i in range(250)])
     app = RecordingApp(services, approver="alice")
 
     def nth(index: int) -> str:  # biggest saving first: p-249, p-248, …
         return f"p-{249 - index:03d}"
 
+    def highlighted_id() -> str | None:
+        highlighted = queue.highlighted_proposal
+        return highlighted.id if highlighted else None
+
     async with app.run_test(size=APP_SIZE) as pilot:
         await settle(pilot)
         queue = app.query_one(ProposalQueue)
-        assert queue.row_count == PAGE_SIZE and queue.total_count == 250
-        assert queue.proposal_ids[0] == nth(0)
-        assert f"1–{PAGE_SIZE} of 250" in str(queue.border_subtitle)
-        await pilot.press("right_square_bracket")
-        assert queue.page_start == PAGE_SIZE and queue.proposal_ids[0] == nth(PAGE_SIZE)
-        await pilot.press("up")  # from the first row of a page to the last row of the previous
+        visible = queue.visible_rows
+        assert 5 < visible < 250
+        assert queue.row_count == 250 and queue.total_count == 250
+        assert queue.proposal_ids[0] == nth(0) and highlighted_id() == nth(0)
+        assert f"1–{visible} of 250" in str(queue.border_subtitle)
+        for _ in range(visible):  # the arrow walks off the last visible row: the queue scrolls
+            await pilot.press("down")
+        assert highlighted_id() == nth(visible) and queue.first_visible_row == 1
+        assert f"2–{visible + 1} of 250" in str(queue.border_subtitle)
+        await pilot.press("pagedown")
+        assert highlighted_id() == nth(2 * visible)
+        await pilot.press("right_square_bracket")  # ] pages too
+        assert highlighted_id() == nth(3 * visible)
+        await pilot.press("end")
+        assert highlighted_id() == nth(249) and queue.first_visible_row == 250 - visible
+        assert f"{251 - visible}–250 of 250" in str(queue.border_subtitle)
+        await pilot.press("down")  # stops at the last row
+        assert highlighted_id() == nth(249)
+        await pilot.press("up", "left_square_bracket")
+        assert highlighted_id() == nth(248 - visible)
+        await pilot.press("home")
+        assert highlighted_id() == nth(0) and queue.first_visible_row == 0
+        await settle(pilot)
+        assert app.query_one(ProposalDetail).plain.startswith(nth(0))  # the detail follows the cursor
+        await pilot.press("f", *"p-007", "enter")  # a search reaches any row
+        assert queue.filtered_ids == ["p-007"] and highlighted_id() == "p-007"
+
+
+async def test_a_click_on_a_row_highlights_it_and_a_click_on_the_header_does_not(app: RecordingApp) -> None:
+    async with app.run_test(size=APP_SIZE) as pilot:
+        await settle(pilot)
+        queue = app.query_one(ProposalQueue)
+        # The queue has a border: its content starts one cell in; line 0 is the header.
+        await pilot.click(ProposalQueue, offset=(4, 1 + 1 + 2))
         highlighted = queue.highlighted_proposal
-        assert queue.page_start == 0 and highlighted is not None and highlighted.id == nth(PAGE_SIZE - 1)
-        await pilot.press("down")
+        assert highlighted is not None and highlighted.id == "p-small"
+        await pilot.click(ProposalQueue, offset=(4, 1))
         highlighted = queue.highlighted_proposal
-        assert queue.page_start == PAGE_SIZE and highlighted is not None and highlighted.id == nth(PAGE_SIZE)
+        assert highlighted is not None and highlighted.id == "p-small"
+        await settle(pilot)
+        assert app.query_one(ProposalDetail).plain.startswith("p-small")
+
+
+async def test_a_queue_narrower_than_its_columns_scrolls_sideways_header_and_rows_together(
+    app: RecordingApp,
+) -> None:
+    async with app.run_test(size=(80, 30)) as pilot:
+        await settle(pilot)
+        queue = app.query_one(ProposalQueue)
+        width = queue.scrollable_content_region.width
+        assert queue.virtual_size.width > width  # the columns do not fit: the queue scrolls
+        assert queue.render_line(1).text.split()[0] == "p-big"
         for _ in range(10):
-            await pilot.press("right_square_bracket")  # stops at the last page
-        last = (249 // PAGE_SIZE) * PAGE_SIZE
-        assert queue.page_start == last and queue.row_count == 250 - last
-        assert f"{last + 1}–250 of 250" in str(queue.border_subtitle)
-        await pilot.press("f", *"p-007", "enter")  # a search reaches any page
-        assert queue.filtered_ids == ["p-007"] and queue.page_start == 0
+            await pilot.press("right")
+        assert queue.scroll_x > 0
+        header, first = queue.render_line(0).text, queue.render_line(1).text
+        assert len(header) == len(first) == width  # cropped to the viewport
+        assert not header.startswith(" ID") and not first.startswith(" p-big")
+        full = queue.render_line(1).text
+        await pilot.press("home")  # the cursor keys move the cursor, not the view sideways
+        assert queue.render_line(1).text == full
+
+
+async def test_the_queue_draws_only_the_visible_rows_from_its_pre_drawn_lines() -> None:
+    """``render_line`` is the Line API: the header, then the row at the scroll offset, with the
+    target cut to its column; lines past the last row are blank."""
+    services = FakeServices([make_proposal(f"p-{i:03d}", str(1000 + i), name=f"a-very-long-instance-name-{i}")
+                             for i in range(250)])
+    app = RecordingApp(services, approver="alice")
+    async with app.run_test(size=APP_SIZE) as pilot:
+        await settle(pilot)
+        queue = app.query_one(ProposalQueue)
+        header = queue.render_line(0).text
+        assert header.split() == ["ID", "Action", "Target", "Exp", "$/mo", "Low–High", "Risk", "Status"]
+        assert queue.render_line(1).text.split()[0] == "p-249"
+        assert "…" in queue.render_line(1).text  # long target cut with an ellipsis
+        assert queue.get_row_at(0)[2].plain.endswith("a-very-long-instance-name-249")  # in full here
+        await pilot.press("end")
+        last_line = queue.visible_rows
+        assert queue.render_line(last_line).text.split()[0] == "p-000"
+        assert queue.render_line(0).text == header  # the header stays put
+        await pilot.press("f", *"p-00", "enter")  # ten rows: the rest of the viewport is blank
+        assert [queue.render_line(y).text.split()[0] for y in range(1, 11)] == [f"p-{i:03d}" for i in range(9, -1, -1)]
+        assert queue.render_line(11).text.strip() == ""
 
 
 # -- a failed execution, and resume -----------------------------------------------------------

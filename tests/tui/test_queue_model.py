@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from spendpilot.domain import ProposalStatus, ProposalSummary
-from spendpilot.tui.queue_model import STATUS_CYCLE, QueueFilter, apply_filter, prepare
+from spendpilot.tui.queue_model import STATUS_CYCLE, QueueFilter, QueueRows, apply_filter, prepare
 
 from .fakes import make_proposal
 
 
-def _entries() -> list:
+def _entries() -> QueueRows:
     return prepare(ProposalSummary.of(p) for p in (
         make_proposal("p-1", "100", action="stop_instance", name="train-a100"),
         make_proposal("p-2", "300", action="switch_to_spot", name="train-h100"),

@@ -1,17 +1,22 @@
 """The queue's data, prepared once off the event loop and filtered cheaply on it.
 
 With thousands of proposals, everything that costs per proposal (parsing, sorting, building the
-search text) happens once in a worker (``prepare``); the event loop only filters the prepared
-entries (a substring test each) and draws one page of rows. Pure functions, tested without an app.
+search text, formatting and drawing the row: ``queue_rows``) happens once in a worker
+(``prepare``); the event loop only filters the prepared entries (a substring test each) and lays
+the visible rows' pre-drawn lines on screen. Pure functions, tested without an app.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import overload
+
+from rich.segment import Segment
 
 from spendpilot.domain import ProposalStatus, ProposalSummary
 from spendpilot.domain.summary import summary_order
+from spendpilot.tui.queue_rows import column_widths, draw_line, header_line, row_cells, table_width
 
 DONE_STATUSES: frozenset[ProposalStatus] = frozenset(
     {ProposalStatus.EXECUTED, ProposalStatus.REJECTED, ProposalStatus.SUPERSEDED, ProposalStatus.ROLLED_BACK}
@@ -38,6 +43,38 @@ class QueueEntry:
     proposal: ProposalSummary
     haystack: str
     """Lower-cased id, action, target, rule, risk and status: what the search box matches."""
+    line: tuple[Segment, ...]
+    """The row drawn with the column widths of its ``QueueRows`` (cell styles only)."""
+
+
+class QueueRows(Sequence[QueueEntry]):
+    """Every prepared entry in queue order, with the column widths and the header line they
+    were drawn for. Filtering keeps the widths, so columns do not jump while typing a search."""
+
+    __slots__ = ("entries", "header", "widths")
+
+    def __init__(self, entries: list[QueueEntry], widths: tuple[int, ...]) -> None:
+        self.entries = entries
+        self.widths = widths
+        self.header = header_line(widths)
+
+    @property
+    def width(self) -> int:
+        """Cells across a whole row (the widget's virtual width)."""
+        return table_width(self.widths)
+
+    @overload
+    def __getitem__(self, index: int) -> QueueEntry: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[QueueEntry]: ...
+    def __getitem__(self, index: int | slice) -> QueueEntry | list[QueueEntry]:
+        return self.entries[index]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[QueueEntry]:
+        return iter(self.entries)
 
 
 @dataclass(frozen=True)
@@ -74,15 +111,22 @@ class QueueFilter:
         return ", ".join(parts)
 
 
-def prepare(proposals: Iterable[ProposalSummary]) -> list[QueueEntry]:
-    """Sort once and build each proposal's search text. Runs in a worker thread."""
-    return [
-        QueueEntry(
-            p,
-            " ".join((p.id, p.action, p.target_label, p.target_id, p.location, p.rule, p.risk.value, p.status.value)).lower(),
-        )
-        for p in summary_order(proposals)
-    ]
+def prepare(proposals: Iterable[ProposalSummary]) -> QueueRows:
+    """Sort once, build each proposal's search text and draw its row. Runs in a worker thread."""
+    ordered = summary_order(proposals)
+    cells = [row_cells(p) for p in ordered]
+    widths = column_widths(cells)
+    return QueueRows(
+        [
+            QueueEntry(
+                p,
+                " ".join((p.id, p.action, p.target_label, p.target_id, p.location, p.rule, p.risk.value, p.status.value)).lower(),
+                draw_line(c, widths),
+            )
+            for p, c in zip(ordered, cells, strict=True)
+        ],
+        widths,
+    )
 
 
 def apply_filter(entries: Sequence[QueueEntry], queue_filter: QueueFilter) -> list[QueueEntry]:

@@ -1,51 +1,54 @@
-"""The proposals queue: one row per proposal, pending and most valuable first, one page at a time.
+"""The proposals queue: one row per proposal, pending and most valuable first, all of them
+scrollable, drawn a visible line at a time (Textual's Line API).
 
-A ``DataTable`` holding 10,000 rows takes seconds to fill on the event loop (the app freezes)
-and hundreds of MiB. The queue therefore keeps the prepared entries (``queue_model``) in a list
-and puts only one page of rows (``PAGE_SIZE``) in the table. Moving the cursor past the last row
-of a page turns to the next page, so the whole queue is still reachable with the arrow keys;
-``]`` / ``[`` turn pages directly. Filtering re-slices the list; it never re-parses anything.
+A ``DataTable`` renders every visible cell on the event loop: ~70 ms of loop CPU for one fresh
+page of 50 rows, over the 50 ms freeze budget whatever the app does, and paging it (50 rows at a
+time) still cost ~100 ms per page turn. This widget is a ``ScrollView`` whose ``render_line(y)``
+returns the row's line drawn in advance by the worker that read the proposals
+(``queue_model.prepare`` → ``queue_rows``): on the loop it only lays the row's background
+(zebra stripe or cursor) under that strip and crops it to the viewport, for the lines on screen.
+A refresh, a filter, a page or a jump to the end therefore costs the visible lines (~40), not
+the rows held (10,000). There are no pages: the whole filtered queue scrolls.
+
+It keeps the surface the app and tests used on the ``DataTable``: ``cursor_row``,
+``move_cursor``, ``row_count``, ``get_row_at`` / ``get_row`` (cells as ``rich.text.Text``),
+``proposal_ids``, the cursor keys (up/down, page up/down, home/end; ``]`` / ``[`` page too).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 from typing import ClassVar
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual import on
+from textual import events
 from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-from spendpilot.domain import ProposalStatus, ProposalSummary, Risk, format_money
-from spendpilot.tui.queue_model import QueueEntry, QueueFilter, apply_filter, prepare
+from spendpilot.domain import ProposalSummary
+from spendpilot.tui.queue_model import QueueEntry, QueueFilter, QueueRows, apply_filter, prepare
+from spendpilot.tui.queue_rows import (
+    RISK_STYLES,
+    STATUS_LABELS,
+    STATUS_STYLES,
+    TARGET_WIDTH,
+    row_cells,
+)
 
-RISK_STYLES: dict[Risk, str] = {Risk.LOW: "green", Risk.MEDIUM: "yellow", Risk.HIGH: "bold red"}
-STATUS_STYLES: dict[ProposalStatus, str] = {
-    ProposalStatus.PENDING: "bold",
-    ProposalStatus.EXECUTED: "green",
-    ProposalStatus.APPROVED: "bold cyan",
-    ProposalStatus.REJECTED: "dim",
-    ProposalStatus.SUPERSEDED: "dim",
-    ProposalStatus.DRIFTED: "yellow",
-    ProposalStatus.FAILED: "red",
-}
-STATUS_LABELS: dict[ProposalStatus, str] = {ProposalStatus.APPROVED: "approved→resume"}
-"""Short forms for the table; the detail pane spells them out (see ``AWAITING_RESUME``)."""
+__all__ = ["RISK_STYLES", "STATUS_LABELS", "STATUS_STYLES", "ProposalQueue"]
 
-PAGE_SIZE = 50
-"""Rows in the table at once: more than a tall terminal shows, and filling them costs ~10 ms
-(100 rows measured 20–45 ms on a loaded 2-core machine: too close to the 50 ms budget)."""
+HEADER = "proposal-queue--header"
+CURSOR = "proposal-queue--cursor"
+EVEN_ROW = "proposal-queue--even-row"
 
 
-class ProposalQueue(DataTable[Text]):
-    """A paged ``DataTable`` that knows which proposal each row is.
-
-    Every cell is a ``rich.text.Text``: target names and ids come from cloud APIs and must never
-    be parsed as markup (a plain ``str`` cell would be).
-    """
+class ProposalQueue(ScrollView, can_focus=True):
+    """Every (filtered) proposal as one pre-drawn line under a fixed header row."""
 
     class ProposalHighlighted(Message):
         """The proposal under the cursor changed (``None`` when the queue is empty)."""
@@ -54,35 +57,66 @@ class ProposalQueue(DataTable[Text]):
             super().__init__()
             self.proposal = proposal
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = {HEADER, CURSOR, EVEN_ROW}
+
+    # The same look as DataTable's (its DEFAULT_CSS, with our component names).
+    DEFAULT_CSS = """
+    ProposalQueue {
+        background: $surface;
+        color: $foreground;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .proposal-queue--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .proposal-queue--header {
+                background-tint: $foreground 5%;
+            }
+        }
+        &:dark > .proposal-queue--even-row {
+            background: $surface-darken-1 40%;
+        }
+        & > .proposal-queue--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        &:ansi > .proposal-queue--header {
+            background: ansi_bright_blue;
+            color: ansi_default;
+        }
+        & > .proposal-queue--even-row {
+            background: $surface-lighten-1 50%;
+        }
+        & > .proposal-queue--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right_square_bracket", "next_page", "Next page", key_display="]", show=False),
-        Binding("left_square_bracket", "previous_page", "Prev page", key_display="[", show=False),
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home,ctrl+home", "cursor_first", "First", show=False),
+        Binding("end,ctrl+end", "cursor_last", "Last", show=False),
+        Binding("right_square_bracket", "page_down", "Next page", key_display="]", show=False),
+        Binding("left_square_bracket", "page_up", "Prev page", key_display="[", show=False),
     ]
 
-    TARGET_WIDTH = 24
-    """Long target names are cut with an ellipsis here; the detail pane shows them in full."""
+    TARGET_WIDTH = TARGET_WIDTH
 
-    COLUMNS: tuple[tuple[str, str, int | None], ...] = (
-        ("ID", "id", None),
-        ("Action", "action", None),
-        ("Target", "target", TARGET_WIDTH),
-        ("Exp $/mo", "expected", None),
-        ("Low–High", "range", None),
-        ("Risk", "risk", None),
-        ("Status", "status", None),
-    )
-
-    def __init__(self, *, id: str | None = None, page_size: int = PAGE_SIZE) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self.page_size = page_size
-        self._entries: list[QueueEntry] = []
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._rows: QueueRows = prepare(())
         self._shown: list[QueueEntry] = []
-        self._page_start = 0
+        self._cursor = 0
         self._filter = QueueFilter()
-
-    def on_mount(self) -> None:
-        for label, key, width in self.COLUMNS:
-            self.add_column(label, key=key, width=width)
 
     # -- what is shown ----------------------------------------------------------------------
 
@@ -93,45 +127,72 @@ class ProposalQueue(DataTable[Text]):
     @property
     def total_count(self) -> int:
         """Proposals loaded, before filtering."""
-        return len(self._entries)
+        return len(self._rows)
 
     @property
     def shown_count(self) -> int:
-        """Proposals the filter keeps (on all pages)."""
+        """Proposals the filter keeps."""
         return len(self._shown)
 
     @property
-    def page_start(self) -> int:
-        return self._page_start
+    def row_count(self) -> int:
+        """Rows the queue scrolls through (every proposal the filter keeps)."""
+        return len(self._shown)
+
+    @property
+    def cursor_row(self) -> int:
+        return self._cursor
 
     @property
     def highlighted_proposal(self) -> ProposalSummary | None:
-        index = self._page_start + self.cursor_row
-        if self.row_count == 0 or not 0 <= index < len(self._shown):
+        if not self._shown:
             return None
-        return self._shown[index].proposal
+        return self._shown[self._cursor].proposal
 
     @property
     def proposal_ids(self) -> list[str]:
-        """Row order on the current page, for tests and for anyone asking "what is on screen"."""
-        return [str(row.key.value) for row in self.ordered_rows]
+        """Row order, for tests and for anyone asking "what is listed"."""
+        return [e.proposal.id for e in self._shown]
 
     @property
     def filtered_ids(self) -> list[str]:
-        """Every proposal the filter keeps, in queue order, across all pages."""
-        return [e.proposal.id for e in self._shown]
+        """Every proposal the filter keeps, in queue order (the same rows as ``proposal_ids``)."""
+        return self.proposal_ids
+
+    @property
+    def first_visible_row(self) -> int:
+        return round(self.scroll_y)
+
+    @property
+    def visible_rows(self) -> int:
+        """Rows on screen under the header (at least 1, also before the first layout)."""
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def get_row_at(self, row: int) -> tuple[Text, ...]:
+        """The row's cells as plain ``Text`` in their styles, untruncated (the line on screen
+        cuts the target at ``TARGET_WIDTH``)."""
+        if not 0 <= row < len(self._shown):
+            raise IndexError(f"row {row} of {len(self._shown)}")
+        return tuple(Text(text, style=style or "") for text, style, _ in row_cells(self._shown[row].proposal))
+
+    def get_row(self, proposal_id: str) -> tuple[Text, ...]:
+        return self.get_row_at(self.proposal_ids.index(proposal_id))
 
     # -- input ------------------------------------------------------------------------------
 
     def set_proposals(self, proposals: Iterable[ProposalSummary]) -> None:
-        """Replace the proposals (sorting them here; a worker should call ``prepare`` and
-        ``set_entries`` instead so the loop does no per-proposal work)."""
+        """Replace the proposals (sorting and drawing them here; a worker should call
+        ``prepare`` and ``set_entries`` instead so the loop does no per-proposal work)."""
         self.set_entries(prepare(proposals))
 
-    def set_entries(self, entries: Sequence[QueueEntry]) -> None:
-        """Replace the rows, keeping the cursor on the same proposal when it is still listed."""
+    def set_entries(self, rows: QueueRows | Sequence[QueueEntry]) -> None:
+        """Replace the rows, keeping the cursor on the same proposal when it is still listed.
+
+        ``rows`` is what ``prepare`` returned; a bare list of entries is re-measured here."""
         previous = self.highlighted_proposal
-        self._entries = list(entries)
+        if not isinstance(rows, QueueRows):
+            rows = prepare(e.proposal for e in rows)
+        self._rows = rows
         self._refilter(previous.id if previous else None)
 
     def set_filter(self, queue_filter: QueueFilter) -> None:
@@ -139,79 +200,131 @@ class ProposalQueue(DataTable[Text]):
         self._filter = queue_filter
         self._refilter(previous.id if previous else None)
 
-    def action_next_page(self) -> None:
-        if self._page_start + self.page_size < len(self._shown):
-            self._show_page(self._page_start + self.page_size, 0)
-
-    def action_previous_page(self) -> None:
-        if self._page_start > 0:
-            self._show_page(max(0, self._page_start - self.page_size), 0)
-
-    def action_cursor_down(self) -> None:
-        if self.cursor_row >= self.row_count - 1 and self._page_start + self.row_count < len(self._shown):
-            self._show_page(self._page_start + self.page_size, 0)
-        else:
-            super().action_cursor_down()
+    def move_cursor(self, *, row: int | None = None, column: int | None = None, animate: bool = False,
+                    scroll: bool = True) -> None:
+        """``DataTable.move_cursor``'s shape; ``column`` and ``animate`` are accepted and ignored
+        (the cursor is a row; moves are immediate)."""
+        if row is not None:
+            self._set_cursor(row, scroll=scroll)
 
     def action_cursor_up(self) -> None:
-        if self.cursor_row == 0 and self._page_start > 0:
-            start = max(0, self._page_start - self.page_size)
-            self._show_page(start, self._page_start - start - 1)
-        else:
-            super().action_cursor_up()
+        self._set_cursor(self._cursor - 1)
 
-    # -- drawing ----------------------------------------------------------------------------
+    def action_cursor_down(self) -> None:
+        self._set_cursor(self._cursor + 1)
+
+    def action_page_down(self) -> None:
+        step = self.visible_rows
+        self.scroll_to(y=self.first_visible_row + step, animate=False, immediate=True)
+        self._set_cursor(self._cursor + step)
+
+    def action_page_up(self) -> None:
+        step = self.visible_rows
+        self.scroll_to(y=max(0, self.first_visible_row - step), animate=False, immediate=True)
+        self._set_cursor(self._cursor - step)
+
+    action_next_page = action_page_down
+    action_previous_page = action_page_up
+
+    def action_cursor_first(self) -> None:
+        self._set_cursor(0)
+
+    def action_cursor_last(self) -> None:
+        self._set_cursor(len(self._shown) - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return  # the header
+        row = self.first_visible_row + offset.y - 1
+        if row < len(self._shown):
+            self._set_cursor(row)
+
+    # -- state changes ----------------------------------------------------------------------
 
     def _refilter(self, keep_id: str | None) -> None:
-        self._shown = apply_filter(self._entries, self._filter)
+        self._shown = apply_filter(self._rows.entries, self._filter)
         index = next((i for i, e in enumerate(self._shown) if e.proposal.id == keep_id), 0) if keep_id else 0
-        start = (index // self.page_size) * self.page_size
-        self._show_page(start, index - start)
-
-    def _show_page(self, start: int, row: int) -> None:
-        self._page_start = start
-        self.clear()
-        page = self._shown[start : start + self.page_size]
-        for entry in page:
-            self.add_row(*self._cells(entry.proposal), key=entry.proposal.id)
-        if page:
-            self.move_cursor(row=min(row, len(page) - 1), animate=False)
+        self._cursor = index
+        self.virtual_size = Size(self._rows.width, len(self._shown) + 1)
+        self.refresh()
+        self._scroll_to_cursor()
         self._caption()
         self.post_message(self.ProposalHighlighted(self.highlighted_proposal))
 
+    def _set_cursor(self, row: int, *, scroll: bool = True) -> None:
+        if not self._shown:
+            return
+        row = max(0, min(row, len(self._shown) - 1))
+        old, self._cursor = self._cursor, row
+        if scroll:
+            self._scroll_to_cursor()
+        if old != row:
+            self._refresh_row(old)
+            self._refresh_row(row)
+            self.post_message(self.ProposalHighlighted(self.highlighted_proposal))
+
+    def _scroll_to_cursor(self) -> None:
+        top, visible = self.first_visible_row, self.visible_rows
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False, immediate=True)
+        elif self._cursor >= top + visible:
+            self.scroll_to(y=self._cursor - visible + 1, animate=False, immediate=True)
+
+    def _refresh_row(self, row: int) -> None:
+        y = row - self.first_visible_row + 1
+        if 1 <= y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._caption()
+
+    def on_resize(self) -> None:
+        self._scroll_to_cursor()
+        self._caption()
+
     def _caption(self) -> None:
-        shown, total = len(self._shown), len(self._entries)
+        """The rows on screen and how many there are: a filtered queue never looks complete."""
+        shown, total = len(self._shown), len(self._rows)
         if not shown:
             where = "none match" if total else "empty"
         else:
-            end = min(self._page_start + self.page_size, shown)
-            where = f"{self._page_start + 1}–{end} of {shown}"
+            top = min(self.first_visible_row, shown - 1)
+            end = min(top + self.visible_rows, shown)
+            where = f"{top + 1}–{end} of {shown}"
             if shown != total:
                 where += f" (of {total})"
         described = self._filter.describe()
-        self.border_subtitle = f"{where} · {described}" if described else where
+        subtitle = f"{where} · {described}" if described else where
+        if self.border_subtitle != subtitle:
+            self.border_subtitle = subtitle
 
-    @on(DataTable.RowHighlighted)
-    def _announce(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        self.post_message(self.ProposalHighlighted(self.highlighted_proposal))
+    # -- drawing (the Line API) -------------------------------------------------------------
 
-    @staticmethod
-    def _cells(proposal: ProposalSummary) -> tuple[Text, ...]:
-        currency = proposal.currency
-
-        def whole(amount: Decimal) -> str:  # estimates are ranges: cents in a table are noise
-            return format_money(amount, currency, whole=True)
-
-        return (
-            Text(proposal.id),
-            Text(proposal.action),
-            Text(proposal.target_label, overflow="ellipsis", no_wrap=True),
-            Text(whole(proposal.expected), justify="right"),
-            Text(f"{whole(proposal.low)}–{whole(proposal.high)}", justify="right"),
-            Text(proposal.risk.value, style=RISK_STYLES.get(proposal.risk, "")),
-            Text(
-                STATUS_LABELS.get(proposal.status, proposal.status.value),
-                style=STATUS_STYLES.get(proposal.status, ""),
-            ),
-        )
+    def render_line(self, y: int) -> Strip:
+        """Line ``y`` of the widget: the header, or a pre-drawn row with its background laid
+        under it, cropped to the viewport. Nothing here is per proposal held, only per line."""
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            style = base + self.get_component_rich_style(HEADER)
+            header = Strip(self._rows.header, self._rows.width)
+            return header.apply_style(style).crop_extend(scroll_x, scroll_x + width, style)
+        row = scroll_y + y - 1
+        if row >= len(self._shown):
+            return Strip.blank(width, base)
+        line = Strip(self._shown[row].line, self._rows.width)
+        if row == self._cursor:
+            cursor = self.get_component_rich_style(CURSOR)
+            style = base + cursor
+            # The cursor's colour wins over the cell's (DataTable's "css" foreground priority).
+            line = Strip(Segment.apply_style(line.apply_style(style), post_style=Style(color=cursor.color)))
+        elif row % 2 == 0:
+            style = base + self.get_component_rich_style(EVEN_ROW)
+            line = line.apply_style(style)
+        else:
+            style = base
+            line = line.apply_style(style)
+        return line.crop_extend(scroll_x, scroll_x + width, style)
