@@ -306,3 +306,9 @@ class FakeServices:
     def chat(self, message: str, selected_proposal_id: str | None = None) -> str:
         self._record("chat", message=message, selected_proposal_id=selected_proposal_id)
         return self.chat_answer
+
+    def copilot_usage(self) -> Any:
+        return None  # offline: no model calls to count
+
+    def agent_usage(self, limit: int | None = None) -> list[Any]:
+        return []
