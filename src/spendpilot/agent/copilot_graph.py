@@ -92,7 +92,7 @@ def build_copilot_graph(model: BaseChatModel, tools: Sequence[BaseTool], *, tall
         return {"messages": [reply], "model_calls": state.get("model_calls", 0) + 1}
 
     def route(state: CopilotState) -> str:
-        if tools_condition(state) != "tools":
+        if tools_condition(dict(state)) != "tools":
             return END
         return "over_budget" if state.get("model_calls", 0) >= max_model_calls else "tools"
 

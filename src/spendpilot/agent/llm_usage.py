@@ -150,8 +150,7 @@ class UsageTotal(BaseModel):
         return self.input_tokens + self.output_tokens
 
     def cost_text(self) -> str:
-        money = " + ".join(format_money(amount.quantize(Decimal("0.0001")), cur) if amount < 1 else
-                           format_money(amount, cur) for cur, amount in sorted(self.cost.items()))
+        money = " + ".join(_money(amount, cur) for cur, amount in sorted(self.cost.items()))
         if self.unpriced_calls:
             unpriced = f"{self.unpriced_calls} call(s) unpriced"
             return f"{money} + {unpriced}" if money else unpriced
@@ -160,6 +159,14 @@ class UsageTotal(BaseModel):
     def line(self) -> str:
         """One line for the TUI chat's footer and logs."""
         return f"{self.tokens:,} tokens ({self.input_tokens:,} in, {self.output_tokens:,} out) · {self.cost_text()}"
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    """Cents hide a chat's cost (a turn is often a tenth of a cent): below 1, four places."""
+    if abs(amount) >= 1:
+        return format_money(amount, currency)
+    prefix = format_money(0, currency).removesuffix("0.00")
+    return f"{prefix}{amount.quantize(Decimal('0.0001'))}"
 
 
 def usage_totals(store: StateStore, *, scope: Scope | None = None, scope_id: str | None = None,
