@@ -27,7 +27,7 @@ def _usage(inp: int, out: int, cache_read: int = 0) -> dict[str, object]:
 def _reply(content: str, inp: int, out: int, cache_read: int = 0, model: str | None = "gpt-4o-mini",
            tool: str | None = None) -> AIMessage:
     calls = [{"name": tool, "args": {}, "id": "t1"}] if tool else []
-    return AIMessage(content=content, tool_calls=calls, usage_metadata=_usage(inp, out, cache_read),  # type: ignore[arg-type]
+    return AIMessage(content=content, tool_calls=calls, usage_metadata=_usage(inp, out, cache_read),
                      response_metadata={"model_name": model} if model else {})
 
 
