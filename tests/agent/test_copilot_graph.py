@@ -132,6 +132,19 @@ def test_propose_action_queues_a_pending_advisory_proposal_and_nothing_executes(
     assert services.store.count_audit("execution_started") == 0
 
 
+def test_the_same_suggestion_is_not_queued_twice_nor_after_a_rejection(services: LocalServices) -> None:
+    def propose() -> str:
+        model = ScriptedChatModel(replies=[_call("propose_action", PROPOSAL_ARGS), AIMessage(content="ok")])
+        return str(answer_with_model(model, services.copilot_deps(), "propose it", None).tool_results[0].content)
+
+    propose()
+    [queued] = services.store.list_proposals()
+    assert f"Already in the queue as {queued.id}" in propose()
+    services.reject(queued.id, by="bob", reason="the endpoint serves month-end fraud checks")
+    assert f"A human already rejected this same suggestion ({queued.id}" in propose()
+    assert [p.status for p in services.store.list_proposals()] == [ProposalStatus.REJECTED]
+
+
 def test_propose_action_validates_its_input_and_queues_nothing_on_a_bad_call(services: LocalServices) -> None:
     bad = {**PROPOSAL_ARGS, "approve": True}
     short = {**PROPOSAL_ARGS, "rationale": "because"}

@@ -9,6 +9,7 @@ What it can and cannot do, by construction rather than by prompt:
   "executing" it changes nothing anywhere; the human follows the steps.
 - No number the model writes becomes money. The estimate is 0 expected, with the scope's own
   spend over the last 30 days of data (read from the lake) as the upper bound, and says so.
+- A suggestion a human rejected is not queued again with the same steps.
 - Who proposed it and why are recorded: the audit event "proposed" has the actor
   ``copilot`` and, in its payload, the rationale, the conversation, the model and the person
   chatting.
@@ -127,6 +128,11 @@ def propose_action(deps: CopilotDeps, args: ProposeActionArgs) -> str:
         inputs=[basis],
     )
     proposal = make_proposal(finding, estimate)
+    rejected = next((p for p in deps.store.list_proposals([ProposalStatus.REJECTED])
+                     if p.fingerprint == proposal.fingerprint and p.plan_hash == proposal.plan_hash), None)
+    if rejected is not None:  # as for sweeps, a human's rejection stands until the plan changes
+        return (f"A human already rejected this same suggestion ({rejected.id}"
+                + (f": {rejected.note}" if rejected.note else "") + "); it was not queued again.")
     open_one = next(
         (p for p in deps.store.list_proposals([ProposalStatus.PENDING, ProposalStatus.APPROVED])
          if p.fingerprint == proposal.fingerprint),
