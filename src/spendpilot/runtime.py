@@ -21,6 +21,7 @@ from spendpilot.errors import AdapterError, SpendpilotError
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
 
     from spendpilot.actions.base import ActionContext
     from spendpilot.adapters.base import Source, Targets
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CHAT_MEMORY_TURNS = 6
+"""Earlier questions and answers the copilot sees in a conversation (bounded: each is paid for again)."""
+
 
 class LocalServices:
     def __init__(self, settings: Settings, model: BaseChatModel | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
@@ -54,6 +58,7 @@ class LocalServices:
         self.clock = clock
         self._model = model
         self.chat_user: str | None = None
+        self._chat_history: list[tuple[BaseMessage, BaseMessage]] = []
         """Who is chatting (the TUI sets its approver name); recorded with what the copilot queues."""
 
     @property
@@ -303,7 +308,10 @@ class LocalServices:
             return answer_offline(self.copilot_tools(), message, selected_proposal_id)
         tally = UsageTally(default_model=describe_model(self.model))
         try:
-            return answer_with_model(self.model, self.copilot_deps(), message, selected_proposal_id, tally=tally).answer
+            turn = answer_with_model(self.model, self.copilot_deps(), message, selected_proposal_id, tally=tally,
+                                     history=[m for pair in self._chat_history for m in pair])
+            self._remember_turn(message, turn.answer)
+            return turn.answer
         except SpendpilotError:
             raise
         except Exception as exc:  # provider outages, auth errors: the UI shows them, keeps running
@@ -313,6 +321,14 @@ class LocalServices:
                 record_usage(self.store, "conversation", self.conversation_id, tally.calls, self.prices)
             except Exception:  # counting must never cost the answer
                 log.exception("could not record the copilot's token usage")
+
+    def _remember_turn(self, question: str, answer: str) -> None:
+        """The last ``CHAT_MEMORY_TURNS`` questions and answers (not tool output) open the next
+        turn, so "and by team?" follows the question before it."""
+        from langchain_core.messages import AIMessage, HumanMessage
+
+        self._chat_history.append((HumanMessage(content=question), AIMessage(content=answer)))
+        del self._chat_history[:-CHAT_MEMORY_TURNS]
 
     def copilot_usage(self) -> UsageTotal | None:
         """Tokens and cost of this conversation so far (None before any model call)."""

@@ -201,3 +201,17 @@ def test_outlook_tools_answer_from_the_lake_and_the_budgets(services: LocalServi
     assert "Forecast of spend for the 7 days after" in forecast and "expected" in forecast
     assert "Budget ml (spendpilot.toml, team=ml)" in budgets and "of 500" in budgets
     assert anomalies.startswith("Checked:")
+
+
+def test_a_follow_up_question_sees_the_earlier_questions_and_answers(services: LocalServices) -> None:
+    model = ScriptedChatModel(replies=[
+        _call("spend", {"group_by": ["service"]}),
+        AIMessage(content="SageMaker, $120.00."),
+        AIMessage(content="By team: ml."),
+    ])
+    chatting = build_services(services.settings, model=model)
+    assert chatting.chat("what do we spend most on?") == "SageMaker, $120.00."
+    assert chatting.chat("and by team?") == "By team: ml."
+    follow_up = model.received[2]
+    assert [type(m).__name__ for m in follow_up] == ["SystemMessage", "HumanMessage", "AIMessage", "HumanMessage"]
+    assert [m.content for m in follow_up[1:]] == ["what do we spend most on?", "SageMaker, $120.00.", "and by team?"]

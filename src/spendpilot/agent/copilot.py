@@ -7,10 +7,11 @@ questions, answers them from the same tools, and says what it cannot do.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
 from langchain_core.tools import BaseTool, StructuredTool
 
 from spendpilot.agent.definitions import AgentDefinition, load_agent
@@ -148,7 +149,7 @@ def allowed_tools(deps: CopilotDeps, definition: AgentDefinition) -> dict[str, B
 def answer_with_model(
     model: BaseChatModel, deps: CopilotDeps, message: str, selected: str | None, *,
     definition: AgentDefinition | None = None, tally: UsageTally | None = None,
-    max_model_calls: int | None = None,
+    max_model_calls: int | None = None, history: Sequence[BaseMessage] = (),
 ) -> CopilotTurn:
     """Answer with the LangGraph tool-calling agent (``agent/copilot_graph.py``), its tools and
     prompt from ``agents/copilot.md``. ``tally`` collects the turn's token usage for the caller
@@ -160,5 +161,5 @@ def answer_with_model(
     context = f"The engineer has proposal {selected} selected." if selected else "No proposal is selected."
     return run_copilot(
         model, list(tools.values()), definition.system_prompt + "\n\n" + context, message, tally=tally,
-        max_model_calls=max_model_calls or DEFAULT_MAX_MODEL_CALLS,
+        max_model_calls=max_model_calls or DEFAULT_MAX_MODEL_CALLS, history=history,
     )

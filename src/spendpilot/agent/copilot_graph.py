@@ -128,12 +128,14 @@ def _text(content: object) -> str:
 
 
 def run_copilot(model: BaseChatModel, tools: Sequence[BaseTool], system_prompt: str, question: str, *,
-                tally: UsageTally | None = None, max_model_calls: int = DEFAULT_MAX_MODEL_CALLS) -> CopilotTurn:
-    """Answer ``question``. The system prompt is ours (the agent definition); the question and
-    every tool result travel as human and tool messages."""
+                history: Sequence[BaseMessage] = (), tally: UsageTally | None = None,
+                max_model_calls: int = DEFAULT_MAX_MODEL_CALLS) -> CopilotTurn:
+    """Answer ``question``. The system prompt is ours (the agent definition); earlier turns
+    (``history``: questions and answers, no tool output), the question and every tool result
+    travel as human, AI and tool messages."""
     graph = build_copilot_graph(model, tools, tally=tally, max_model_calls=max_model_calls)
-    start: CopilotState = {"messages": [SystemMessage(content=system_prompt), HumanMessage(content=question)],
-                           "model_calls": 0}
+    opening: list[BaseMessage] = [SystemMessage(content=system_prompt), *history, HumanMessage(content=question)]
+    start: CopilotState = {"messages": opening, "model_calls": 0}  # type: ignore[typeddict-item]
     try:
         # Each round is two steps (agent, tools); the budget node and slack on top.
         final = graph.invoke(start, {"recursion_limit": 2 * max_model_calls + 4})
