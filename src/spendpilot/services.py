@@ -19,6 +19,9 @@ if TYPE_CHECKING:  # the outlook modules import numpy and the spend explorer Duc
 
 
 class SpendpilotServices(Protocol):
+    chat_user: str | None
+    """Who is chatting (the TUI sets its approver); recorded with anything the copilot queues."""
+
     def list_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[Proposal]: ...
 
     def proposal_summaries(self, statuses: list[ProposalStatus] | None = None) -> list[ProposalSummary]:

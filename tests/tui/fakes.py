@@ -150,6 +150,7 @@ class FakeServices:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.failures: dict[str, SpendpilotError] = {}
         self.chat_answer = "The [bold]biggest[/bold] saving is p-big."
+        self.chat_user: str | None = None
         self._lock = threading.Lock()
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:

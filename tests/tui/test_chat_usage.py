@@ -22,6 +22,7 @@ async def test_the_chat_footer_shows_the_conversations_tokens_and_cost(tmp_path:
     services = build_services(Settings(home=tmp_path, aws={"enabled": False}),
                               model=ScriptedChatModel(replies=[reply, reply]))
     app = RecordingApp(services, approver="alice")
+    assert services.copilot_deps().on_behalf_of == "alice"  # what propose_action records
     async with app.run_test(size=APP_SIZE) as pilot:
         await settle(pilot)
         chat = app.query_one(ChatPane)

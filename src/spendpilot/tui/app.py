@@ -98,6 +98,7 @@ class SpendpilotApp(App[None]):
         super().__init__()
         self.services = services
         self.approver = approver or default_approver()
+        services.chat_user = self.approver
         self._deciding: set[str] = set()
         """Proposals with an approve/reject call in flight, so a second key press cannot race it."""
         self._sweeping = False
