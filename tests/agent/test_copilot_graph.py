@@ -215,3 +215,22 @@ def test_a_follow_up_question_sees_the_earlier_questions_and_answers(services: L
     follow_up = model.received[2]
     assert [type(m).__name__ for m in follow_up] == ["SystemMessage", "HumanMessage", "AIMessage", "HumanMessage"]
     assert [m.content for m in follow_up[1:]] == ["what do we spend most on?", "SageMaker, $120.00.", "and by team?"]
+
+
+def test_spend_by_team_with_a_filter_and_the_proposal_tools(services: LocalServices) -> None:
+    model = ScriptedChatModel(replies=[
+        AIMessage(content="", tool_calls=[
+            {"name": "spend", "args": {"group_by": ["team"], "where": ["service=Amazon SageMaker"]}, "id": "s"},
+            {"name": "propose_action", "args": PROPOSAL_ARGS, "id": "p"},
+        ]),
+        AIMessage(content="", tool_calls=[
+            {"name": "list_proposals", "args": {}, "id": "l"}, {"name": "savings_summary", "args": {}, "id": "v"},
+        ]),
+        AIMessage(content="done"),
+    ])
+    turn = answer_with_model(model, services.copilot_deps(), "SageMaker by team, and queue it", None)
+    by_team, queued, listed, savings = (str(m.content) for m in turn.tool_results)
+    assert "- team=ml: $120.00 (100.0% of USD)" in by_team and "EC2" not in by_team
+    [p] = services.store.list_proposals()
+    assert listed.startswith("1 pending proposal(s), $0.00/month expected") and p.id in listed
+    assert "Executed 0 proposal(s)" in savings and "Still pending: 1 proposal(s)" in savings
