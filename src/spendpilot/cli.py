@@ -1304,6 +1304,44 @@ def allocate_cmd(
             console.print(f"stored {report.rows_stored:,} rows in {settings.lake_dir} (replaced {report.rows_replaced:,})")
 
 
+@app.command(name="agent-usage")
+def agent_usage(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show the latest N conversations and sweeps.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """The LLM tokens spendpilot itself spent, and what they cost: per chat conversation and per sweep.
+
+    Counted from every model reply's token usage and priced with the price book (`spendpilot
+    prices show`); a model the book does not know is shown as unpriced, never as free. Offline
+    (no [llm] model) spendpilot spends nothing and this is empty.
+    """
+    from rich import box
+    from rich.table import Table
+
+    from spendpilot.agent.llm_usage import overall
+
+    services = _services(_settings(config, home))
+    rows = services.agent_usage()
+    if as_json:
+        console.print_json(json.dumps([r.model_dump(mode="json") for r in rows[:limit]]))
+        return
+    if not rows:
+        console.print("No model calls recorded: spendpilot has not used a language model in this home.")
+        return
+    table = Table(title="spendpilot's own LLM usage", box=box.SIMPLE)
+    for column in ("when (UTC)", "what", "id", "model", "calls", "tokens in", "tokens out", "cost"):
+        table.add_column(column, justify="right" if column in ("calls", "tokens in", "tokens out", "cost") else "left")
+    for r in rows[:limit]:
+        table.add_row(f"{r.last_at:%Y-%m-%d %H:%M}", r.scope, r.scope_id, ", ".join(r.models), str(r.calls),
+                      f"{r.input_tokens:,}", f"{r.output_tokens:,}", r.cost_text())
+    console.print(table)
+    total = overall(rows)
+    if total is not None:
+        console.print(f"All {len(rows)} conversation(s) and sweep(s): {total.line()}")
+
+
 def main() -> None:
     try:
         app()

@@ -21,10 +21,13 @@ from spendpilot.errors import AdapterError, SpendpilotError
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
 
     from spendpilot.actions.base import ActionContext
     from spendpilot.adapters.base import Source, Targets
     from spendpilot.agent.copilot import CopilotTools
+    from spendpilot.agent.copilot_tools import CopilotDeps
+    from spendpilot.agent.llm_usage import UsageTotal
     from spendpilot.agent.remediation import RemediationThreads
     from spendpilot.approval.service import Approvals
     from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
@@ -42,6 +45,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CHAT_MEMORY_TURNS = 6
+"""Earlier questions and answers the copilot sees in a conversation (bounded: each is paid for again)."""
+
 
 class LocalServices:
     def __init__(self, settings: Settings, model: BaseChatModel | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
@@ -51,6 +57,9 @@ class LocalServices:
         self._store_lock = threading.Lock()
         self.clock = clock
         self._model = model
+        self.chat_user: str | None = None
+        self._chat_history: list[tuple[BaseMessage, BaseMessage]] = []
+        """Who is chatting (the TUI sets its approver name); recorded with what the copilot queues."""
 
     @property
     def store(self) -> StateStore:
@@ -267,18 +276,72 @@ class LocalServices:
             similar_decisions=similar,
         )
 
+    @cached_property
+    def conversation_id(self) -> str:
+        """One chat conversation per services object (a TUI session): its tokens are counted together."""
+        import uuid
+
+        return "cv-" + uuid.uuid4().hex[:10]
+
+    def copilot_deps(self, on_behalf_of: str | None = None) -> CopilotDeps:
+        import getpass
+
+        from spendpilot.agent.copilot_tools import CopilotDeps
+        from spendpilot.agent.llm import describe_model
+
+        def similar(text: str) -> list[dict[str, Any]]:
+            return [d.model_dump(mode="json") for d in self.memory.similar(text, k=3)]
+
+        return CopilotDeps(
+            lake_dir=self.settings.lake_dir, store=self.store, budgets=self.budgets, anomalies=self.anomalies,
+            similar_decisions=similar, conversation_id=self.conversation_id,
+            on_behalf_of=on_behalf_of or self.chat_user or getpass.getuser(),
+            model_name=describe_model(self.model) if self.model is not None else "none",
+        )
+
     def chat(self, message: str, selected_proposal_id: str | None = None) -> str:
         from spendpilot.agent.copilot import answer_offline, answer_with_model
+        from spendpilot.agent.llm import describe_model
+        from spendpilot.agent.llm_usage import UsageTally, record_usage
 
-        tools = self.copilot_tools()
         if self.model is None:
-            return answer_offline(tools, message, selected_proposal_id)
+            return answer_offline(self.copilot_tools(), message, selected_proposal_id)
+        tally = UsageTally(default_model=describe_model(self.model))
         try:
-            return answer_with_model(self.model, tools, message, selected_proposal_id)
+            turn = answer_with_model(self.model, self.copilot_deps(), message, selected_proposal_id, tally=tally,
+                                     history=[m for pair in self._chat_history for m in pair])
+            self._remember_turn(message, turn.answer)
+            return turn.answer
         except SpendpilotError:
             raise
         except Exception as exc:  # provider outages, auth errors: the UI shows them, keeps running
             raise AdapterError(f"the chat model failed ({type(exc).__name__}: {exc})") from exc
+        finally:
+            try:
+                record_usage(self.store, "conversation", self.conversation_id, tally.calls, self.prices)
+            except Exception:  # counting must never cost the answer
+                log.exception("could not record the copilot's token usage")
+
+    def _remember_turn(self, question: str, answer: str) -> None:
+        """The last ``CHAT_MEMORY_TURNS`` questions and answers (not tool output) open the next
+        turn, so "and by team?" follows the question before it."""
+        from langchain_core.messages import AIMessage, HumanMessage
+
+        self._chat_history.append((HumanMessage(content=question), AIMessage(content=answer)))
+        del self._chat_history[:-CHAT_MEMORY_TURNS]
+
+    def copilot_usage(self) -> UsageTotal | None:
+        """Tokens and cost of this conversation so far (None before any model call)."""
+        from spendpilot.agent.llm_usage import usage_totals
+
+        totals = usage_totals(self.store, scope="conversation", scope_id=self.conversation_id)
+        return totals[0] if totals else None
+
+    def agent_usage(self, limit: int | None = None) -> list[UsageTotal]:
+        """Tokens and cost of spendpilot's own model calls, per conversation and per sweep, latest first."""
+        from spendpilot.agent.llm_usage import usage_totals
+
+        return usage_totals(self.store, limit=limit)
 
 
 def build_services(settings: Settings, model: BaseChatModel | None = None, clock: Clock = SYSTEM_CLOCK) -> LocalServices:

@@ -9,6 +9,7 @@ from spendpilot.domain import AuditEvent, Proposal, ProposalStatus, ProposalSumm
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
 
 if TYPE_CHECKING:  # the outlook modules import numpy and the spend explorer DuckDB: front-ends that never ask should not pay
+    from spendpilot.agent.llm_usage import UsageTotal
     from spendpilot.lake.spend import SpendQuery, SpendResult
     from spendpilot.lake.spend_cube import SpendCube
     from spendpilot.outlook.anomalies import AnomalyReport
@@ -18,6 +19,9 @@ if TYPE_CHECKING:  # the outlook modules import numpy and the spend explorer Duc
 
 
 class SpendpilotServices(Protocol):
+    chat_user: str | None
+    """Who is chatting (the TUI sets its approver); recorded with anything the copilot queues."""
+
     def list_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[Proposal]: ...
 
     def proposal_summaries(self, statuses: list[ProposalStatus] | None = None) -> list[ProposalSummary]:
@@ -71,6 +75,14 @@ class SpendpilotServices(Protocol):
 
     def chat(self, message: str, selected_proposal_id: str | None = None) -> str:
         """Answer from read-only tools (LLM if configured, honest offline mode otherwise)."""
+        ...
+
+    def copilot_usage(self) -> UsageTotal | None:
+        """The LLM tokens and cost of this chat conversation so far; None before any model call."""
+        ...
+
+    def agent_usage(self, limit: int | None = None) -> list[UsageTotal]:
+        """spendpilot's own LLM tokens and cost per conversation and per sweep, latest first."""
         ...
 
     def forecast(self, group_by: list[str] | None = None, days: int = 30) -> ForecastResult:

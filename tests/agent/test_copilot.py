@@ -1,14 +1,10 @@
-"""The copilot with a scripted model (tool calls are real) and in offline mode."""
+"""The copilot in offline mode (the model path: ``test_copilot_graph.py``)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-from langchain_core.messages import AIMessage, ToolMessage
-from tests.agent.scripted import ScriptedChatModel
-
-from spendpilot.agent.copilot import CopilotTools, answer_offline, answer_with_model
+from spendpilot.agent.copilot import CopilotTools, answer_offline
 from spendpilot.domain import (
     ActionPlan,
     Estimate,
@@ -50,21 +46,6 @@ def _tools() -> CopilotTools:
     )
 
 
-def test_model_answers_through_read_only_tools() -> None:
-    model = ScriptedChatModel(
-        replies=[
-            AIMessage(content="", tool_calls=[{"name": "explain_proposal", "args": {"proposal_id": "sp-00000001"}, "id": "c1"}]),
-            AIMessage(content="Stopping box-sp-00000001 saves $884.76 a month."),
-        ]
-    )
-    answer = answer_with_model(model, _tools(), "why should I stop it?", "sp-00000001")
-    assert answer == "Stopping box-sp-00000001 saves $884.76 a month."
-    assert "approve" not in " ".join(model.bound_tools) and "explain_proposal" in model.bound_tools
-    tool_results = [m for m in model.received[1] if isinstance(m, ToolMessage)]
-    assert "price x 730 h" in str(tool_results[0].content)
-    assert "sp-00000001 selected" in str(model.received[0][0].content)
-
-
 def test_offline_mode_answers_the_three_questions_honestly() -> None:
     tools = _tools()
     assert "Amazon Elastic Compute Cloud: $1,234.50" in answer_offline(tools, "top spend?", None)
@@ -75,15 +56,4 @@ def test_offline_mode_answers_the_three_questions_honestly() -> None:
     assert "Offline mode" in answer_offline(tools, "tell me a joke", None)
 
 
-def test_the_copilot_gets_exactly_the_tools_its_definition_lists(tmp_path) -> None:  # noqa: ANN001
-    from spendpilot.agent.copilot import allowed_tools
-    from spendpilot.agent.definitions import load_agent
-    from spendpilot.errors import ConfigError
-
-    (tmp_path / "copilot.md").write_text("---\nname: copilot\ndescription: d\ntools: [list_proposals]\n---\nprompt")
-    assert list(allowed_tools(_tools(), load_agent("copilot", tmp_path))) == ["list_proposals"]
-    (tmp_path / "copilot.md").write_text("---\nname: copilot\ndescription: d\ntools: [approve_everything]\n---\np")
-    with pytest.raises(ConfigError, match="approve_everything do not exist"):
-        allowed_tools(_tools(), load_agent("copilot", tmp_path))
-    shipped = load_agent("copilot")
-    assert set(allowed_tools(_tools(), shipped)) == set(shipped.tools)
+# The model path (LangGraph agent, tools chosen by agents/copilot.md): tests/agent/test_copilot_graph.py.

@@ -167,9 +167,13 @@ def test_offline_notes_are_credited_to_spendpilot() -> None:
 def test_a_sweep_stores_who_wrote_each_note_and_show_says_so(demo_org: DemoOrg) -> None:  # noqa: F811
     """End to end: a real sweep with a scripted model; the hostile note never reaches storage."""
     services = build_services(demo_org.settings, model=_model(HOSTILE_NOTE, *["Ask the owner before changing it."] * 10))
-    services.sweep()
+    report = services.sweep()
     stored = sorted(services.list_proposals([ProposalStatus.PENDING]), key=lambda p: p.created_at)
     assert len(stored) >= 2
+    # The sweep's own token bill: one model call per narrated proposal, unpriced (no usage reported).
+    [spent] = services.agent_usage()
+    assert (spent.scope, spent.scope_id, spent.calls) == ("sweep", report.sweep_id, len(report.new_proposals))
+    assert spent.unpriced_calls == spent.calls
     assert not any("APPROVED" in p.narrative for p in stored)
     authors = {p.narrative_by for p in stored}
     assert authors == {BY_SPENDPILOT, "model:scripted"}

@@ -150,6 +150,7 @@ class FakeServices:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.failures: dict[str, SpendpilotError] = {}
         self.chat_answer = "The [bold]biggest[/bold] saving is p-big."
+        self.chat_user: str | None = None
         self._lock = threading.Lock()
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
@@ -306,3 +307,9 @@ class FakeServices:
     def chat(self, message: str, selected_proposal_id: str | None = None) -> str:
         self._record("chat", message=message, selected_proposal_id=selected_proposal_id)
         return self.chat_answer
+
+    def copilot_usage(self) -> Any:
+        return None  # offline: no model calls to count
+
+    def agent_usage(self, limit: int | None = None) -> list[Any]:
+        return []

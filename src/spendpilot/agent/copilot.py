@@ -6,21 +6,23 @@ questions, answers them from the same tools, and says what it cannot do.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import BaseMessage
 from langchain_core.tools import BaseTool, StructuredTool
 
 from spendpilot.agent.definitions import AgentDefinition, load_agent
 from spendpilot.domain import Proposal, ProposalStatus, format_money, totals_by_currency
 from spendpilot.domain.reports import SpendLine
-from spendpilot.errors import ConfigError
 
-MAX_TOOL_ROUNDS = 5
+if TYPE_CHECKING:
+    from spendpilot.agent.copilot_graph import CopilotTurn
+    from spendpilot.agent.copilot_tools import CopilotDeps
+    from spendpilot.agent.llm_usage import UsageTally
+
 _ID = re.compile(r"\bsp-[0-9a-f]{8}\b")
 
 
@@ -136,42 +138,28 @@ def answer_offline(tools: CopilotTools, message: str, selected: str | None) -> s
     )
 
 
-def allowed_tools(tools: CopilotTools, definition: AgentDefinition) -> dict[str, BaseTool]:
-    """The tools ``agents/copilot.md`` lists in its front-matter, and no others.
+def allowed_tools(deps: CopilotDeps, definition: AgentDefinition) -> dict[str, BaseTool]:
+    """The tools ``agents/copilot.md`` lists in its front-matter, and no others
+    (``copilot_tools.select_tools``; an unknown name is refused with the known ones)."""
+    from spendpilot.agent.copilot_tools import select_tools
 
-    A name there that no tool has is a mistake in the definition, refused with the known names.
-    """
-    available = {t.name: t for t in tools.as_langchain_tools()}
-    unknown = sorted(set(definition.tools) - set(available))
-    if unknown:
-        raise ConfigError(
-            f"{definition.path}: tools {', '.join(unknown)} do not exist; known: {', '.join(sorted(available))}"
-        )
-    return {name: available[name] for name in definition.tools}
+    return {t.name: t for t in select_tools(deps, definition.tools, where=str(definition.path))}
 
 
-def answer_with_model(model: BaseChatModel, tools: CopilotTools, message: str, selected: str | None) -> str:
-    definition = load_agent("copilot")
-    lc_tools = allowed_tools(tools, definition)
-    bound = model.bind_tools(list(lc_tools.values()))
+def answer_with_model(
+    model: BaseChatModel, deps: CopilotDeps, message: str, selected: str | None, *,
+    definition: AgentDefinition | None = None, tally: UsageTally | None = None,
+    max_model_calls: int | None = None, history: Sequence[BaseMessage] = (),
+) -> CopilotTurn:
+    """Answer with the LangGraph tool-calling agent (``agent/copilot_graph.py``), its tools and
+    prompt from ``agents/copilot.md``. ``tally`` collects the turn's token usage for the caller
+    to store (``agent/llm_usage.py``)."""
+    from spendpilot.agent.copilot_graph import DEFAULT_MAX_MODEL_CALLS, run_copilot
+
+    definition = definition or load_agent("copilot")
+    tools = allowed_tools(deps, definition)
     context = f"The engineer has proposal {selected} selected." if selected else "No proposal is selected."
-    messages: list[BaseMessage] = [
-        SystemMessage(content=definition.system_prompt + "\n\n" + context),
-        HumanMessage(content=message),
-    ]
-    for _ in range(MAX_TOOL_ROUNDS):
-        reply = bound.invoke(messages)
-        messages.append(reply)
-        calls = reply.tool_calls if isinstance(reply, AIMessage) else []
-        if not calls:
-            return str(reply.content)
-        for call in calls:
-            tool = lc_tools.get(call["name"])
-            try:
-                result = tool.invoke(call["args"]) if tool else f"unknown tool {call['name']}"
-            except Exception as exc:  # a tool error is an answer the model can read
-                result = f"error: {exc}"
-            messages.append(ToolMessage(content=str(result), tool_call_id=call["id"]))
-    return "I could not finish within the tool-call limit; here is what I found:\n" + json.dumps(
-        [m.content for m in messages if isinstance(m, ToolMessage)], indent=1
+    return run_copilot(
+        model, list(tools.values()), definition.system_prompt + "\n\n" + context, message, tally=tally,
+        max_model_calls=max_model_calls or DEFAULT_MAX_MODEL_CALLS, history=history,
     )

@@ -38,6 +38,8 @@ from spendpilot.domain import Proposal
 if TYPE_CHECKING:  # LangChain is imported only when a model writes (the TUI shows credits too)
     from langchain_core.language_models import BaseChatModel
 
+    from spendpilot.agent.llm_usage import UsageTally
+
 log = logging.getLogger(__name__)
 
 BY_SPENDPILOT = "spendpilot"
@@ -133,9 +135,10 @@ def _reply_text(content: object) -> str:
     return str(content).strip()
 
 
-def narrate_proposal(model: BaseChatModel | None, p: Proposal) -> Proposal:
+def narrate_proposal(model: BaseChatModel | None, p: Proposal, tally: UsageTally | None = None) -> Proposal:
     """``p`` with its reviewer's note and who wrote it. A model outage or a rejected note falls
-    back to the deterministic sentence: the note is optional, a sweep never fails for it."""
+    back to the deterministic sentence: the note is optional, a sweep never fails for it.
+    ``tally`` counts the reply's tokens, kept or not (they were spent either way)."""
     plain = plain_narrative(p)
     fallback = p.model_copy(update={"narrative": plain, "narrative_by": BY_SPENDPILOT})
     if model is None:
@@ -150,6 +153,8 @@ def narrate_proposal(model: BaseChatModel | None, p: Proposal) -> Proposal:
     try:
         definition = load_agent("sweep")
         reply = model.invoke([SystemMessage(content=definition.system_prompt), HumanMessage(content=facts.fenced())])
+        if tally is not None:
+            tally.add(reply)
         text = _reply_text(reply.content)
     except Exception as exc:  # a model outage must not stop a sweep
         log.warning("narration of %s by %s failed, using the plain text: %s", p.id, name, exc)

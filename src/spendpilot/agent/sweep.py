@@ -164,7 +164,19 @@ def build_sweep_graph(deps: SweepDeps) -> Any:
         return {"proposals": kept, "suppressed": suppressed}
 
     def narrate(state: SweepState) -> SweepState:
-        return {"proposals": [narrate_proposal(deps.model, p) for p in state["proposals"]]}
+        if deps.model is None:
+            return {"proposals": [narrate_proposal(None, p) for p in state["proposals"]]}
+        from spendpilot.agent.llm import describe_model
+        from spendpilot.agent.llm_usage import UsageTally, record_usage
+
+        tally = UsageTally(default_model=describe_model(deps.model))
+        try:
+            return {"proposals": [narrate_proposal(deps.model, p, tally) for p in state["proposals"]]}
+        finally:
+            try:  # the sweep's own token bill (`spendpilot agent-usage`); never costs the sweep
+                record_usage(deps.store, "sweep", state["sweep_id"], tally.calls, deps.prices)
+            except Exception:
+                log.exception("could not record the sweep's token usage")
 
     def persist(state: SweepState) -> SweepState:
         snapshot = state["snapshot"]

@@ -72,8 +72,13 @@ def evidence_change(proposal: Proposal, rejected_plan_hash: str, rejected_expect
     return None
 
 
-def queue_proposal(store: StateStore, found: Proposal, open_one: Proposal | None) -> Proposal | None:
-    """Queue ``found`` unless an open proposal already covers it; None means it was covered."""
+def queue_proposal(
+    store: StateStore, found: Proposal, open_one: Proposal | None, *, actor: str = "sweep",
+    detail: dict[str, Any] | None = None,
+) -> Proposal | None:
+    """Queue ``found`` unless an open proposal already covers it; None means it was covered.
+
+    ``actor`` and ``detail`` are what the audit log records of who proposed it and why."""
     if open_one is not None and open_one.plan_hash == found.plan_hash:
         old = open_one.estimate.expected.amount
         moved = abs(found.estimate.expected.amount - old) > abs(old) * SAVING_GROWTH_TO_REPROPOSE
@@ -84,12 +89,12 @@ def queue_proposal(store: StateStore, found: Proposal, open_one: Proposal | None
         return None  # approved and executing under the old plan; the executor's drift check decides
     if open_one is not None:
         store.set_status(
-            open_one.id, ProposalStatus.SUPERSEDED, actor="sweep",
+            open_one.id, ProposalStatus.SUPERSEDED, actor=actor,
             note="superseded: the plan changed (the resource changed since that sweep)",
         )
     generation = store.count_proposals(found.fingerprint, found.plan_hash)
     fresh = found.model_copy(update={"id": proposal_id(found.fingerprint, found.plan_hash, generation)})
-    store.upsert_proposal(fresh)
+    store.upsert_proposal(fresh, actor=actor, detail=detail)
     return fresh
 
 

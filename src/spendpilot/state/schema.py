@@ -69,3 +69,24 @@ sweeps = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("report", Text),
 )
+
+# The LLM tokens spendpilot's own agents spent (copilot conversations, sweep narration), one
+# row per model call; written and read by ``agent/llm_usage.py``. ``cost`` is a decimal as text,
+# NULL when the price book has no price for the model (never a silent zero).
+agent_llm_usage = Table(
+    "agent_llm_usage",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("scope", String(16), nullable=False),  # "conversation" or "sweep"
+    Column("scope_id", String(64), nullable=False, index=True),
+    Column("model", String(200), nullable=False),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("cache_read_tokens", Integer, nullable=False, default=0),
+    Column("cache_write_tokens", Integer, nullable=False, default=0),
+    Column("reasoning_tokens", Integer, nullable=False, default=0),
+    Column("cost", String(40)),
+    Column("currency", String(3)),
+    Column("note", Text, nullable=False, default=""),
+)

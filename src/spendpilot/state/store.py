@@ -352,8 +352,10 @@ class StateStore:
         return len(rows), problems
 
     # --- proposals -------------------------------------------------------------------------
-    def upsert_proposal(self, proposal: Proposal, actor: str = "sweep") -> bool:
-        """Insert a new proposal (True) or leave an existing one with the same id alone (False)."""
+    def upsert_proposal(self, proposal: Proposal, actor: str = "sweep", detail: dict[str, Any] | None = None) -> bool:
+        """Insert a new proposal (True) or leave an existing one with the same id alone (False).
+
+        ``detail`` joins the "proposed" audit event (the copilot records its rationale there)."""
         with self._write() as conn:
             exists = conn.execute(select(proposals.c.id).where(proposals.c.id == proposal.id)).scalar()
             if exists:
@@ -372,6 +374,7 @@ class StateStore:
                     "action": proposal.action, "target": proposal.target.label(),
                     "plan_hash": proposal.plan_hash,
                     "expected_monthly": str(proposal.estimate.expected.amount),
+                    **(detail or {}),
                 },
             )
             return True

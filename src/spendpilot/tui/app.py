@@ -98,6 +98,7 @@ class SpendpilotApp(App[None]):
         super().__init__()
         self.services = services
         self.approver = approver or default_approver()
+        services.chat_user = self.approver
         self._deciding: set[str] = set()
         """Proposals with an approve/reject call in flight, so a second key press cannot race it."""
         self._sweeping = False
@@ -357,10 +358,22 @@ class SpendpilotApp(App[None]):
         selected = self.queue.highlighted_proposal
         self._in_thread(
             "Chat",
-            partial(self.services.chat, event.question, selected.id if selected else None),
-            self.chat.add_answer,
+            partial(self._chat_turn, event.question, selected.id if selected else None),
+            self._answered,
             group="chat",
         )
+
+    def _chat_turn(self, question: str, selected_id: str | None) -> tuple[str, str | None]:
+        """In the worker: the answer, then what the conversation's model calls cost so far."""
+        answer = self.services.chat(question, selected_id)
+        usage = self.services.copilot_usage()
+        return answer, usage.line() if usage is not None else None
+
+    def _answered(self, turn: tuple[str, str | None]) -> None:
+        answer, usage = turn
+        self.chat.add_answer(answer)
+        if usage is not None:  # offline there is nothing to count, and the footer stays as it was
+            self.chat.border_subtitle = f"copilot: {usage} · +/- resize · z zoom"
 
     # -- service calls and their results --------------------------------------------------
 
