@@ -265,6 +265,7 @@ class LocalServices:
             list_proposals=self.store.list_proposals,
             get_proposal=self.store.get_proposal,
             similar_decisions=similar,
+            data=self,
         )
 
     def chat(self, message: str, selected_proposal_id: str | None = None) -> str:
