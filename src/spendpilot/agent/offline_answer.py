@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from spendpilot.agent.offline_question import Intent, Period, PeriodKind, Question, QuestionFilter
 from spendpilot.domain import Proposal, ProposalStatus, format_money, totals_by_currency
+from spendpilot.domain.money import per_unit
 from spendpilot.errors import NoSpendData, SpendpilotError
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ CAN_ANSWER = (
     "proposals and one proposal's evidence ('explain sp-1a2b3c4d')."
 )
 LLM_GROUPS = ("feature", "model", "provider")
+UNIT_COST_PLACES = Decimal("1e-12")
+"""As ``lake.spend``: a token can cost picodollars."""
 
 
 class CopilotData(Protocol):
@@ -231,18 +234,28 @@ def _spend(question: Question, data: CopilotData) -> OfflineAnswer:
     lines = []
     for r in rows:
         if question.intent is Intent.UNIT_COST:
-            unit = r.cost_per_1k_tokens if question.unit == "1k tokens" else r.cost_per_request
-            rate = "unknown (no tokens or requests recorded)" if unit is None else f"{r.currency} {unit.normalize():f}"
-            lines.append(f"- {_key(r)}: {rate} ({format_money(r.amount, r.currency)} over "
-                         f"{r.requests:,} requests, {r.tokens:,} tokens)")
+            lines.append(_unit_line(_key(r), question, r.currency, r.amount, r.requests or 0, r.tokens or 0))
         else:
             lines.append(f"- {_key(r)}: {format_money(r.amount, r.currency)} ({r.share * 100:.1f}%)")
     if not rows:
         lines.append(f"No {_scope(question) or 'matching'} spend is recorded in this period "
                      f"(the lake's data ends {result.latest_data}).")
-    elif question.intent is not Intent.UNIT_COST:
+    elif question.intent is Intent.UNIT_COST:
+        for t in result.totals:
+            mine = [r for r in rows if r.currency == t.currency]
+            lines.append(_unit_line("all together", question, t.currency, t.amount,
+                                    sum(r.requests or 0 for r in mine), sum(r.tokens or 0 for r in mine)))
+    else:
         lines.append(f"Of {totals} in this scope.")
     return OfflineAnswer(question, True, header, lines, [query])
+
+
+def _unit_line(key: str, question: Question, currency: str, amount: Decimal, requests: int, tokens: int) -> str:
+    count = tokens if question.unit == "1k tokens" else requests
+    scale = 1000 if question.unit == "1k tokens" else 1
+    rate = (per_unit((amount * scale / count).quantize(UNIT_COST_PLACES).normalize(), currency, str(question.unit))
+            if count else "unknown (no tokens or requests recorded)")
+    return f"- {key}: {rate} ({format_money(amount, currency)} over {requests:,} requests, {tokens:,} tokens)"
 
 
 def _compare(question: Question, data: CopilotData) -> OfflineAnswer:
