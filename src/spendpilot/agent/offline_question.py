@@ -298,7 +298,7 @@ def parse_question(text: str, selected: str | None = None) -> Question:
 
     wants_proposal = proposal_id or (selected and words & {"this", "selected"} and words & {"proposal", "one"})
     if "why" in words or "explain" in words or "evidence" in words:
-        r.mark(frozenset({"why", "explain", "evidence", "proposal", "selected", "one", "formula"}))
+        r.mark(frozenset({"why", "explain", "evidence", "proposal", "selected", "one", "formula"}) | SPEND_WORDS)
         if wants_proposal:
             q.intent, q.proposal_id = Intent.EXPLAIN_PROPOSAL, proposal_id or selected
         else:
