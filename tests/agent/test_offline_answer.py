@@ -26,7 +26,7 @@ from spendpilot.agent.offline_question import Intent, parse_question
 from spendpilot.config import Settings
 from spendpilot.domain import ProposalStatus, format_money
 from spendpilot.domain.money import per_unit
-from spendpilot.lake.spend import OTHER, SpendQuery, build_query, run_spend_query
+from spendpilot.lake.spend import OTHER, SpendFilter, SpendQuery, build_query, run_spend_query
 from spendpilot.outlook.budgets import evaluate_budgets
 from spendpilot.outlook.forecast import forecast_spend
 from spendpilot.outlook.settings import BudgetSettings
@@ -205,6 +205,18 @@ def test_the_budget_answer_is_the_budgets_command(services: LocalServices, demo_
     over = int(status.actual > status.amount)
     assert answer.header.endswith(f"{over} of 1 over budget so far:")
     assert f"research-gpu (team=research): {format_money(status.actual, 'USD')} of $2,000.00" in answer.text
+
+
+def test_a_team_named_in_the_question_is_a_filter(services: LocalServices, demo_home: Settings) -> None:
+    answer = answer_question(parse_question("how much does the research team spend last month?"), services)
+    (expected,) = _aws_last_month(demo_home.lake_dir)
+    expected = expected.model_copy(update={"where": [SpendFilter(key="team", values=("research",))]})
+    assert answer.answered and answer.queries == [expected], answer.text
+    assert answer.header.startswith("team research spend, last month (")
+    (total,) = run_spend_query(demo_home.lake_dir, expected).totals
+    assert f"- total: {format_money(total.amount, total.currency)}" in answer.text
+    refused = answer_question(parse_question("how much does the astronomy team spend?"), services)
+    assert not refused.answered and "'astronomy'" in refused.header
 
 
 def test_anomalies_today_counts_only_todays(services: LocalServices) -> None:

@@ -72,3 +72,16 @@ def test_untagged_is_a_filter_and_explain_needs_a_proposal() -> None:
     assert parse_question("why this proposal?", "sp-00000001").proposal_id == "sp-00000001"
     assert parse_question("explain sp-1a2b3c4d").intent is Intent.EXPLAIN_PROPOSAL
     assert parse_question("why this proposal?").unsupported
+
+
+def test_unknown_words_become_filters_only_when_all_are_names() -> None:
+    from spendpilot.agent.offline_question import QuestionFilter, with_names
+
+    research = QuestionFilter(key="team", values=("research",), label="team research")
+    q = parse_question("how much does the research team spend last month?")
+    assert q.unknown_words == ["research"]
+    named = with_names(q, {"research": research})
+    assert named.unsupported == [] and named.filters == [research] and named.group_by is None
+    assert with_names(q, {}) == q
+    mixed = parse_question("research spend last quarter")
+    assert with_names(mixed, {"research": research}) == mixed, "'quarter' is still not understood"

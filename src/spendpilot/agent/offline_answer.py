@@ -21,7 +21,14 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
-from spendpilot.agent.offline_question import Intent, Period, PeriodKind, Question, QuestionFilter
+from spendpilot.agent.offline_question import (
+    Intent,
+    Period,
+    PeriodKind,
+    Question,
+    QuestionFilter,
+    with_names,
+)
 from spendpilot.domain import Proposal, ProposalStatus, format_money, totals_by_currency
 from spendpilot.domain.money import per_unit
 from spendpilot.errors import NoSpendData, SpendpilotError
@@ -92,6 +99,8 @@ def cannot(question: Question, reasons: Sequence[str], suggestion: str | None) -
 
 def answer_question(question: Question, data: CopilotData, *, today: date | None = None) -> OfflineAnswer:
     """The answer to ``question`` or an honest refusal; ``today`` (UTC) only for "anomalies today"."""
+    if question.unknown_words:
+        question = with_names(question, _lake_names(question.unknown_words, data))
     if question.unsupported:
         return cannot(question, question.unsupported, question.suggestion)
     handlers = {
@@ -110,6 +119,32 @@ def answer_question(question: Question, data: CopilotData, *, today: date | None
         return cannot(question, [exc.reason], exc.suggestion or question.suggestion)
     except NoSpendData as exc:
         return cannot(question, [str(exc)], None)
+
+
+NAME_KEYS = ("team", "feature", "account")
+"""Unknown words are looked up among these values of the last 90 days of the bill."""
+
+
+def _lake_names(words: Sequence[str], data: CopilotData) -> dict[str, QuestionFilter]:
+    """Each word that is (case aside) exactly one team, feature or account name in the bill."""
+    from spendpilot.lake.query import NO_VALUE, UNTAGGED
+    from spendpilot.lake.spend import build_query
+
+    found: dict[str, QuestionFilter] = {}
+    for key in NAME_KEYS:
+        try:
+            rows = data.spend(build_query(group_by=[key], last_days=90, source="focus")).rows
+        except NoSpendData:
+            return {}
+        for row in rows:
+            value = row.keys[key]
+            name = value.split(" [", 1)[0] if key == "account" else value
+            if value in (UNTAGGED, NO_VALUE):
+                continue
+            for word in words:
+                if word == name.lower() and word not in found:
+                    found[word] = QuestionFilter(key=key, values=(name,), label=f"{key} {name}")
+    return found
 
 
 # --- spend ---------------------------------------------------------------------------------------

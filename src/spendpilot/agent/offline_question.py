@@ -77,6 +77,7 @@ class Question(BaseModel):
     unit: str | None = Field(None, description="'1k tokens' or 'request' for unit costs.")
     proposal_id: str | None = None
     unsupported: list[str] = Field(default_factory=list, description="Parts it could not map, each named.")
+    unknown_words: list[str] = Field(default_factory=list, description="Words it could not read (maybe names).")
     suggestion: str | None = Field(None, description="A question it can answer instead, offered as such.")
 
 
@@ -356,10 +357,31 @@ def parse_question(text: str, selected: str | None = None) -> Question:
     if q.intent is Intent.TOP_SPENDER and group_by is None:
         r.unsupported.append("what to rank (a team, service, account, model...)")
         q.suggestion = q.suggestion or "top 5 services"
-    unknown = r.leftover()
+    unknown = list(dict.fromkeys(r.leftover()))
     if unknown:
-        r.unsupported.append("the words " + ", ".join(f"'{w}'" for w in dict.fromkeys(unknown)))
+        r.unsupported.append(_words_part(unknown))
+        q.unknown_words = unknown
     if q.intent is Intent.UNKNOWN and not r.unsupported:
         r.unsupported.append("what the question asks for")
     q.unsupported = r.unsupported
     return q
+
+
+def _words_part(words: list[str]) -> str:
+    return "the words " + ", ".join(f"'{w}'" for w in words)
+
+
+def with_names(question: Question, names: dict[str, QuestionFilter]) -> Question:
+    """``question`` with its unknown words read as the names in ``names`` (a team, feature or
+    account found in the lake), when every unknown word is one and nothing else was unsupported;
+    otherwise ``question`` unchanged. Naming the grouping's own key ("the research team") filters
+    by it instead of grouping by it."""
+    words = question.unknown_words
+    if not words or question.unsupported != [_words_part(words)] or any(w not in names for w in words):
+        return question
+    filters = [*question.filters, *(names[w] for w in words)]
+    group_by, group_label = question.group_by, question.group_label
+    if any(f.key == group_by for f in filters):
+        group_by = group_label = None
+    return question.model_copy(update={"filters": filters, "group_by": group_by, "group_label": group_label,
+                                       "unsupported": [], "unknown_words": []})
