@@ -71,7 +71,18 @@ def test_untagged_is_a_filter_and_explain_needs_a_proposal() -> None:
     assert q.unsupported == [] and q.filters[0].values == (UNTAGGED,)
     assert parse_question("why this proposal?", "sp-00000001").proposal_id == "sp-00000001"
     assert parse_question("explain sp-1a2b3c4d").intent is Intent.EXPLAIN_PROPOSAL
-    assert parse_question("why this proposal?").unsupported
+    assert parse_question("why this proposal?").intent is Intent.EXPLAIN_PROPOSAL  # the answer asks which one
+    assert parse_question("why this proposal?").proposal_id is None
+
+
+def test_a_why_about_the_selected_proposal_is_explained_and_other_whys_are_refused() -> None:
+    for text in ("why?", "why should I stop it?", "explain"):
+        q = parse_question(text, "sp-00000001")
+        assert (q.intent, q.proposal_id, q.unsupported) == (Intent.EXPLAIN_PROPOSAL, "sp-00000001", []), text
+    for text in ("why did spend go up?", "why is SageMaker so expensive?", "why do we spend so much by team?"):
+        q = parse_question(text, "sp-00000001")
+        assert q.intent is Intent.UNKNOWN and any("'why' question" in u for u in q.unsupported), text
+    assert parse_question("why?").unsupported, "without a selected proposal a bare why is refused"
 
 
 def test_unknown_words_become_filters_only_when_all_are_names() -> None:

@@ -144,7 +144,11 @@ PROPOSAL_WORDS = _words("proposal proposals pending queue queued recommendation 
                            "opportunities")
 SAVE_WORDS = _words("save saving savings saved realized realised")
 COMPARE_WORDS = _words("vs versus compared compare comparison against")
-REFUSED_VERBS = _words("approve approved reject execute delete terminate stop kill ignore disregard forget "
+WHY_WORDS = _words("why explain evidence formula")
+PROPOSAL_TALK = _words("this that it one proposal selected should i we do recommend recommended suggest suggested "
+                       "stop stopping worth safe")
+"""Words of a question about the selected proposal ("why should I stop it?")."""
+REFUSED_VERBS = _words("approve approved reject execute delete terminate kill ignore disregard forget "
                           "override instructions system prompt pretend act jailbreak")
 """The copilot reads; a question asking it to change something (or to forget its rules) is refused."""
 
@@ -297,10 +301,13 @@ def parse_question(text: str, selected: str | None = None) -> Question:
         r.unsupported.append("who owns spend: the lake knows team tags, not owners, and untagged spend has no team")
         q.suggestion = "untagged spend by account"
 
-    wants_proposal = proposal_id or (selected and words & {"this", "selected"} and words & {"proposal", "one"})
-    if "why" in words or "explain" in words or "evidence" in words:
-        r.mark(frozenset({"why", "explain", "evidence", "proposal", "selected", "one", "formula"}) | SPEND_WORDS)
-        if wants_proposal:
+    if words & WHY_WORDS:
+        rest = {w for i, w in enumerate(r.words) if not r.used[i]} - FILLER - WHY_WORDS
+        plain = not filters and group_by is None and period.kind is PeriodKind.DEFAULT
+        about_proposal = bool(proposal_id) or (plain and rest <= PROPOSAL_TALK and bool(selected or "proposal" in words))
+        r.mark(WHY_WORDS | SPEND_WORDS)
+        if about_proposal:
+            r.mark(PROPOSAL_TALK)
             q.intent, q.proposal_id = Intent.EXPLAIN_PROPOSAL, proposal_id or selected
         else:
             r.unsupported.append("a 'why' question: the reasons behind spend need judgement, which offline "
