@@ -274,6 +274,7 @@ class LocalServices:
             list_proposals=self.store.list_proposals,
             get_proposal=self.store.get_proposal,
             similar_decisions=similar,
+            data=self,
         )
 
     @cached_property

@@ -16,6 +16,7 @@ from spendpilot.domain import (
     Risk,
 )
 from spendpilot.domain.reports import SpendLine
+from spendpilot.errors import NoSpendData
 
 
 def _proposal(pid: str, expected: str, status: ProposalStatus = ProposalStatus.PENDING) -> Proposal:
@@ -46,14 +47,35 @@ def _tools() -> CopilotTools:
     )
 
 
-def test_offline_mode_answers_the_three_questions_honestly() -> None:
-    tools = _tools()
-    assert "Amazon Elastic Compute Cloud: $1,234.50" in answer_offline(tools, "top spend?", None)
+class _NoLake:
+    """``CopilotData`` over the proposals above and a lake with nothing ingested yet."""
+
+    def spend(self, query: object) -> object:
+        raise NoSpendData("the lake holds no billing data yet; run `spendpilot ingest PATH` first")
+
+    forecast = budgets = anomalies = spend
+
+    def list_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[Proposal]:
+        return [p for p in PROPOSALS if statuses is None or p.status in statuses]
+
+    def get_proposal(self, proposal_id: str) -> Proposal:
+        return next(p for p in PROPOSALS if p.id == proposal_id)
+
+
+def test_offline_mode_answers_what_it_can_and_says_what_it_cannot() -> None:
+    """The 20-question table on the demo lake is tests/agent/test_offline_answer.py."""
+    tools = CopilotTools(top_spend=_tools()._top_spend, list_proposals=_NoLake().list_proposals,
+                         get_proposal=_NoLake().get_proposal, similar_decisions=lambda text: [], data=_NoLake())
     why = answer_offline(tools, "why this proposal", "sp-00000001")
     assert "price x 730 h" in why and "$884.76" in why and "GPU p95: 0.4%" in why
+    assert answer_offline(tools, "top 5 services last week", None).startswith(
+        "I can't answer that offline: the lake holds no billing data yet")
     saved = answer_offline(tools, "what did we save", None)
-    assert "Executed 1 proposal(s): $100.00/month" in saved and "Still pending: 1" in saved
-    assert "Offline mode" in answer_offline(tools, "tell me a joke", None)
+    assert saved.startswith("I can't answer that offline: spendpilot does not measure the saving realized")
+    assert "1 proposal(s) executed" in saved and "$100" not in saved
+    assert answer_offline(tools, "tell me a joke", None).startswith("I can't answer that offline")
+    assert answer_offline(_tools(), "why this proposal", "sp-00000001").startswith(
+        "I can't answer that offline: this copilot has no spend data wired to it")
 
 
 # The model path (LangGraph agent, tools chosen by agents/copilot.md): tests/agent/test_copilot_graph.py.

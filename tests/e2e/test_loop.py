@@ -184,14 +184,14 @@ def test_a_growing_saving_brings_a_rejection_back_and_says_why(swept_org: DemoOr
 @pytest.mark.parametrize("config_model", [None])
 def test_offline_chat_answers_from_data(swept_org: DemoOrg, config_model: None) -> None:
     services = build_services(swept_org.settings)
-    top = services.chat("what is our top spend?")
-    assert "Amazon Elastic Compute Cloud" in top
+    top = services.chat("what are our top 5 services?")
+    assert top.startswith("Top 5 services by spend") and "Amazon Elastic Compute Cloud" in top
     pending = services.list_proposals([ProposalStatus.PENDING])
     biggest = max(pending, key=lambda p: p.estimate.expected.amount)
     why = services.chat("why this proposal?", selected_proposal_id=biggest.id)
     assert biggest.estimate.formula in why and str(biggest.estimate.expected) in why
-    saved = services.chat("what did we save?")
-    assert "Executed 0 proposal(s)" in saved
+    saved = services.chat("what did we save?")  # realized savings are not measured: said, not substituted
+    assert saved.startswith("I can't answer that offline") and "0 proposal(s) executed" in saved
 
 
 def test_daemon_once_sweeps_through_the_scheduler_path(demo_org: DemoOrg) -> None:

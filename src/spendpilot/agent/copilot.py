@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from spendpilot.agent.copilot_graph import CopilotTurn
     from spendpilot.agent.copilot_tools import CopilotDeps
     from spendpilot.agent.llm_usage import UsageTally
+    from spendpilot.agent.offline_answer import CopilotData
 
 _ID = re.compile(r"\bsp-[0-9a-f]{8}\b")
 
@@ -35,7 +36,10 @@ class CopilotTools:
         list_proposals: Callable[[list[ProposalStatus] | None], list[Proposal]],
         get_proposal: Callable[[str], Proposal],
         similar_decisions: Callable[[str], list[dict[str, Any]]],
+        data: CopilotData | None = None,
     ) -> None:
+        self.data = data
+        """What offline mode answers from (``agent.offline_answer``); None: it answers nothing."""
         self._top_spend = top_spend
         self._list = list_proposals
         self._get = get_proposal
@@ -110,32 +114,18 @@ class CopilotTools:
 
 
 def answer_offline(tools: CopilotTools, message: str, selected: str | None) -> str:
-    text = message.lower()
-    mentioned = _ID.search(message)
-    if any(w in text for w in ("why", "explain", "evidence", "formula", "this proposal")):
-        target = mentioned.group(0) if mentioned else selected
-        if target:
-            return tools.explain_proposal(target)
-        return "Select a proposal in the queue (or name its id, e.g. sp-1a2b3c4d) and ask again."
-    if any(w in text for w in ("saved", "save", "saving", "realized", "realised")):
-        return tools.savings_summary()
-    if any(w in text for w in ("spend", "cost", "bill", "expensive")):
-        by = "service"
-        match = re.search(r"by\s+(team|feature|env|service|resource|account|provider|category)", text)
-        if match:
-            by = match.group(1)
-            by = f"tag:{by}" if by in ("team", "feature", "env") else by
-        return tools.top_spend(by=by)
-    if any(w in text for w in ("proposal", "queue", "pending", "waste")):
-        return tools.list_proposals()
-    if any(w in text for w in ("rejected", "before", "similar", "history")):
-        return tools.similar_past_decisions(message)
-    return (
-        "Offline mode (no [llm] model configured): I answer from spendpilot's own data.\n"
-        "Try: 'top spend', 'top spend by team', 'why this proposal', 'what did we save', "
-        "'pending proposals', 'have we rejected something similar before?'.\n"
-        'For free-form questions set [llm] model = "provider:model" in spendpilot.toml.'
-    )
+    """Answer the question asked from spendpilot's own data, or say plainly that it cannot.
+
+    The question is parsed strictly (``agent.offline_question``) and answered from the same
+    queries as the CLI (``agent.offline_answer``); never with another question's answer.
+    """
+    from spendpilot.agent.offline_answer import answer_question, cannot
+    from spendpilot.agent.offline_question import parse_question
+
+    question = parse_question(message, selected)
+    if tools.data is None:
+        return cannot(question, ["this copilot has no spend data wired to it"], None).text
+    return answer_question(question, tools.data).text
 
 
 def allowed_tools(deps: CopilotDeps, definition: AgentDefinition) -> dict[str, BaseTool]:
