@@ -423,6 +423,8 @@ def _assemble(owned: list[_Owned], by: Dimension, start: date, end: date, latest
     # line per reason.
     merged: dict[tuple[str, Layer, str], ChargebackLine] = {}
     for (owner, layer, currency, basis), (b, e) in sorted(lines.items(), key=lambda kv: (kv[0][3] != "tag", kv[0][3])):
+        if not b and not e:
+            continue  # e.g. token-focus's zero rows withdrawing a month a bill now covers
         key = (owner, layer, currency) if owner != UNALLOCATED else (f"{owner}|{basis}", layer, currency)
         if key in merged:
             line = merged[key]

@@ -253,7 +253,7 @@ h1{font-size:24px;margin-bottom:4px} h2{border-bottom:2px solid #ddd;padding-bot
 caption{text-align:left;font-weight:bold;padding:4px 0} th,td{border-bottom:1px solid #e4e4e4;padding:4px 8px;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums} tr.unallocated td{color:#666;font-style:italic}
 .legend{font-size:12px} .key{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}
-.note{font-size:12px;color:#555} svg.chart{display:block;max-width:100%;height:auto}
+code{white-space:nowrap} .note{font-size:12px;color:#555} svg.chart{display:block;max-width:100%;height:auto}
 """
 
 
