@@ -27,6 +27,8 @@ from spendpilot.domain import ProposalStatus, format_money
 from spendpilot.errors import BadArgument, ConfigError, ExitCode, IngestError, SpendpilotError
 
 if TYPE_CHECKING:  # `--help` and the listing commands must not pay for SQLAlchemy, pydantic-settings, …
+    from datetime import date
+
     from spendpilot.config import Settings
     from spendpilot.domain.reports import ExecutionOutcome
     from spendpilot.services import SpendpilotServices
@@ -1304,8 +1306,8 @@ def allocate_cmd(
             console.print(f"stored {report.rows_stored:,} rows in {settings.lake_dir} (replaced {report.rows_replaced:,})")
 
 
-def _chargeback_period(start: str | None, end: str | None, last: str | None) -> dict[str, object]:
-    """--from/--to/--last as ``run_chargeback`` keywords (--last in days or weeks)."""
+def _chargeback_period(start: str | None, end: str | None, last: str | None) -> tuple[date | None, date | None, int | None]:
+    """--from/--to/--last as ``run_chargeback``'s start, end and last_days (--last in days or weeks)."""
     from datetime import date
 
     from spendpilot.lake.spend import parse_last
@@ -1322,7 +1324,7 @@ def _chargeback_period(start: str | None, end: str | None, last: str | None) -> 
         if "last_months" in parsed:
             raise BadArgument(f"--last {last!r}: chargeback periods are in days or weeks (e.g. 30d, 4w); use --from/--to for months")
         last_days = parsed["last_days"]
-    return {"start": day("--from", start), "end": day("--to", end), "last_days": last_days}
+    return day("--from", start), day("--to", end), last_days
 
 
 @app.command(name="chargeback")
@@ -1363,10 +1365,12 @@ def chargeback_cmd(
             raise BadArgument("choose one of --json and --csv")
         if by not in ("team", "feature"):
             raise BadArgument(f"--by {by!r}: chargeback is by team or by feature")
-        period = _chargeback_period(start, end, last)
-        result = run_chargeback(settings.lake_dir, settings.chargeback, by=by, **period)  # type: ignore[arg-type]
+        first, last_day, last_days = _chargeback_period(start, end, last)
+        result = run_chargeback(settings.lake_dir, settings.chargeback, by="feature" if by == "feature" else "team",
+                                start=first, end=last_day, last_days=last_days)
         if focus_out is not None:
-            _, written = export_focus(settings.lake_dir, focus_out, settings.chargeback, **period)  # type: ignore[arg-type]
+            _, written = export_focus(settings.lake_dir, focus_out, settings.chargeback, start=first, end=last_day,
+                                      last_days=last_days)
             err.print(Text(f"wrote {written:,} FOCUS rows to {focus_out}", style="dim"), soft_wrap=True)
     except SpendpilotError as exc:
         raise _fail(exc) from exc
@@ -1415,14 +1419,17 @@ def report_cmd(
     script and nothing fetched from elsewhere. Also the period, data freshness and the top open
     proposals with their estimated monthly savings.
     """
+    from datetime import UTC, datetime
+
     from spendpilot.allocation.report import build_report, render_report_html
 
     settings = _settings(config, home)
     services = _services(settings)
     try:
-        period = _chargeback_period(start, end, last)
+        first, last_day, last_days = _chargeback_period(start, end, last)
         proposals = services.list_proposals([ProposalStatus.PENDING, ProposalStatus.APPROVED])
-        data = build_report(settings.lake_dir, settings.chargeback, proposals, now=services.clock.now(), **period)  # type: ignore[arg-type]
+        data = build_report(settings.lake_dir, settings.chargeback, proposals, now=datetime.now(UTC),
+                            start=first, end=last_day, last_days=last_days)
     except SpendpilotError as exc:
         raise _fail(exc) from exc
     html.parent.mkdir(parents=True, exist_ok=True)

@@ -30,14 +30,17 @@ def chromium_binary() -> str | None:
 
 
 def render_in_chromium(html_file: Path, tmp_path: Path, *, screenshot: Path, size: str = "1100,2600") -> str:
-    """The DOM Chromium builds from ``html_file`` (``--dump-dom``), and a screenshot of it."""
+    """The DOM Chromium builds from ``html_file`` (``--dump-dom``), and a screenshot of it; fails
+    when the page logged a JavaScript error (``--enable-logging=stderr`` prints console messages)."""
     binary = chromium_binary()
     assert binary is not None
     common = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
               "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+              "--enable-logging=stderr", "--v=0",
               f"--window-size={size}"]
     dom = subprocess.run([*common, f"--user-data-dir={tmp_path / 'profile-dom'}", "--dump-dom", html_file.as_uri()],
                          capture_output=True, text=True, timeout=120, check=True)
+    assert "Uncaught" not in dom.stderr, dom.stderr
     subprocess.run([*common, f"--user-data-dir={tmp_path / 'profile-shot'}", f"--screenshot={screenshot}",
                     html_file.as_uri()], capture_output=True, text=True, timeout=120, check=True)
     return dom.stdout
