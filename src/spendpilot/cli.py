@@ -27,6 +27,8 @@ from spendpilot.domain import ProposalStatus, format_money
 from spendpilot.errors import BadArgument, ConfigError, ExitCode, IngestError, SpendpilotError
 
 if TYPE_CHECKING:  # `--help` and the listing commands must not pay for SQLAlchemy, pydantic-settings, …
+    from datetime import date
+
     from spendpilot.config import Settings
     from spendpilot.domain.reports import ExecutionOutcome
     from spendpilot.services import SpendpilotServices
@@ -1340,6 +1342,135 @@ def agent_usage(
     total = overall(rows)
     if total is not None:
         console.print(f"All {len(rows)} conversation(s) and sweep(s): {total.line()}")
+def _chargeback_period(start: str | None, end: str | None, last: str | None) -> tuple[date | None, date | None, int | None]:
+    """--from/--to/--last as ``run_chargeback``'s start, end and last_days (--last in days or weeks)."""
+    from datetime import date
+
+    from spendpilot.lake.spend import parse_last
+
+    def day(option: str, text: str | None) -> date | None:
+        try:
+            return date.fromisoformat(text) if text else None
+        except ValueError as exc:
+            raise BadArgument(f"{option} {text!r} is not an ISO date such as 2025-05-01") from exc
+
+    last_days = None
+    if last:
+        parsed = parse_last(last)
+        if "last_months" in parsed:
+            raise BadArgument(f"--last {last!r}: chargeback periods are in days or weeks (e.g. 30d, 4w); use --from/--to for months")
+        last_days = parsed["last_days"]
+    return day("--from", start), day("--to", end), last_days
+
+
+@app.command(name="chargeback")
+def chargeback_cmd(
+    by: Annotated[str, typer.Option("--by", help="team or feature.")] = "team",
+    start: Annotated[str | None, typer.Option("--from", help="First day, ISO, included.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day, ISO, included (default: the latest full day of data).")] = None,
+    last: Annotated[str | None, typer.Option("--last", help="The period up to --to: 30d, 4w (default 30d).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (exact decimals as strings).")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print one row per owner, layer and currency as CSV.")] = False,
+    focus_out: Annotated[Path | None, typer.Option(
+        "--focus-out", help="Also write the allocated costs as one FOCUS CSV (cloud, Kubernetes and tokens; "
+        "team and feature in Tags) that any FOCUS tool, or `spendpilot ingest`, reads.")] = None,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Chargeback / showback: the lake's cost by team or feature across cloud, Kubernetes and tokens.
+
+    Reads the FOCUS lake: bills, `spendpilot allocate --write` rows and `spendpilot token-focus`
+    rows. Rows without an owner are the unallocated line, with why (no team tag, Kubernetes idle
+    capacity, ...). Bill rows of Kubernetes nodes are replaced by the cluster's allocation, never
+    counted twice. Per currency: lake total − replaced = allocated + unallocated, to the cent.
+    Owner rules (feature -> team, namespace -> team) live in `[chargeback]`; see docs/chargeback.md.
+    """
+    from rich.table import Table
+
+    from spendpilot.allocation.chargeback import (
+        UNALLOCATED,
+        chargeback_csv,
+        chargeback_json,
+        export_focus,
+        run_chargeback,
+    )
+
+    settings = _settings(config, home)
+    try:
+        if as_json and as_csv:
+            raise BadArgument("choose one of --json and --csv")
+        if by not in ("team", "feature"):
+            raise BadArgument(f"--by {by!r}: chargeback is by team or by feature")
+        first, last_day, last_days = _chargeback_period(start, end, last)
+        result = run_chargeback(settings.lake_dir, settings.chargeback, by="feature" if by == "feature" else "team",
+                                start=first, end=last_day, last_days=last_days)
+        if focus_out is not None:
+            _, written = export_focus(settings.lake_dir, focus_out, settings.chargeback, start=first, end=last_day,
+                                      last_days=last_days)
+            err.print(Text(f"wrote {written:,} FOCUS rows to {focus_out}", style="dim"), soft_wrap=True)
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    if as_json or as_csv:
+        sys.stdout.write(chargeback_json(result) + "\n" if as_json else chargeback_csv(result))
+        return
+    console.print(Text(f"Chargeback by {result.by}, {result.start} → {result.end} ({result.days} days, UTC) · "
+                       "EffectiveCost", style="bold"), soft_wrap=True)
+    for summary in result.currencies:
+        c = summary.currency
+        replaced = (f" − {format_money(summary.replaced_effective, c)} node bill rows replaced by Kubernetes allocation"
+                    if summary.replaced_effective else "")
+        console.print(Text(
+            f"{c}: lake {format_money(summary.lake_effective, c)}{replaced} = {format_money(summary.chargeback_effective, c)}"
+            f" = allocated {format_money(summary.allocated_effective, c)} + unallocated "
+            f"{format_money(summary.unallocated_effective, c)} ({summary.unallocated_share * 100:.1f} %)"), soft_wrap=True)
+        table = Table()
+        for column in (result.by, "layer", "billed", "effective", "basis"):
+            table.add_column(column, justify="right" if column in ("billed", "effective") else "left")
+        for line in result.lines:
+            if line.currency == c:
+                table.add_row(Text(line.owner), line.layer.value, format_money(line.billed_cost, c),
+                              format_money(line.effective_cost, c), Text(line.basis),
+                              style="dim italic" if line.owner == UNALLOCATED else None)
+        for total in result.layer_totals:
+            if total.currency == c:
+                table.add_row(f"= {total.layer.value}", "", format_money(total.billed_cost, c),
+                              format_money(total.effective_cost, c), f"data up to {total.latest_day}", style="bold")
+        console.print(table)
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="dim"), soft_wrap=True)
+
+
+@app.command(name="report")
+def report_cmd(
+    html: Annotated[Path, typer.Option("--html", help="Write the report to this HTML file (self-contained).")],
+    start: Annotated[str | None, typer.Option("--from", help="First day, ISO, included.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day, ISO, included.")] = None,
+    last: Annotated[str | None, typer.Option("--last", help="The period up to --to: 30d, 4w (default 30d).")] = None,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Write the chargeback / showback report as one HTML file for people who never open a terminal.
+
+    Charts (spend over time, by team, by feature, the unallocated share) are inline SVG; no
+    script and nothing fetched from elsewhere. Also the period, data freshness and the top open
+    proposals with their estimated monthly savings.
+    """
+    from datetime import UTC, datetime
+
+    from spendpilot.allocation.report import build_report, render_report_html
+
+    settings = _settings(config, home)
+    services = _services(settings)
+    try:
+        first, last_day, last_days = _chargeback_period(start, end, last)
+        proposals = services.list_proposals([ProposalStatus.PENDING, ProposalStatus.APPROVED])
+        data = build_report(settings.lake_dir, settings.chargeback, proposals, now=datetime.now(UTC),
+                            start=first, end=last_day, last_days=last_days)
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    html.parent.mkdir(parents=True, exist_ok=True)
+    html.write_text(render_report_html(data), encoding="utf-8")
+    err.print(Text(f"wrote {html}", style="dim"), soft_wrap=True)
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ from spendpilot._config_file import (
     origin_of,
     read_config_file,
 )
+from spendpilot.allocation.settings import ChargebackSettings
 from spendpilot.errors import ConfigError
 from spendpilot.outlook.settings import (
     AnomalySettings,
@@ -162,6 +163,7 @@ class Settings(BaseSettings):
     aws_budgets: AwsBudgetsSettings = Field(default_factory=AwsBudgetsSettings)
     anomalies: AnomalySettings = Field(default_factory=AnomalySettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    chargeback: ChargebackSettings = Field(default_factory=ChargebackSettings, description="[chargeback]: owner tags and rules.")
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -5,7 +5,8 @@ ingest (same validation, quarantine and atomic commit as a bill). ``ProviderName
 ``ServiceName``/``ServiceCategory`` are "Kubernetes"; ``BillingAccountId`` is the cluster;
 ``SubAccountId`` the namespace; ``ResourceId`` ``<cluster>/<namespace>/<kind>/<name>``;
 ``Tags`` are the workload's labels plus ``kubernetes.cluster``, ``kubernetes.namespace`` and
-``kubernetes.workload``, so ``spendpilot spend --by tag:kubernetes.namespace`` or ``--by team``
+``kubernetes.workload`` (the idle row also ``kubernetes.node_instances``: see
+``chargeback``), so ``spendpilot spend --by tag:kubernetes.namespace`` or ``--by team``
 (when workloads carry the team label) work on them as on any bill.
 
 The billing period of a row is its day: the lake replaces stored rows by (ProviderName,
@@ -41,13 +42,17 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def focus_row(line: AllocationLine) -> dict[str, str]:
+def focus_row(line: AllocationLine, node_instances: list[str] | None = None) -> dict[str, str]:
+    """One line as a FOCUS row; an idle line also names the cluster's node instances (tag
+    ``kubernetes.node_instances``), whose bill rows chargeback replaces by these rows."""
     start = datetime.combine(line.day, time(0), tzinfo=UTC)
     end = start + timedelta(days=1)
     cost = str(line.cost.quantize(COST_PLACES))
     workload = "idle capacity" if line.namespace == IDLE else f"{line.workload_kind}/{line.workload_name}"
     tags = {**line.labels, "kubernetes.cluster": line.cluster, "kubernetes.namespace": line.namespace,
             "kubernetes.workload": workload}
+    if line.is_idle and node_instances:
+        tags["kubernetes.node_instances"] = ",".join(node_instances)
     return {
         "BilledCost": cost, "EffectiveCost": cost, "ListCost": cost, "ContractedCost": cost,
         "BillingAccountId": line.cluster, "BillingAccountName": line.cluster, "BillingCurrency": line.currency,
@@ -78,5 +83,5 @@ def write_allocation(allocation: Allocation, lake_dir: Path) -> IngestReport:
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, HEADER, lineterminator="\n")
             writer.writeheader()
-            writer.writerows(focus_row(line) for line in allocation.lines)
+            writer.writerows(focus_row(line, allocation.node_instances) for line in allocation.lines)
         return ingest_file(path, lake_dir)

@@ -205,6 +205,9 @@ class Allocation(BaseModel):
     node_price_sources: dict[str, str] = Field(default_factory=dict)
     unpriced_nodes: list[str] = Field(default_factory=list)
     """Nodes left out (and their pods with them), each with why."""
+    node_instances: list[str] = Field(default_factory=list)
+    """Cloud instance ids of the allocated nodes: chargeback sets their bill rows aside, because
+    these lines hold their cost (``allocation.chargeback``)."""
 
     def by_namespace(self) -> dict[tuple[str, str], Decimal]:
         out: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
@@ -332,4 +335,5 @@ def allocate(state: ClusterState, prices: Mapping[str, NodePrice], start: dateti
         node_costs=dict(node_costs),
         node_price_sources={name: prices[name].source for name in nodes},
         unpriced_nodes=[n.name for n in state.nodes if n.name not in prices],
+        node_instances=sorted({node.instance_id for node in nodes.values() if node.instance_id}),
     )
