@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from tests.state.builders import build_home, make_proposal
 
 from spendpilot.domain import ProposalStatus, ResourceRef
 from spendpilot.lake.ingest import ingest_file
@@ -22,7 +23,6 @@ from spendpilot.savings.realized import (
     realized_savings,
 )
 from spendpilot.scenarios.synth import FOCUS_COLUMNS
-from tests.state.builders import build_home, make_proposal
 
 HOURLY = Decimal("1.006")  # g5.xlarge on-demand, us-east-1
 EXECUTED = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
