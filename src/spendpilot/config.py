@@ -41,6 +41,7 @@ from spendpilot.outlook.settings import (
     BudgetSettings,
     NotificationSettings,
 )
+from spendpilot.savings.realized import RealizedSettings
 
 __all__ = ["DEFAULT_CONFIG_FILE", "Settings", "load_settings"]
 
@@ -162,6 +163,8 @@ class Settings(BaseSettings):
     aws_budgets: AwsBudgetsSettings = Field(default_factory=AwsBudgetsSettings)
     anomalies: AnomalySettings = Field(default_factory=AnomalySettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    realized: RealizedSettings = Field(default_factory=RealizedSettings)
+    """[realized]: how realized savings are measured (``savings.realized``)."""
 
     def __init__(self, **values: Any) -> None:
         try:
