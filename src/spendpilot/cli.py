@@ -1113,7 +1113,14 @@ def eval_(
     precision, and the mean signed error of its savings estimates against the true savings recorded
     in expected.yaml. Exit 1 if any scenario misses a planted proposal or falls into a trap.
     """
-    from spendpilot.scenarios.check_table import CHECK_TABLE_TITLE, check_table, plain_lines
+    from spendpilot.scenarios.check_table import (
+        CHECK_TABLE_TITLE,
+        REALIZED_TITLE,
+        check_table,
+        plain_lines,
+        realized_plain_lines,
+        realized_table,
+    )
     from spendpilot.scenarios.runner import bundled_scenarios, run_scenario
     from spendpilot.scenarios.score import tally_checks
 
@@ -1140,12 +1147,19 @@ def eval_(
             console.print(Text(f"    trap: {line}", style="red"))
         for line in result.unexpected:
             console.print(Text(f"    unexpected: {line}", style="yellow"))
+        for row in result.realized:  # realized.yaml: a measurement that is missing or off its truth
+            if not row.realized_ok:
+                console.print(Text(f"    realized: {row.target}: {row.status}, {row.realized} vs truth {row.truth} {row.note}".rstrip(),
+                                   style="red"), soft_wrap=True)
     tallies = tally_checks(results)
+    realized = [row for r in results for row in r.realized]
     if as_json:
         console.print_json(json.dumps({
-            "scenarios": [{**r.model_dump(mode="json", exclude={"checks"}), "passed": r.passed, "recall": r.recall}
+            "scenarios": [{**r.model_dump(mode="json", exclude={"checks", "realized"}), "passed": r.passed, "recall": r.recall,
+                           "realized": [row.as_row() for row in r.realized]}
                           for r in results],
             "checks": [t.as_row() for t in tallies],
+            "realized": [row.as_row() for row in realized],
         }))
     elif console.is_terminal:
         console.print(check_table(tallies))
@@ -1157,6 +1171,13 @@ def eval_(
         for tally in tallies:
             for where in tally.unexpected_targets:
                 console.print(Text(f"    unexpected {tally.rule}: {where}", style="yellow"), soft_wrap=True)
+    if realized and not as_json:  # scenarios with post-execution billing: the estimate against the bill
+        if console.is_terminal:
+            console.print(realized_table(realized))
+        else:
+            console.print(Text(REALIZED_TITLE))
+            for line in realized_plain_lines(realized):
+                console.print(Text(line), soft_wrap=True)
     if failed:
         raise typer.Exit(int(ExitCode.FAILURE))
 
