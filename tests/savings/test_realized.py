@@ -117,6 +117,10 @@ def test_resource_absent_from_the_bill_is_named_not_zero(tmp_path: Path) -> None
     r = measure(make_proposal("sp-stop0004", "i-0e1"), EXECUTED, lake_of(lake), now=datetime(2026, 12, 1, tzinfo=UTC))
     assert r.status is RealizedStatus.NOT_IN_BILL and r.realized_monthly is None
     assert "no FOCUS row names ec2_instance gpu-i-0e1" in r.line()
+    (tmp_path / "empty").mkdir()
+    nothing = measure(make_proposal("sp-stop0004", "i-0e1"), EXECUTED, lake_of(tmp_path / "empty"),
+                      now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert nothing.status is RealizedStatus.NOT_IN_BILL and "no billing rows" in nothing.line()
 
 
 def test_bill_starting_inside_the_before_window_has_no_baseline(tmp_path: Path) -> None:
@@ -177,3 +181,32 @@ def lake_of(path: Path):  # type: ignore[no-untyped-def]
     from spendpilot.lake.query import CostLake
 
     return CostLake(path)
+
+
+def test_feature_without_focus_rows_is_measured_from_the_lakes_llm_usage(tmp_path: Path) -> None:
+    """A lake holding provider usage exports but no token FOCUS rows (token-focus not run)."""
+    from spendpilot.demo import LLM_USAGE_COLUMNS
+    from spendpilot.lake import ingest_llm_usage_file
+
+    path = tmp_path / "usage.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=LLM_USAGE_COLUMNS)
+        writer.writeheader()
+        for day in days(date(2026, 11, 10), date(2026, 11, 28)):
+            model, cost = ("gpt-4o", "30") if day < EXECUTED.date() else ("gpt-4o-mini", "2")
+            writer.writerow({"day": day.isoformat(), "provider": "openai", "model": model, "feature": "support-chat",
+                             "project_id": "", "requests": "100", "input_tokens": "1000", "cached_input_tokens": "0",
+                             "output_tokens": "100", "cost": cost, "currency": "USD"})
+            writer.writerow({"day": day.isoformat(), "provider": "openai", "model": "gpt-4o", "feature": "other",
+                             "project_id": "", "requests": "10", "input_tokens": "10", "cached_input_tokens": "0",
+                             "output_tokens": "10", "cost": "7", "currency": "USD"})
+    lake = tmp_path / "lake"
+    ingest_llm_usage_file(path, lake)
+    p = make_proposal("sp-route002", "x").model_copy(update={
+        "target": ResourceRef(provider="openai", kind="llm_feature", id="support-chat@gpt-4o", name="support-chat")})
+    r = measure(p, EXECUTED, lake_of(lake), now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert r.status is RealizedStatus.MEASURED, r.evidence
+    assert r.realized_monthly == Decimal("851.67")
+    assert any("LLM usage of support-chat" in e for e in r.evidence)
+    early = measure(p, EXECUTED, lake_of(lake), now=datetime(2026, 11, 25, tzinfo=UTC))
+    assert early.status is RealizedStatus.MEASURING

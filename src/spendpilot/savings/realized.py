@@ -222,6 +222,44 @@ def _read_target(lake: CostLake, proposal: Proposal, before: BillingWindow, afte
     )
 
 
+def _read_usage(lake_dir: Path, feature: str, before: BillingWindow, after: BillingWindow) -> _TargetBill:
+    """A feature's token cost per window from the lake's LLM usage (provider usage exports), for
+    a lake whose FOCUS rows do not carry token spend (``spendpilot token-focus`` not run). A day
+    without a reported cost is priced from the bundled price book; an unpriced model's day is left
+    out and named in the evidence by the caller (``unpriced`` rows count nothing)."""
+    from spendpilot.lake.llm_usage import read_llm_usage
+    from spendpilot.savings._token_cost import TokenMix
+    from spendpilot.savings.pricebook import PriceBook
+
+    usage = read_llm_usage(lake_dir)
+    mine = [u for u in usage if u.feature == feature]
+    providers = {u.provider for u in mine}
+    days = [u.day for u in usage if u.provider in providers]
+    prices = PriceBook.bundled()
+    sides: dict[str, dict[str, tuple[Decimal, int]]] = {"before": {}, "after": {}}
+    for u in mine:
+        start = _midnight(u.day)
+        side = "before" if before.start <= start < before.end else "after" if after.start <= start < after.end else None
+        if side is None:
+            continue
+        cost, currency = u.cost, u.currency
+        if cost <= 0:
+            price = prices.token_price(u.model)
+            if price is None:
+                continue
+            cost = TokenMix(requests=u.requests, input_tokens=u.input_tokens,
+                            cached_input_tokens=min(u.cached_input_tokens, u.input_tokens),
+                            output_tokens=u.output_tokens).cost(price)
+            currency = price.currency
+        total, rows = sides[side].get(currency, (Decimal(0), 0))
+        sides[side][currency] = (total + cost, rows + 1)
+    return _TargetBill(
+        before=sides["before"], after=sides["after"], accounts=sorted(providers),
+        covered_from=_midnight(min(days)) if days else None,
+        covered_until=_midnight(max(days) + timedelta(days=1)) if days else None,
+    )
+
+
 # --- measuring -----------------------------------------------------------------------------
 
 
@@ -263,8 +301,18 @@ def measure(proposal: Proposal, executed_at: datetime, lake: CostLake, *,
         evidence.append("rolled back since; the bill after it mixes the changed and the restored state")
         return result(RealizedStatus.ROLLED_BACK)
     bill = _read_target(lake, proposal, before, after)
+    if proposal.target.kind == "llm_feature" and not bill.before and not bill.after:
+        feature = proposal.target.name or proposal.target.id.split("@", 1)[0].split("/", 1)[0]
+        usage = _read_usage(lake.lake_dir, feature, before, after)
+        if usage.before or usage.after:
+            bill = usage
+            evidence.append(f"no FOCUS row names the feature: measured from the lake's LLM usage of {feature} "
+                            f"({', '.join(usage.accounts)}), all models")
+    if bill.covered_until is None and now >= after.end:
+        evidence.append("the lake holds no billing rows (nor LLM usage) to measure from: not measured (this is not $0)")
+        return result(RealizedStatus.NOT_IN_BILL)
     if now < after.end or bill.covered_until is None or bill.covered_until < after.end:
-        held = f"the bill reaches {bill.covered_until:%Y-%m-%d %H:%M} UTC" if bill.covered_until else "the lake is empty"
+        held = f"the bill reaches {bill.covered_until:%Y-%m-%d %H:%M} UTC" if bill.covered_until else "no bill yet"
         evidence.append(f"{held}; the after window ends {after.end:%Y-%m-%d %H:%M} UTC")
         return result(RealizedStatus.MEASURING, ready_on=after.end.date())
     if bill.covered_from is None or bill.covered_from > before.start:
