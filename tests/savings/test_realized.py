@@ -210,3 +210,16 @@ def test_feature_without_focus_rows_is_measured_from_the_lakes_llm_usage(tmp_pat
     assert any("LLM usage of support-chat" in e for e in r.evidence)
     early = measure(p, EXECUTED, lake_of(lake), now=datetime(2026, 11, 25, tzinfo=UTC))
     assert early.status is RealizedStatus.MEASURING
+
+
+def test_window_days_is_read_from_the_config_and_a_bad_value_names_the_key(tmp_path: Path) -> None:
+    from spendpilot.config import load_settings
+    from spendpilot.errors import ConfigError
+
+    good = tmp_path / "good.toml"
+    good.write_text("[realized]\nwindow_days = 14\n")
+    assert load_settings(good, home=tmp_path / "home").realized.window_days == 14
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[realized]\nwindow_days = 0\n")
+    with pytest.raises(ConfigError, match=r"realized\.window_days"):
+        load_settings(bad, home=tmp_path / "home")
