@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from tests.state.builders import build_home, make_proposal
 
-from spendpilot.domain import ProposalStatus, ResourceRef
+from spendpilot.domain import Approval, Decision, ExecutionStatus, ProposalStatus, ResourceRef
 from spendpilot.lake.ingest import ingest_file
 from spendpilot.savings.realized import (
     RealizedSettings,
@@ -172,6 +172,15 @@ def test_realized_savings_reads_the_ledger_and_skips_unexecuted(tmp_path: Path) 
     assert row == {"proposal_id": executed.id, "title": executed.summary, "estimated_monthly": Decimal("1200.00"),
                    "realized_monthly": Decimal("734.38"), "status": "measured"}
     assert json.loads(json.dumps(found[0].public_dict()))["realized_monthly"] == str(Decimal("734.38"))
+    # its rollback, executed too, is no saving of its own
+    rollback = make_proposal("rb-stop0001", "i-0e1").model_copy(update={"rollback_of": executed.id})
+    home.store.upsert_proposal(rollback)
+    home.store.record_decision(Approval(proposal_id=rollback.id, plan_hash=rollback.plan_hash,
+                                        decision=Decision.APPROVE, by="alice"), ProposalStatus.APPROVED)
+    key = f"{rollback.id}:{rollback.plan_hash}"
+    assert home.store.claim_execution(key, rollback.id, "executor", owner="me", lease_until=later)
+    home.store.mark_execution(key, ExecutionStatus.VERIFIED, actor="executor", proposal_status=ProposalStatus.EXECUTED)
+    assert [r.proposal_id for r in realized_savings(home.store, lake, now=later)] == [executed.id]
     # rolled back since: nothing is claimed
     home.store.set_status(executed.id, ProposalStatus.ROLLED_BACK, actor="test", note="undone")
     assert realized_savings(home.store, lake, now=later)[0].status is RealizedStatus.ROLLED_BACK

@@ -190,6 +190,8 @@ class _TargetBill(BaseModel):
 
 
 def _read_target(lake: CostLake, proposal: Proposal, before: BillingWindow, after: BillingWindow) -> _TargetBill:
+    # The lake's own session and exact sums (recovery, layout and overflow handled there), as
+    # ``lake.token_focus`` reads it: these questions are this module's, not every caller's.
     predicate, params = target_keys(proposal)
     sql = ('SELECT CASE WHEN "ChargePeriodStart" < CAST(? AS TIMESTAMPTZ) THEN \'before\' ELSE \'after\' END AS side, '
            '"BillingCurrency" AS currency, count(*) AS n, {cost} FROM focus '
@@ -360,8 +362,8 @@ def realized_savings(store: StateStore, lake_dir: Path, *, settings: RealizedSet
     wanted = set(proposal_ids) if proposal_ids is not None else None
     out: list[RealizedSaving] = []
     for p in store.list_proposals([ProposalStatus.EXECUTED, ProposalStatus.ROLLED_BACK]):
-        if wanted is not None and p.id not in wanted:
-            continue
+        if (wanted is not None and p.id not in wanted) or p.rollback_of:
+            continue  # a rollback undoes a saving; the original proposal says "rolled_back"
         times = execution_times(store, p.id)
         if not times:  # executed before the ledger audited verification: nothing dates the change
             continue
