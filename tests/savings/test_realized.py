@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -221,9 +222,13 @@ def test_feature_without_focus_rows_is_measured_from_the_lakes_llm_usage(tmp_pat
     assert early.status is RealizedStatus.MEASURING
 
 
-def test_window_days_is_read_from_the_config_and_a_bad_value_names_the_key(tmp_path: Path) -> None:
+def test_window_days_is_read_from_the_config_and_a_bad_value_names_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from spendpilot.config import load_settings
     from spendpilot.errors import ConfigError
+
+    monkeypatch.setenv("SPENDPILOT_CONFIG", os.devnull)  # load_settings records the file it read here
 
     good = tmp_path / "good.toml"
     good.write_text("[realized]\nwindow_days = 14\n")
