@@ -588,9 +588,57 @@ def show(
     except SpendpilotError as exc:
         raise _fail(exc) from exc
     print_proposal(console, p)
+    if p.status in (ProposalStatus.EXECUTED, ProposalStatus.ROLLED_BACK):
+        for r in services.realized_savings([p.id]):  # the bill's answer beside the estimate
+            console.print(Text(f"Realized: {r.line()}"), soft_wrap=True)
     console.print("History:")
     for ev in services.audit_events(limit=0, proposal_id=proposal_id):
         console.print(Text(f"  {ev.at:%Y-%m-%d %H:%M:%S} {ev.actor}: {ev.kind}", style="dim"))
+
+
+@app.command()
+def savings(
+    as_json: Annotated[bool, typer.Option("--json", help="Print each executed proposal's estimate and realized saving as JSON.")] = False,
+    window_days: Annotated[int | None, typer.Option("--window-days", min=1, max=90, help="Complete UTC days measured each side of the execution day (default [realized] window_days, 7).")] = None,
+    config: ConfigOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Realized savings: what each executed proposal saved according to the bill, beside its estimate.
+
+    The target's run rate in the FOCUS lake over N complete days before the execution day and N
+    after it, per 730-hour month. Until the bill holds the whole after window: "measuring, ready on
+    DATE". A target no bill row names is said so, never shown as $0. See docs/realized-savings.md.
+    """
+    from rich.table import Table
+
+    from spendpilot.savings.realized import RealizedSettings
+
+    settings = _settings(config, home)
+    if window_days is not None:
+        settings = settings.model_copy(update={"realized": RealizedSettings(window_days=window_days)})
+    results = _services(settings).realized_savings()
+    if as_json:
+        console.print_json(json.dumps([r.public_dict() for r in results]))
+        return
+    if not results:
+        console.print("No executed proposals yet: realized savings are measured after `spendpilot approve` executes one.")
+        return
+    table = Table(title=f"Realized savings ({settings.realized.window_days} complete UTC days before and after each execution)")
+    for column in ("proposal", "target"):
+        table.add_column(column)
+    for column in ("estimated/month (low–high)", "realized/month", "error"):
+        table.add_column(column, justify="right")
+    table.add_column("status")
+    for r in results:
+        low, high = format_money(r.estimated_low, r.currency), format_money(r.estimated_high, r.currency)
+        realized = "—" if r.realized_monthly is None else format_money(r.realized_monthly, r.currency)
+        status = (f"measured {r.before_window.label()} vs {r.after_window.label()}" if r.status.value == "measured"
+                  else f"measuring, ready on {r.ready_on}" if r.status.value == "measuring"
+                  else r.line())
+        table.add_row(Text(r.proposal_id), Text(r.target), f"{format_money(r.estimated_expected, r.currency)} ({low}–{high})",
+                      realized, "—" if r.error is None else f"{r.error:+.1%}", Text(status))
+    console.print(table)
+    console.print(Text("error = (estimate - realized) / estimate: positive when the estimate promised more than the bill shows.", style="dim"))
 
 
 @app.command()
@@ -1067,7 +1115,14 @@ def eval_(
     precision, and the mean signed error of its savings estimates against the true savings recorded
     in expected.yaml. Exit 1 if any scenario misses a planted proposal or falls into a trap.
     """
-    from spendpilot.scenarios.check_table import CHECK_TABLE_TITLE, check_table, plain_lines
+    from spendpilot.scenarios.check_table import (
+        CHECK_TABLE_TITLE,
+        REALIZED_TITLE,
+        check_table,
+        plain_lines,
+        realized_plain_lines,
+        realized_table,
+    )
     from spendpilot.scenarios.runner import bundled_scenarios, run_scenario
     from spendpilot.scenarios.score import tally_checks
 
@@ -1094,12 +1149,19 @@ def eval_(
             console.print(Text(f"    trap: {line}", style="red"))
         for line in result.unexpected:
             console.print(Text(f"    unexpected: {line}", style="yellow"))
+        for row in result.realized:  # realized.yaml: a measurement that is missing or off its truth
+            if not row.realized_ok:
+                console.print(Text(f"    realized: {row.target}: {row.status}, {row.realized} vs truth {row.truth} {row.note}".rstrip(),
+                                   style="red"), soft_wrap=True)
     tallies = tally_checks(results)
+    realized = [row for r in results for row in r.realized]
     if as_json:
         console.print_json(json.dumps({
-            "scenarios": [{**r.model_dump(mode="json", exclude={"checks"}), "passed": r.passed, "recall": r.recall}
+            "scenarios": [{**r.model_dump(mode="json", exclude={"checks", "realized"}), "passed": r.passed, "recall": r.recall,
+                           "realized": [row.as_row() for row in r.realized]}
                           for r in results],
             "checks": [t.as_row() for t in tallies],
+            "realized": [row.as_row() for row in realized],
         }))
     elif console.is_terminal:
         console.print(check_table(tallies))
@@ -1111,6 +1173,13 @@ def eval_(
         for tally in tallies:
             for where in tally.unexpected_targets:
                 console.print(Text(f"    unexpected {tally.rule}: {where}", style="yellow"), soft_wrap=True)
+    if realized and not as_json:  # scenarios with post-execution billing: the estimate against the bill
+        if console.is_terminal:
+            console.print(realized_table(realized))
+        else:
+            console.print(Text(REALIZED_TITLE))
+            for line in realized_plain_lines(realized):
+                console.print(Text(line), soft_wrap=True)
     if failed:
         raise typer.Exit(int(ExitCode.FAILURE))
 

@@ -42,6 +42,7 @@ from spendpilot.outlook.settings import (
     BudgetSettings,
     NotificationSettings,
 )
+from spendpilot.savings.realized import RealizedSettings
 
 __all__ = ["DEFAULT_CONFIG_FILE", "Settings", "load_settings"]
 
@@ -164,6 +165,8 @@ class Settings(BaseSettings):
     anomalies: AnomalySettings = Field(default_factory=AnomalySettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     chargeback: ChargebackSettings = Field(default_factory=ChargebackSettings, description="[chargeback]: owner tags and rules.")
+    realized: RealizedSettings = Field(default_factory=RealizedSettings)
+    """[realized]: how realized savings are measured (``savings.realized``)."""
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from spendpilot.outlook.budgets import BudgetStatus
     from spendpilot.outlook.forecast import ForecastResult
     from spendpilot.savings.pricebook import PriceBook
+    from spendpilot.savings.realized import RealizedSaving
     from spendpilot.state import StateStore
     from spendpilot.state.audit_chain import ChainReport
 
@@ -262,6 +263,12 @@ class LocalServices:
     def verify_audit(self) -> tuple[ChainReport, int, list[str]]:
         total, problems = self.store.check_decisions()
         return self.store.check_audit_chain(), total, problems
+
+    def realized_savings(self, proposal_ids: Sequence[str] | None = None) -> list[RealizedSaving]:
+        from spendpilot.savings.realized import realized_savings
+
+        return realized_savings(self.store, self.settings.lake_dir, settings=self.settings.realized,
+                                now=self.clock.now(), proposal_ids=proposal_ids)
 
     def copilot_tools(self) -> CopilotTools:
         from spendpilot.agent.copilot import CopilotTools

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the outlook modules import numpy and the spend explorer Duc
     from spendpilot.outlook.anomalies import AnomalyReport
     from spendpilot.outlook.budgets import BudgetStatus
     from spendpilot.outlook.forecast import ForecastResult
+    from spendpilot.savings.realized import RealizedSaving
     from spendpilot.state.audit_chain import ChainReport
 
 
@@ -96,4 +97,9 @@ class SpendpilotServices(Protocol):
 
     def budgets(self) -> tuple[list[BudgetStatus], list[str]]:
         """Every configured budget this month, and notes (``outlook.budgets.evaluate_budgets``)."""
+        ...
+
+    def realized_savings(self, proposal_ids: Sequence[str] | None = None) -> list[RealizedSaving]:
+        """What each executed proposal saved according to the bill, beside its estimate
+        (``savings.realized``); ``measuring`` until a full window of billing follows it."""
         ...

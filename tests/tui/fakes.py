@@ -42,6 +42,7 @@ from spendpilot.outlook.budgets import BudgetStatus, evaluate_budget
 from spendpilot.outlook.forecast import ForecastResult, forecast_spend
 from spendpilot.outlook.settings import AnomalySettings, BudgetSettings
 from spendpilot.savings.pricebook import PriceBook
+from spendpilot.savings.realized import RealizedSaving
 from spendpilot.state.audit_chain import ChainReport
 
 
@@ -312,4 +313,10 @@ class FakeServices:
         return None  # offline: no model calls to count
 
     def agent_usage(self, limit: int | None = None) -> list[Any]:
+        return []
+
+    def realized_savings(self, proposal_ids: Sequence[str] | None = None) -> list[RealizedSaving]:
+        """The fake has no execution ledger, so nothing is measured (the real measurement is
+        driven through ``LocalServices`` in tests/tui/test_realized_detail.py)."""
+        self._record("realized_savings", proposal_ids=proposal_ids)
         return []

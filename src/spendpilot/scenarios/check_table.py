@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from spendpilot.scenarios.score import CheckTally
+from spendpilot.domain import format_money
+from spendpilot.scenarios.score import TRUTH_CURRENCY, CheckTally, RealizedComparison
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -52,4 +54,42 @@ def check_table(tallies: list[CheckTally]) -> Table:
         table.add_column(column, justify="left" if column == "check" else "right", no_wrap=column == "check")
     for tally in tallies:
         table.add_row(*check_cells(tally))
+    return table
+
+
+# --- estimate vs realized (scenarios with a realized.yaml) ------------------------------------
+
+REALIZED_TITLE = "Estimate vs realized (post-execution billing; error: (estimate - realized) / estimate)"
+REALIZED_COLUMNS = ("check", "scenario", "target", "estimate", "realized", "truth", "error", "status")
+
+
+def _money(value: Decimal | None) -> str:
+    return NO_VALUE if value is None else format_money(value, TRUTH_CURRENCY)
+
+
+def realized_cells(row: RealizedComparison) -> tuple[str, ...]:
+    """One executed proposal: its estimate, what the bill after it showed, the planted truth, the
+    signed error of the estimate against the bill, and whether the measurement is right."""
+    error = NO_VALUE if row.error is None else f"{row.error:+.1%}"
+    status = ("ok" if row.realized_ok else "WRONG") if row.status == "measured" else row.status
+    return (row.rule, row.scenario, row.target, _money(row.estimate), _money(row.realized), _money(row.truth),
+            error, status)
+
+
+def realized_plain_lines(rows: list[RealizedComparison]) -> list[str]:
+    table = [REALIZED_COLUMNS, *(realized_cells(r) for r in rows)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(REALIZED_COLUMNS))]
+    return ["  ".join(cell.ljust(w) if i < 3 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+            for row in table]
+
+
+def realized_table(rows: list[RealizedComparison]) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=REALIZED_TITLE, box=box.SIMPLE_HEAD)
+    for i, column in enumerate(REALIZED_COLUMNS):
+        table.add_column(column, justify="left" if i < 3 else "right", no_wrap=i < 3)
+    for row in rows:
+        table.add_row(*realized_cells(row))
     return table

@@ -227,6 +227,41 @@ class ExpectedProposal(BaseModel):
         return self
 
 
+class ExecuteSpec(BaseModel):
+    """A planted proposal the runner approves and executes after the sweep (``realized.yaml``)."""
+
+    target: str
+    rule: str
+    realized: Decimal | None = None
+    """The true realized monthly saving (USD) the post-execution bill planted below must show,
+    worked out by hand (0 for a trap whose bill does not drop)."""
+    realized_basis: str | None = None
+
+    @model_validator(mode="after")
+    def _truth_has_a_basis(self) -> ExecuteSpec:
+        if self.realized is not None and not (self.realized_basis or "").strip():
+            raise ValueError("a realized truth needs a realized_basis saying how it follows from the planted bill")
+        return self
+
+
+class AfterExecution(BaseModel):
+    """The bill of the days after the execution. Instances are billed as before while the emulator
+    says they are running (a stopped one stops billing); ``billing.yaml``'s extra line items go on."""
+
+    restarted: list[str] = Field(default_factory=list)
+    """Instances someone starts again right after the execution (the trap: the bill does not drop)."""
+    extra_line_items: list[BillingLineItem] = Field(default_factory=list)
+    """Lines billed only after the execution (e.g. the stopped instance's EBS volume, billed on)."""
+
+
+class RealizedSpec(BaseModel):
+    """``realized.yaml``: execute planted proposals, bill the days after, measure realized savings."""
+
+    window_days: int = Field(7, ge=1, le=30)
+    execute: list[ExecuteSpec] = Field(min_length=1)
+    after_execution: AfterExecution = Field(default_factory=AfterExecution)
+
+
 class Trap(BaseModel):
     target: str
     why: str
@@ -310,6 +345,8 @@ class Scenario(BaseModel):
     """``budgets:`` in scenario.yaml: ``[[budgets]]`` entries the runner puts into the sweep's settings."""
     accounts: AccountsSpec = Field(default_factory=AccountsSpec)
     """``accounts.yaml``: more accounts and regions (``scenarios/demo_aws_ml.py`` seeds them)."""
+    realized: RealizedSpec | None = None
+    """``realized.yaml``: proposals to execute and the bill after them (``scenarios/realized_eval.py``)."""
 
     def aws_settings(self, endpoint_url: str | None) -> dict[str, object]:
         """``[aws]`` settings that sweep this scenario in an emulator at ``endpoint_url``.
@@ -335,6 +372,7 @@ _FILES = {
     "expected": "expected.yaml",
     "kubernetes": "cluster.yaml",
     "accounts": "accounts.yaml",
+    "realized": "realized.yaml",
 }
 
 

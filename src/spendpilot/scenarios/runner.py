@@ -41,7 +41,14 @@ def run_scenario(name: str) -> ScenarioScore:
         emulator.reset()
         gateway = scenario_litellm(spec.path, Path(tmp))  # its LiteLLM config.yaml, if any
         settings = scenario_settings(spec, Path(tmp), emulator.endpoint_url, extra_sources=[*usage_sources, *gateway])
-        prepare_scenario(settings, spec, emulator.endpoint_url or "", now=now)
+        prepared = prepare_scenario(settings, spec, emulator.endpoint_url or "", now=now)
         services = build_services(settings)
         services.sweep()
-        return score(spec.name, spec.expected, services.list_proposals([ProposalStatus.PENDING]))
+        result = score(spec.name, spec.expected, services.list_proposals([ProposalStatus.PENDING]))
+        if spec.realized is not None:  # realized.yaml: execute, bill the days after, measure
+            from spendpilot.adapters.aws.client import AwsAdapter
+            from spendpilot.scenarios.realized_eval import execute_and_measure
+
+            aws = AwsAdapter(region=spec.region, endpoint_url=emulator.endpoint_url)
+            result.add_realized(execute_and_measure(spec, services, settings, prepared.org, aws, prepared.focus_file))
+        return result

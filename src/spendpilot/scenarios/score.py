@@ -12,6 +12,8 @@ from spendpilot.scenarios.model import Expected
 
 TRUTH_CURRENCY = "USD"
 """expected.yaml's ``saving:`` figures are USD, as the bundled price data is."""
+REALIZED_TOLERANCE = Decimal("0.01")
+"""How far a measured realized saving may land from realized.yaml's truth: one cent (rounding)."""
 
 
 class SavingComparison(BaseModel):
@@ -34,6 +36,41 @@ class SavingComparison(BaseModel):
         return self.low <= self.truth <= self.high
 
 
+class RealizedComparison(BaseModel):
+    """One executed proposal of a scenario: its estimate, what the bill showed, and the truth."""
+
+    scenario: str
+    rule: str
+    target: str
+    status: str
+    """``savings.realized.RealizedStatus`` value, or ``not_proposed`` / ``not_executed``."""
+    estimate: Decimal | None = None
+    low: Decimal | None = None
+    high: Decimal | None = None
+    realized: Decimal | None = None
+    truth: Decimal | None = None
+    error: float | None = None
+    """(estimate - realized) / estimate; None unless measured."""
+    windows: str = ""
+    note: str = ""
+
+    @property
+    def realized_ok(self) -> bool:
+        """Measured, and (when a truth is recorded) within a cent of it."""
+        if self.status != "measured" or self.realized is None:
+            return False
+        return self.truth is None or abs(self.realized - self.truth) <= REALIZED_TOLERANCE
+
+    def as_row(self) -> dict[str, object]:
+        def text(d: Decimal | None) -> str | None:
+            return None if d is None else str(d)
+
+        return {"scenario": self.scenario, "rule": self.rule, "target": self.target, "status": self.status,
+                "estimate": text(self.estimate), "low": text(self.low), "high": text(self.high),
+                "realized": text(self.realized), "truth": text(self.truth), "error": self.error,
+                "realized_ok": self.realized_ok, "windows": self.windows, "note": self.note}
+
+
 class CheckTally(BaseModel):
     """How one check (rule) did: what was planted for it, what it found, and what it got wrong.
 
@@ -52,6 +89,8 @@ class CheckTally(BaseModel):
     """Found proposals whose expected.yaml entry records no true saving (the table's "—")."""
     unexpected_targets: list[str] = Field(default_factory=list)
     """``scenario: target`` of each unexpected proposal, so a reader can judge it."""
+    realized: list[RealizedComparison] = Field(default_factory=list)
+    """Executed proposals of the rule whose post-execution bill was measured (``realized.yaml``)."""
 
     @property
     def recall(self) -> float | None:
@@ -73,6 +112,12 @@ class CheckTally(BaseModel):
     def truths_in_range(self) -> int:
         return sum(s.in_range for s in self.savings)
 
+    @property
+    def realized_error(self) -> float | None:
+        """Mean (estimate - realized) / estimate over the measured executions (None: none measured)."""
+        errors = [r.error for r in self.realized if r.error is not None]
+        return sum(errors) / len(errors) if errors else None
+
     def merged(self, other: CheckTally) -> CheckTally:
         return CheckTally(
             rule=self.rule, planted=self.planted + other.planted, found=self.found + other.found,
@@ -80,6 +125,7 @@ class CheckTally(BaseModel):
             unexpected=self.unexpected + other.unexpected, savings=[*self.savings, *other.savings],
             found_without_truth=self.found_without_truth + other.found_without_truth,
             unexpected_targets=[*self.unexpected_targets, *other.unexpected_targets],
+            realized=[*self.realized, *other.realized],
         )
 
     def as_row(self) -> dict[str, object]:
@@ -94,6 +140,8 @@ class CheckTally(BaseModel):
             "savings": [{"scenario": s.scenario, "target": s.target, "estimate": str(s.estimate), "low": str(s.low),
                          "high": str(s.high), "truth": str(s.truth), "error": s.error, "in_range": s.in_range}
                         for s in self.savings],
+            "realized_error": self.realized_error,
+            "realized": [r.as_row() for r in self.realized],
         }
 
 
@@ -105,10 +153,19 @@ class ScenarioScore(BaseModel):
     unexpected: list[str] = Field(default_factory=list)
     expected_monthly_total: Decimal = Decimal(0)
     checks: dict[str, CheckTally] = Field(default_factory=dict)
+    realized: list[RealizedComparison] = Field(default_factory=list)
+    """realized.yaml's executions: estimate vs what the post-execution bill showed."""
 
     @property
     def passed(self) -> bool:
-        return not self.missed and not self.traps_hit
+        """No plant missed, no trap sprung, and every realized.yaml execution measured (within a
+        cent of its truth where one is recorded)."""
+        return not self.missed and not self.traps_hit and all(r.realized_ok for r in self.realized)
+
+    def add_realized(self, rows: list[RealizedComparison]) -> None:
+        self.realized.extend(rows)
+        for r in rows:
+            self.check(r.rule).realized.append(r)
 
     @property
     def recall(self) -> float:

@@ -26,6 +26,7 @@ from textual.worker import Worker, get_current_worker
 from spendpilot.domain import Proposal, ProposalStatus
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
 from spendpilot.errors import SpendpilotError
+from spendpilot.savings.realized import RealizedSaving
 from spendpilot.services import SpendpilotServices
 from spendpilot.tui.dashboard_data import CUBE_DAYS, CUBE_KEYS, Outlook
 from spendpilot.tui.formatting import sweep_summary
@@ -333,18 +334,31 @@ class SpendpilotApp(App[None]):
             return
         self._in_thread(
             f"Reading {summary.id}",
-            partial(self.services.get_proposal, summary.id),
+            partial(self._read_detail, summary.id),
             self._show_selected,
             group="detail",
             exclusive=True,
         )
 
-    def _show_selected(self, proposal: Proposal) -> None:
+    def _read_detail(self, proposal_id: str) -> tuple[Proposal, RealizedSaving | str | None]:
+        """The proposal and, once executed, what the bill shows it saved (in the worker thread).
+        A bill that cannot be read is said in the pane, and the proposal is still shown."""
+        proposal = self.services.get_proposal(proposal_id)
+        if proposal.status not in (ProposalStatus.EXECUTED, ProposalStatus.ROLLED_BACK):
+            return proposal, None
+        try:
+            found = self.services.realized_savings([proposal_id])
+        except SpendpilotError as error:
+            return proposal, f"could not read the bill: {error}"
+        return proposal, found[0] if found else "no verified execution recorded: nothing to measure from"
+
+    def _show_selected(self, loaded: tuple[Proposal, RealizedSaving | str | None]) -> None:
+        proposal, realized = loaded
         highlighted = self.queue.highlighted_proposal
         if highlighted is None or highlighted.id != proposal.id:
             return  # the cursor moved on while this was read
         self.selected = proposal
-        self.query_one(ProposalDetail).proposal = proposal
+        self.query_one(ProposalDetail).show(proposal, realized)
 
     def _loaded(self, proposal_id: str) -> Proposal | None:
         """The full proposal under the cursor, or None (said) while it is still being read."""

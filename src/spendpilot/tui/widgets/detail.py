@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from spendpilot.agent.narrate import is_model_written, narrative_credit
 from spendpilot.domain import Proposal, ProposalStatus
+from spendpilot.savings.realized import RealizedSaving
 from spendpilot.tui.formatting import mapping_lines
 from spendpilot.tui.queue_model import AWAITING_RESUME
 
@@ -24,8 +25,11 @@ def _lines(lines: list[str], style: str = "") -> Text:
     return Text("\n".join(lines), style=style)
 
 
-def render_proposal(proposal: Proposal) -> Text:
+def render_proposal(proposal: Proposal, realized: RealizedSaving | str | None = None) -> Text:
     """Build the detail view from ``Text`` pieces only.
+
+    ``realized``: for an executed proposal, what the bill shows it saved (or why the bill could
+    not be read, as text); shown under the estimate so the two are read together.
 
     Summaries, narratives, evidence values and target names can carry text from cloud APIs or
     an LLM; building ``Text`` objects (never markup strings) keeps that text inert.
@@ -62,6 +66,14 @@ def render_proposal(proposal: Proposal) -> Text:
             str(estimate.high),
         ),
         Text.assemble(("formula ", "dim"), estimate.formula),
+    ]
+    if realized is not None:
+        parts += [
+            _heading("Realized saving (from the bill)"),
+            Text(realized if isinstance(realized, str) else realized.line(),
+                 style="" if isinstance(realized, RealizedSaving) and realized.realized_monthly is not None else "yellow"),
+        ]
+    parts += [
         _heading("Evidence"),
     ]
     evidence = proposal.evidence + estimate.inputs
@@ -112,6 +124,15 @@ class ProposalDetail(VerticalScroll):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._shown = Text(EMPTY_MESSAGE, style="dim")
+        self._realized: RealizedSaving | str | None = None
+
+    def show(self, proposal: Proposal, realized: RealizedSaving | str | None = None) -> None:
+        """Show ``proposal`` with its realized saving (read by the app for an executed one)."""
+        self._realized = realized
+        if self.proposal == proposal:
+            self.watch_proposal(proposal)  # same proposal, new measurement: render again
+        else:
+            self.proposal = proposal
 
     @property
     def plain(self) -> str:
@@ -125,6 +146,9 @@ class ProposalDetail(VerticalScroll):
         if proposal is None:
             self._shown = Text(EMPTY_MESSAGE, style="dim")
         else:
-            self._shown = render_proposal(proposal)
+            realized = self._realized
+            if isinstance(realized, RealizedSaving) and realized.proposal_id != proposal.id:
+                realized = None
+            self._shown = render_proposal(proposal, realized)
         self.query_one("#detail-body", Static).update(self._shown)
         self.scroll_home(animate=False)

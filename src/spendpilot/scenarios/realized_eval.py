@@ -1,0 +1,122 @@
+"""Realized savings in ``spendpilot eval``: execute planted proposals, bill the days after, measure.
+
+A scenario with a ``realized.yaml`` goes one step further than the sweep: the runner approves and
+executes the proposals it lists (through the same services a user calls, against the emulator),
+then writes the bill of the ``window_days`` days after the execution day, in which an instance
+is billed while the emulator says it runs, ingests it, and measures each executed proposal with
+``savings.realized``, its clock set to the end of that bill. Two figures come out per proposal:
+
+* **estimate vs realized** (``error``): (estimate - realized) / estimate, the number a FinOps team
+  reports upward (positive: the estimate promised more than the bill shows);
+* **realized vs truth** (``realized_ok``): the measurement against the hand-worked saving the
+  planted bill must show; a scenario whose measurement misses its truth by more than a cent fails.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from spendpilot.domain import ProposalStatus
+from spendpilot.scenarios.model import Scenario
+from spendpilot.scenarios.score import RealizedComparison
+from spendpilot.scenarios.seed import SeededOrg
+from spendpilot.scenarios.synth import FOCUS_COLUMNS, focus_rows
+
+if TYPE_CHECKING:
+    from spendpilot.adapters.aws.client import AwsAdapter
+    from spendpilot.config import Settings
+    from spendpilot.runtime import LocalServices
+
+EVAL_APPROVER = "spendpilot-eval"
+
+def _instance_states(aws: AwsAdapter) -> dict[str, str]:
+    ec2 = aws.client("ec2")
+    states: dict[str, str] = {}
+    for page in ec2.get_paginator("describe_instances").paginate():
+        for reservation in page["Reservations"]:
+            for inst in reservation["Instances"]:
+                states[inst["InstanceId"]] = inst["State"]["Name"]
+    return states
+
+
+def write_post_execution_bill(spec: Scenario, org: SeededOrg, states: dict[str, str], *, execution_day: date,
+                              days: int, folder: Path, earlier_bill: Path) -> tuple[Path, datetime]:
+    """The bill again, now running to ``days`` days after ``execution_day``: the rows of
+    ``earlier_bill``, then running instances at their list price (as before), the scenario's extra
+    line items and ``after_execution``'s. Returns the file and the end of the last billed day.
+
+    The earlier rows are repeated because an export restates its whole billing period (the lake
+    replaces a period's rows with a newer file's): a file holding only the new days would withdraw
+    the earlier days of the same month, as a provider's month-to-date export would not."""
+    from spendpilot.savings.pricebook import PriceBook
+
+    assert spec.realized is not None
+    after = spec.realized.after_execution
+    billed = spec.model_copy(update={
+        "billing_days": days,
+        "billing": spec.billing.model_copy(update={
+            "extra_line_items": [*spec.billing.extra_line_items, *after.extra_line_items]}),
+    })
+    end = datetime.combine(execution_day + timedelta(days=days + 1), time.min, tzinfo=UTC)
+    running = [(i.instance_id, i.name, i.instance_type, i.tags, i.launched_at)
+               for i in org.instances if states.get(i.instance_id) == "running"]
+    path = folder / "focus_billing_after_execution.csv"
+    with path.open("w", newline="") as fh, earlier_bill.open(newline="") as before:
+        writer = csv.DictWriter(fh, fieldnames=FOCUS_COLUMNS)
+        writer.writeheader()
+        writer.writerows(csv.DictReader(before))
+        writer.writerows(focus_rows(billed, instances=running, usage=[], now=end, prices=PriceBook.bundled()))
+    return path, end
+
+
+def execute_and_measure(spec: Scenario, services: LocalServices, settings: Settings, org: SeededOrg,
+                        aws: AwsAdapter, earlier_bill: Path) -> list[RealizedComparison]:
+    """Approve and execute ``realized.yaml``'s proposals, bill the days after, measure each one."""
+    from spendpilot.lake import ingest_file
+    from spendpilot.savings.realized import RealizedSettings, execution_times, realized_savings
+
+    assert spec.realized is not None
+    plan = spec.realized
+    pending = services.list_proposals([ProposalStatus.PENDING])
+    out: list[RealizedComparison] = []
+    executed: dict[str, RealizedComparison] = {}
+    for want in plan.execute:
+        row = RealizedComparison(scenario=spec.name, rule=want.rule, target=want.target, status="not_proposed",
+                                 truth=want.realized)
+        out.append(row)
+        match = next((p for p in pending if p.rule == want.rule and (p.target.name or p.target.id) == want.target), None)
+        if match is None:
+            row.note = "the sweep made no such proposal"
+            continue
+        row.estimate, row.low, row.high = (match.estimate.expected.amount, match.estimate.low.amount,
+                                           match.estimate.high.amount)
+        outcome = services.approve(match.id, EVAL_APPROVER, match.plan_hash)
+        if outcome.status is not ProposalStatus.EXECUTED:
+            row.status, row.note = "not_executed", outcome.message
+            continue
+        executed[match.id] = row
+    if not executed:
+        return out
+    ec2 = aws.client("ec2")
+    restart = [org.instance_id(name) for name in plan.after_execution.restarted]
+    if restart:  # someone starts it again: the trap whose bill does not drop
+        ec2.start_instances(InstanceIds=restart)
+    # The bill starts the day after the (latest) execution day: the day of the change is left out.
+    execution_day = max(t for pid in executed for t in execution_times(services.store, pid)).date()
+    bill, end = write_post_execution_bill(spec, org, _instance_states(aws), execution_day=execution_day,
+                                          days=plan.window_days, folder=settings.home / "inputs",
+                                          earlier_bill=earlier_bill)
+    report = ingest_file(bill, settings.lake_dir)
+    if report.rows_quarantined:
+        raise ValueError(f"{bill}: {report.rows_quarantined} post-execution rows quarantined")
+    measured = realized_savings(services.store, settings.lake_dir, settings=RealizedSettings(window_days=plan.window_days),
+                                now=end, proposal_ids=list(executed))
+    for r in measured:
+        row = executed[r.proposal_id]
+        row.status, row.realized, row.error = r.status.value, r.realized_monthly, r.error
+        row.windows = f"{r.before_window.label()} vs {r.after_window.label()}"
+        row.note = r.line() if r.realized_monthly is None else ""
+    return out
