@@ -20,7 +20,7 @@ Seeding writes the rows in one transaction straight into the ``proposals`` table
 events): going through ``upsert_proposal`` 10,000 times would fsync 10,000 times and measure
 nothing this benchmark is about. The rows are real ``Proposal`` JSON as a sweep stores it.
 
-Usage: python benchmarks/tui_queue.py [N]
+Usage: python benchmarks/tui_queue.py [N] [--tui-only]   (``--tui-only``: skip the CLI phase)
 """
 
 from __future__ import annotations
@@ -201,7 +201,9 @@ def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--tui":  # the child process
         print(json.dumps(asyncio.run(_tui(Path(sys.argv[2]), 0))))
         return
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    tui_only = "--tui-only" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--tui-only"]
+    count = int(args[0]) if args else 10_000
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         t0 = time.perf_counter()
@@ -223,10 +225,11 @@ def main() -> None:
                   f"{tui[f'key {name}_wall'] * 1000:4.0f} ms wall")
         print(f"TUI  peak RSS               {tui['peak_rss_mib']:6.0f} MiB")
         print(f"TUI  rows in the queue      {tui['rows_in_table']:6.0f}    of {tui['proposals_listed']:.0f} listed")
-        for args in (("--help",), ("proposals",), ("proposals", "--json"), ("proposals", "--limit", "50")):
-            wall, cpu, code, size = _cli(home, *args)
+        commands = () if tui_only else (("--help",), ("proposals",), ("proposals", "--json"), ("proposals", "--limit", "50"))
+        for command in commands:
+            wall, cpu, code, size = _cli(home, *command)
             note = "" if code == 0 else f"  (exit {code}: not supported by this version)"
-            label = " ".join(args)
+            label = " ".join(command)
             print(f"CLI  {label:<22} {wall:6.2f} s wall {cpu:6.2f} s CPU {size / 1024:8.0f} KiB out{note}")
         print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
 
