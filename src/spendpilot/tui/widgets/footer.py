@@ -41,6 +41,13 @@ class KeysFooter(Footer):
         ) + ((self.show_command_palette, app.ENABLE_COMMAND_PALETTE, self.compact),)
 
     def compose(self) -> ComposeResult:
+        if not self._bindings_ready and self.is_attached:
+            # ``Footer`` starts empty and fills in when the screen first reports its bindings,
+            # a second mount, layout and paint of the whole screen right after the first. The
+            # screen's bindings are known already (the app's and the screen's; a focused
+            # widget's own shown keys, if any, arrive with that report): draw them now, in
+            # the screen's first layout.
+            self.set_reactive(Footer._bindings_ready, True)
         if self._bindings_ready:
             self._composed = self._shown()
         for widget in super().compose():
