@@ -1,15 +1,19 @@
-"""Textual's ``Footer``, recomposed only when the keys it shows change.
+"""Textual's ``Footer``, built in the screen's first layout and rebuilt only when the keys it
+shows change.
 
-``Footer`` rebuilds all its keys (a widget each, ~15 here) every time the screen says its
-bindings were updated: at start-up that is three times (the screen mounting, the queue taking
-focus, the first refresh), though the keys shown are the same each time, because the queue's own
-keys are not shown. Each rebuild mounts, styles and lays out every key on the event loop:
-~85 ms of loop CPU each on the shared test machine, the largest part of the main loop's work
-before the queue is usable, and a stall each. This footer compares what it would show (each
-shown binding, whether it is enabled, its tooltip) with what it shows, and rebuilds only when
-they differ; it also gives each key its compact class when it is created, so a key is styled
-once when mounted instead of again when ``compact`` is bound to it. It looks and behaves the
-same (same widgets, same CSS).
+``Footer`` starts empty and rebuilds all its keys (a widget each, ~15 here) every time the
+screen says its bindings were updated: at start-up that is three times (the screen mounting,
+the queue taking focus, the first refresh), though the keys shown are the same each time,
+because the queue's own keys are not shown. Each rebuild mounts, styles and lays out every key
+on the event loop, then the whole screen is laid out and painted again: ~85 ms of loop CPU each
+on the shared test machine (load ~11), the largest part of the main loop's work before the
+queue was usable, and a stall each. This footer draws its keys when it is first composed,
+compares what it would show (each shown binding, whether it is enabled, its tooltip and label)
+with what it shows on every report, and rebuilds only when they differ; it also gives each key
+its compact class when it is created, so a key is styled once when mounted instead of again
+when ``compact`` is bound to it. It looks and behaves the same (same widgets, same CSS).
+Textual's footer module is private (``textual.widgets._footer``); ``FooterKey`` is imported
+from there only to recognise the keys ``Footer.compose`` yields.
 """
 
 from __future__ import annotations
