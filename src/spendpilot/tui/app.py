@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Header, Input
 from textual.worker import Worker, get_current_worker
 
 from spendpilot.domain import Proposal, ProposalStatus
@@ -38,6 +38,7 @@ from spendpilot.tui.screens import (
     RejectReasonScreen,
 )
 from spendpilot.tui.widgets import ChatPane, ProposalDetail, ProposalQueue, SpendStrip
+from spendpilot.tui.widgets.footer import KeysFooter
 
 T = TypeVar("T")
 
@@ -119,7 +120,7 @@ class SpendpilotApp(App[None]):
                 yield ProposalQueue(id="queue")
             yield ProposalDetail(id="detail")
         yield ChatPane(id="chat")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The queue's keys work (and show in the footer) only on the main screen: an ``a``
@@ -409,10 +410,10 @@ class SpendpilotApp(App[None]):
         gc.freeze()
 
     def _fetch_queue(self) -> QueueRows:
-        """Read summaries, sort them and draw every row once, in the worker: the loop only
-        filters the result and lays the visible lines on screen.
+        """Read summaries, sort them and measure the columns, in the worker: the loop only
+        filters the result and draws the visible lines (each row once, when first shown).
 
-        The cyclic garbage collector is paused meanwhile: the read and the drawing allocate
+        The cyclic garbage collector is paused meanwhile: the read and the preparing allocate
         ~150,000 small objects, and each full collection they trigger walks the whole heap while
         holding the GIL, freezing the event loop too (measured: prepare 0.55 s CPU with it,
         ~0.25 s without; the longest loop stall at start-up 235 ms wall). ``_show_queue`` then

@@ -1,9 +1,10 @@
 """The queue's data, prepared once off the event loop and filtered cheaply on it.
 
-With thousands of proposals, everything that costs per proposal (parsing, sorting, building the
-search text, formatting and drawing the row: ``queue_rows``) happens once in a worker
-(``prepare``); the event loop only filters the prepared entries (a substring test each) and lays
-the visible rows' pre-drawn lines on screen. Pure functions, tested without an app.
+With thousands of proposals, what costs per proposal and is needed before the first row can
+be shown (parsing, sorting, building the search text, measuring the column widths) happens
+once in a worker (``prepare``); the event loop only filters the prepared entries (a substring
+test each) and lays the visible rows on screen, formatting and drawing a row the first time it
+is shown (``QueueRows.line``, ~40 a screen). Pure functions, tested without an app.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from rich.segment import Segment
 
 from spendpilot.domain import ProposalStatus, ProposalSummary
 from spendpilot.domain.summary import summary_order
-from spendpilot.tui.queue_rows import column_widths, draw_line, header_line, row_cells, table_width
+from spendpilot.tui.queue_rows import draw_line, header_line, measure_widths, row_cells, table_width
 
 DONE_STATUSES: frozenset[ProposalStatus] = frozenset(
     {ProposalStatus.EXECUTED, ProposalStatus.REJECTED, ProposalStatus.SUPERSEDED, ProposalStatus.ROLLED_BACK}
@@ -43,20 +44,34 @@ class QueueEntry:
     proposal: ProposalSummary
     haystack: str
     """Lower-cased id, action, target, rule, risk and status: what the search box matches."""
-    line: tuple[Segment, ...]
-    """The row drawn with the column widths of its ``QueueRows`` (cell styles only)."""
 
 
 class QueueRows(Sequence[QueueEntry]):
-    """Every prepared entry in queue order, with the column widths and the header line they
-    were drawn for. Filtering keeps the widths, so columns do not jump while typing a search."""
+    """Every prepared entry in queue order, with the column widths and header line its rows are
+    drawn with, and the rows drawn so far. Filtering keeps the widths, so columns do not jump
+    while typing a search."""
 
-    __slots__ = ("entries", "header", "widths")
+    __slots__ = ("_lines", "entries", "header", "widths")
 
     def __init__(self, entries: list[QueueEntry], widths: tuple[int, ...]) -> None:
         self.entries = entries
         self.widths = widths
         self.header = header_line(widths)
+        self._lines: dict[int, tuple[Segment, ...]] = {}
+        """Drawn rows by ``id(entry)``: the entries live as long as this object holds them."""
+
+    def line(self, entry: QueueEntry) -> tuple[Segment, ...]:
+        """``entry``'s row drawn with these widths (cell styles only), drawn on first use."""
+        key = id(entry)
+        line = self._lines.get(key)
+        if line is None:
+            line = self._lines[key] = draw_line(row_cells(entry.proposal), self.widths)
+        return line
+
+    @property
+    def drawn_count(self) -> int:
+        """Rows drawn so far (for tests: the rows never shown are never formatted)."""
+        return len(self._lines)
 
     @property
     def width(self) -> int:
@@ -112,20 +127,18 @@ class QueueFilter:
 
 
 def prepare(proposals: Iterable[ProposalSummary]) -> QueueRows:
-    """Sort once, build each proposal's search text and draw its row. Runs in a worker thread."""
+    """Sort once, build each proposal's search text and measure the column widths; the rows
+    are drawn when shown. Runs in a worker thread."""
     ordered = summary_order(proposals)
-    cells = [row_cells(p) for p in ordered]
-    widths = column_widths(cells)
     return QueueRows(
         [
             QueueEntry(
                 p,
                 " ".join((p.id, p.action, p.target_label, p.target_id, p.location, p.rule, p.risk.value, p.status.value)).lower(),
-                draw_line(c, widths),
             )
-            for p, c in zip(ordered, cells, strict=True)
+            for p in ordered
         ],
-        widths,
+        measure_widths(ordered),
     )
 
 

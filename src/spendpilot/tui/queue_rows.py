@@ -1,12 +1,16 @@
-"""The queue's rows as pre-drawn lines: formatted, measured and laid out once, off the event loop.
+"""The queue's rows as lines of a few segments: column widths from one cheap pass, each row
+formatted and drawn only when it is first shown.
 
 A ``DataTable`` renders every visible cell on the event loop (a rich ``Padding`` and
 ``render_lines`` per cell): ~70 ms of loop CPU for one fresh page of 50 rows, whatever the app
-does. The queue instead draws each row here, in the worker that reads the proposals: the cells
-are formatted, the column widths measured over every row, and each row becomes a few padded
-segments carrying only the cells' own styles (risk and status colours). The widget
-then wraps a visible row's segments in a ``Strip``, lays the row's background (zebra stripe,
-cursor) under it and crops it to the viewport, for the visible lines only.
+does. Formatting and drawing all 10,000 rows in the worker instead cost ~0.35 s of CPU (money
+formatting dominates) before the queue could show anything, for rows nobody scrolls to. So the
+worker only measures the column widths (``measure_widths``: the widest text per column, and each
+money column from its extreme amounts, without formatting every amount), and a row is formatted
+and drawn (``draw_line``: a few padded segments carrying only the cells' own styles, risk and
+status colours) the first time it is on screen, ~40 rows a screen, then kept
+(``QueueRows.line``). The widget wraps a visible row's segments in a ``Strip``, lays the row's
+background (zebra stripe, cursor) under it and crops it to the viewport.
 
 Every text is plain: target names and ids come from cloud APIs and are never parsed as markup,
 and control characters (a newline in a tag value) become spaces so a row stays one line.
@@ -14,7 +18,7 @@ and control characters (a newline in a tag value) become spaces so a row stays o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -111,8 +115,7 @@ def column_widths(rows: Sequence[tuple[Cell, ...]]) -> tuple[int, ...]:
     widths = []
     for index, column in enumerate(COLUMNS):
         widest = max((row[index][2] for row in rows), default=0)
-        width = max(widest, cell_len(column.label))
-        widths.append(min(width, column.max_width) if column.max_width else width)
+        widths.append(_capped(max(widest, cell_len(column.label)), column))
     return tuple(widths)
 
 
@@ -141,6 +144,68 @@ def draw_line(cells: Sequence[Cell], widths: Sequence[int]) -> tuple[Segment, ..
     if texts:
         segments.append(Segment("".join(texts), current))
     return tuple(segments)
+
+
+def _widest(texts: Iterable[str], cap: int | None = None) -> int:
+    """The widest text in cells, as drawn (control characters as spaces), at most ``cap``.
+
+    Printable ASCII (nearly always: ids, actions, most names) is measured by ``len`` in one C
+    pass; anything else character by character, as it is drawn."""
+    texts = list(texts)
+    joined = "".join(texts)
+    if joined.isascii() and joined.isprintable():
+        widest = max(map(len, texts), default=0)
+        return min(widest, cap) if cap is not None else widest
+    widest = 0
+    for text in texts:
+        width = _width(_one_line(text))
+        if width > widest:
+            widest = width
+            if cap is not None and widest >= cap:
+                break
+    return widest
+
+
+def _money_width(amounts: Sequence[Decimal], currency: str) -> int:
+    """The widest of ``amounts`` written as the queue writes them, from two of them: a written
+    amount only widens with its magnitude (more digits, a thousands comma) and a minus sign, so
+    the widest is the largest or the most negative."""
+    if not amounts:
+        return 0
+    return max(cell_len(format_money(a, currency, whole=True)) for a in (max(amounts), min(amounts)))
+
+
+def measure_widths(proposals: Sequence[ProposalSummary]) -> tuple[int, ...]:
+    """Each column's content width over every proposal, without formatting each row.
+
+    The same widths as ``column_widths`` over every row's cells, except the low–high range: it
+    is given the widest low plus the widest high (per currency), which is its exact width when
+    one proposal has both, as estimates usually do (high ≥ low), and otherwise a few cells
+    more: a range never gets cut."""
+    by_currency: dict[str, list[ProposalSummary]] = {}
+    for p in proposals:
+        by_currency.setdefault(p.currency, []).append(p)
+    expected = low_high = 0
+    for currency, held in by_currency.items():
+        expected = max(expected, _money_width([p.expected for p in held], currency))
+        low_high = max(low_high, _money_width([p.low for p in held], currency) + 1
+                       + _money_width([p.high for p in held], currency))
+    risks = {p.risk for p in proposals}
+    statuses = {p.status for p in proposals}
+    content = (
+        _widest(p.id for p in proposals),
+        _widest(p.action for p in proposals),
+        _widest((p.target_label for p in proposals), TARGET_WIDTH),
+        expected,
+        low_high,
+        _widest(r.value for r in risks),
+        _widest(STATUS_LABELS.get(s, s.value) for s in statuses),
+    )
+    return tuple(_capped(max(width, cell_len(column.label)), column) for width, column in zip(content, COLUMNS, strict=True))
+
+
+def _capped(width: int, column: Column) -> int:
+    return min(width, column.max_width) if column.max_width else width
 
 
 def header_line(widths: Sequence[int]) -> tuple[Segment, ...]:

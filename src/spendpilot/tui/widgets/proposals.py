@@ -4,9 +4,10 @@ scrollable, drawn a visible line at a time (Textual's Line API).
 A ``DataTable`` renders every visible cell on the event loop: ~70 ms of loop CPU for one fresh
 page of 50 rows, over the 50 ms freeze budget whatever the app does, and paging it (50 rows at a
 time) still cost ~100 ms per page turn. This widget is a ``ScrollView`` whose ``render_line(y)``
-returns the row's line drawn in advance by the worker that read the proposals
-(``queue_model.prepare`` → ``queue_rows``): on the loop it only lays the row's background
-(zebra stripe or cursor) under that strip and crops it to the viewport, for the lines on screen.
+returns the row's line: the worker that read the proposals sorted them and measured the column
+widths (``queue_model.prepare``); a row is formatted and drawn into a few segments the first
+time it is on screen and kept (``QueueRows.line``), and the loop lays the row's background
+(zebra stripe or cursor) under it and crops it to the viewport, for the lines on screen only.
 A refresh, a filter, a page or a jump to the end therefore costs the visible lines (~40), not
 the rows held (10,000). There are no pages: the whole filtered queue scrolls.
 
@@ -48,7 +49,7 @@ EVEN_ROW = "proposal-queue--even-row"
 
 
 class ProposalQueue(ScrollView, can_focus=True):
-    """Every (filtered) proposal as one pre-drawn line under a fixed header row."""
+    """Every (filtered) proposal as one line, drawn when first shown, under a fixed header row."""
 
     class ProposalHighlighted(Message):
         """The proposal under the cursor changed (``None`` when the queue is empty)."""
@@ -181,7 +182,7 @@ class ProposalQueue(ScrollView, can_focus=True):
     # -- input ------------------------------------------------------------------------------
 
     def set_proposals(self, proposals: Iterable[ProposalSummary]) -> None:
-        """Replace the proposals (sorting and drawing them here; a worker should call
+        """Replace the proposals (sorting and measuring them here; a worker should call
         ``prepare`` and ``set_entries`` instead so the loop does no per-proposal work)."""
         self.set_entries(prepare(proposals))
 
@@ -303,7 +304,7 @@ class ProposalQueue(ScrollView, can_focus=True):
     # -- drawing (the Line API) -------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
-        """Line ``y`` of the widget: the header, or a pre-drawn row with its background laid
+        """Line ``y`` of the widget: the header, or a row (drawn once) with its background laid
         under it, cropped to the viewport. Nothing here is per proposal held, only per line."""
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
@@ -315,7 +316,7 @@ class ProposalQueue(ScrollView, can_focus=True):
         row = scroll_y + y - 1
         if row >= len(self._shown):
             return Strip.blank(width, base)
-        line = Strip(self._shown[row].line, self._rows.width)
+        line = Strip(self._rows.line(self._shown[row]), self._rows.width)
         if row == self._cursor:
             cursor = self.get_component_rich_style(CURSOR)
             style = base + cursor
