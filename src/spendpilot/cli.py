@@ -27,7 +27,7 @@ from spendpilot.domain import ProposalStatus, format_money
 from spendpilot.errors import BadArgument, ConfigError, ExitCode, IngestError, SpendpilotError
 
 if TYPE_CHECKING:  # `--help` and the listing commands must not pay for SQLAlchemy, pydantic-settings, …
-    from datetime import date
+    from datetime import date, datetime
 
     from spendpilot.config import Settings
     from spendpilot.domain.reports import ExecutionOutcome
@@ -1054,16 +1054,33 @@ def demo(
         prepare_scenario(settings, spec, emulator.endpoint_url or "", now=now, progress=lambda m: err.print(Text(m)))
         services = _services(settings)
         report = services.sweep()
+        showback = _demo_showback(services, settings, now)
         if headless:
             print_sweep_report(console, report)
             console.print(proposals_table(services.list_proposals([ProposalStatus.PENDING]), title="Pending proposals"))
+            console.print(Text(showback, style="dim"), soft_wrap=True)
             console.print(Text(f"Stores in {home}/ (state, lake, checkpoints, memory).", style="dim"))
         else:
             from spendpilot.tui import run_tui
 
             run_tui(services, approver=_who(None))
+            console.print(Text(showback, style="dim"), soft_wrap=True)
         if keep_emulator:
             _serve_demo_emulator(settings)
+
+
+def _demo_showback(services: SpendpilotServices, settings: Settings, now: datetime) -> str:
+    """Allocation and token rows into the lake, then the HTML report; a scenario without the
+    data for it says why in one line instead of failing the demo."""
+    from spendpilot.runtime import LocalServices
+    from spendpilot.scenarios.showback import write_showback
+
+    if not isinstance(services, LocalServices):  # the demo always builds local services
+        return "No chargeback report: the demo's services are not local"
+    try:
+        return write_showback(services, settings, now).line()
+    except SpendpilotError as exc:
+        return f"No chargeback report: {exc}"
 
 
 def _serve_demo_emulator(settings: Settings) -> None:
@@ -1085,6 +1102,8 @@ def _serve_demo_emulator(settings: Settings) -> None:
         env["SPENDPILOT_AWS__ACCOUNTS"] = json.dumps(settings.aws.accounts)
     if settings.sources:  # the scenario's Kubernetes clusters: their emulators run as long as this one
         env["SPENDPILOT_SOURCES"] = json.dumps(settings.sources)
+    if settings.chargeback.model_dump(exclude_defaults=True):  # the scenario's owner rules (chargeback.toml)
+        env["SPENDPILOT_CHARGEBACK"] = settings.chargeback.model_dump_json(exclude_defaults=True)
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     console.print(
         "The AWS emulator keeps running until Ctrl-C. In another shell, point the CLI at the demo:\n"

@@ -90,6 +90,11 @@ def scenario_settings(
     (the Prometheus sources serving its ``usage.yaml``). The scenario's ``budgets`` become ``[[budgets]]``."""
     if spec.budgets:
         extra = {"budgets": spec.budgets, **extra}
+    rules = spec.path / "chargeback.toml"  # the owner rules a FinOps team writes once (docs/chargeback.md)
+    if rules.is_file() and "chargeback" not in extra:
+        import tomllib
+
+        extra = {"chargeback": tomllib.loads(rules.read_text(encoding="utf-8")).get("chargeback", {}), **extra}
     settings = Settings(home=home, aws=spec.aws_settings(endpoint_url), **extra)
     kube = [*kubernetes_source_config(spec, home), *extra_sources]
     if not kube:
