@@ -110,3 +110,24 @@ def test_resends_are_dropped_per_conversation_and_first_sendings_kept() -> None:
     kept = without_resends(loop + other + asked)
     assert [r.conversation_id for r in kept[:2]] == ["run-1", "run-2"]
     assert kept[2:] == asked  # one request per conversation: every repeat across callers stays
+
+
+def test_the_semantic_cache_scenarios_truth_counts_only_cacheable_repeats() -> None:
+    """expected.yaml's hand-derived truth for llm_semantic_cache: 210 planted repeats, of which the
+    order-status and double-charge ones read live data (never cached, says the runbook): 177."""
+    import yaml
+
+    from spendpilot.scenarios.model import scenarios_root
+
+    corpus = generate_prompts(600, 0.35, seed=81)  # llm_requests.yaml's help-center
+    seen: set[int] = set()
+    live = 0
+    for meaning, intent in zip(corpus.meanings, corpus.intents, strict=True):
+        live += meaning in seen and intent in ("order_status", "charged_twice")
+        seen.add(meaning)
+    assert (corpus.planted_duplicates, live) == (210, 33)
+    per_request = (Decimal("429.5") * Decimal("0.40") + Decimal("219.5") * Decimal("1.60")) / 1_000_000
+    truth = (210 - live) * per_request * DAYS_PER_MONTH / 7
+    expected = yaml.safe_load((scenarios_root() / "llm_semantic_cache" / "expected.yaml").read_text())
+    [entry] = expected["must_propose"]
+    assert Decimal(entry["saving"]) == truth.quantize(Decimal("0.01"))
