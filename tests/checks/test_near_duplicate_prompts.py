@@ -88,3 +88,46 @@ def test_at_5000_prompts_the_estimate_is_within_ten_percent(tmp_path: Path) -> N
     corpus = generate_prompts(5000, 0.3, seed=2026)
     found = estimate_duplicates(corpus.prompts, store_dir=tmp_path)
     assert abs(found.share - corpus.planted_share) <= 0.1 * corpus.planted_share, (found.share, corpus.planted_share)
+
+
+def test_a_loop_resending_one_prompt_in_one_conversation_is_not_a_cache_lever() -> None:
+    """llm_runaway_loop's travel-agent: 900 verbatim re-sends of one call in one conversation
+    are a loop (runaway_llm_loop proposes the rate limit), not users asking one question."""
+    from spendpilot.scenarios.llm_traffic import runaway_loop
+
+    loop = runaway_loop("travel-agent", "gpt-4.1", NOW, calls=900, per_minute=120, conversation="travel-agent-run-85")
+    spec = all_checks()["near_duplicate_prompts"]
+    assert spec.run(Snapshot(taken_at=NOW, llm_requests=loop), spec.settings(), PRICES) == []
+
+
+def test_resends_are_dropped_per_conversation_and_first_sendings_kept() -> None:
+    from spendpilot.checks.near_duplicate_prompts import without_resends
+    from spendpilot.scenarios.llm_traffic import runaway_loop
+
+    loop = runaway_loop("agent", "gpt-4.1", NOW, calls=5, per_minute=60, conversation="run-1")
+    other = runaway_loop("agent", "gpt-4.1", NOW, calls=2, per_minute=60, conversation="run-2")
+    asked = repeated_questions("help-center", "gpt-4.1-mini", START, count=20, duplicate_share=0.5, seed=3)
+    kept = without_resends(loop + other + asked)
+    assert [r.conversation_id for r in kept[:2]] == ["run-1", "run-2"]
+    assert kept[2:] == asked  # one request per conversation: every repeat across callers stays
+
+
+def test_the_semantic_cache_scenarios_truth_counts_only_cacheable_repeats() -> None:
+    """expected.yaml's hand-derived truth for llm_semantic_cache: 210 planted repeats, of which the
+    order-status and double-charge ones read live data (never cached, says the runbook): 177."""
+    import yaml
+
+    from spendpilot.scenarios.model import scenarios_root
+
+    corpus = generate_prompts(600, 0.35, seed=81)  # llm_requests.yaml's help-center
+    seen: set[int] = set()
+    live = 0
+    for meaning, intent in zip(corpus.meanings, corpus.intents, strict=True):
+        live += meaning in seen and intent in ("order_status", "charged_twice")
+        seen.add(meaning)
+    assert (corpus.planted_duplicates, live) == (210, 33)
+    per_request = (Decimal("429.5") * Decimal("0.40") + Decimal("219.5") * Decimal("1.60")) / 1_000_000
+    truth = (210 - live) * per_request * DAYS_PER_MONTH / 7
+    expected = yaml.safe_load((scenarios_root() / "llm_semantic_cache" / "expected.yaml").read_text())
+    [entry] = expected["must_propose"]
+    assert Decimal(entry["saving"]) == truth.quantize(Decimal("0.01"))

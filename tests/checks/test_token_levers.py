@@ -192,9 +192,23 @@ def test_batch_finding_and_saving_by_hand(scenario_snapshots: dict[str, Snapshot
     assert any("3 consecutive hours" in s or "within 6 consecutive hours" in s for s in f.signals)
     est = estimate(finding, PRICES)
     assert est is not None
-    # gpt-4.1: input $2 -> $1, output $8 -> $4 per 1M; no cached tokens. Expected share 80%.
+    # gpt-4.1: input $2 -> $1, output $8 -> $4 per 1M; no cached tokens. No request is in a
+    # conversation, so all of it can move: expected = high = full (it was a flat 80 %, 20 % low).
+    assert f.requests_in_conversation == 0
     full = (Decimal(f.input_tokens) * 1 + Decimal(f.output_tokens) * 4) / 1_000_000 * DPM / 7
-    assert est.expected.amount == (full * Decimal("0.8")).quantize(Decimal("0.01"))
+    assert est.expected.amount == full.quantize(Decimal("0.01"))
+    assert est.high.amount == full.quantize(Decimal("0.01"))
+    assert est.low.amount == (full * Decimal("0.5")).quantize(Decimal("0.01"))
+
+
+def test_batch_expected_share_is_the_requests_outside_a_conversation() -> None:
+    facts = BatchFacts(provider="openai", model="gpt-4.1", feature="nightly-etl", days=7, requests=1000,
+                       input_tokens=1_000_000, cached_input_tokens=0, output_tokens=0, signals=["a schedule"],
+                       requests_in_conversation=100)
+    est = estimate(_finding("use_batch_api", facts), PRICES)
+    assert est is not None
+    full = Decimal(1_000_000) * 1 / 1_000_000 * DPM / 7  # input $2 -> $1 per 1M
+    assert est.expected.amount == (full * Decimal("0.9")).quantize(Decimal("0.01"))
     assert est.high.amount == full.quantize(Decimal("0.01"))
 
 

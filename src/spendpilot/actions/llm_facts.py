@@ -52,6 +52,7 @@ class BatchFacts(LlmFeatureFacts):
     cached_input_tokens: int = Field(ge=0)
     output_tokens: int = Field(ge=0)
     signals: list[str] = Field(description="Why the traffic looks non-interactive.")
+    requests_in_conversation: int = Field(0, ge=0, description="Requests carrying a conversation id: someone may wait for these.")
 
 
 class SystemPromptFacts(LlmFeatureFacts):

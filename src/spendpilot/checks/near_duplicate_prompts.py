@@ -11,11 +11,16 @@ near neighbours above ``threshold`` that carry the same literals (numbers, quote
 are grouped, and duplicates = prompts - groups. The share measured on the sample is applied to
 all the feature's requests. Prompts that share a template but ask about different things (another
 city, order or product) are not duplicates.
+
+A conversation re-sending the very prompt it already sent (a retry, an agent stuck in a loop) is
+counted once: a semantic cache is for different callers asking the same question, and a loop's
+spend is ``runaway_llm_loop``'s lever (a cache would only make the loop spin for free).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -42,6 +47,22 @@ class NearDuplicatePromptSettings(BaseModel):
     store_dir: Path | None = Field(None, description="Chroma folder for the prompt vectors; default: a temporary folder.")
 
 
+def without_resends(requests: Iterable[LlmRequest]) -> list[LlmRequest]:
+    """The requests minus every verbatim re-send of a prompt within its own conversation (the
+    first sending stays). Requests without a conversation id or without text are all kept."""
+    seen: set[tuple[str, str]] = set()
+    kept: list[LlmRequest] = []
+    for r in requests:
+        text = r.user_text()
+        if r.conversation_id is not None and text is not None:
+            key = (r.conversation_id, text)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(r)
+    return kept
+
+
 @register_check(
     "near_duplicate_prompts",
     action_kind="enable_semantic_cache",
@@ -60,7 +81,8 @@ def find_near_duplicate_prompts(
         by_feature[(r.feature, r.provider, r.model)].append(r)
     findings: list[Finding[SemanticCacheFacts]] = []
     embedding = None
-    for (feature, provider, model), rows in sorted(by_feature.items()):
+    for (feature, provider, model), sent in sorted(by_feature.items()):
+        rows = without_resends(sent)
         texts = [(r, t) for r in rows if (t := r.user_text())]
         if len(texts) < settings.min_prompts:
             continue
@@ -95,6 +117,8 @@ def find_near_duplicate_prompts(
                          source="spendpilot.memory.semantic_duplicates"),
                 Evidence(label="Prompts without stored text", value=f"{len(rows) - len(texts):,}",
                          source="[otel] store_prompt_text"),
+                Evidence(label="Re-sends within a conversation (left out)", value=f"{len(sent) - len(rows):,}",
+                         source="retries and loops: runaway_llm_loop's lever, not a cache's"),
             ],
         ))
     return findings

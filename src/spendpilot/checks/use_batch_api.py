@@ -80,6 +80,7 @@ def find_batchable_traffic(snapshot: Snapshot, settings: BatchSettings, prices: 
                 provider=s.provider, model=s.model, feature=s.feature, days=s.days, requests=s.requests,
                 input_tokens=s.input_tokens, cached_input_tokens=s.cache_read_input_tokens,
                 output_tokens=s.output_tokens, signals=signals,
+                requests_in_conversation=s.requests_with_conversation,
             ),
             evidence=[Evidence(label="Non-interactive because", value=signal, source=SOURCE) for signal in signals]
             + [Evidence(label="Requests by UTC hour", value=" ".join(str(n) for n in s.hour_counts), source=SOURCE)],

@@ -14,18 +14,31 @@ from spendpilot.savings.registry import register_estimator
 
 
 class MovableShare(BaseModel):
-    """Share of the feature's traffic that can wait up to 24 hours for its answer."""
+    """Share of the feature's traffic that can wait up to 24 hours for its answer.
+
+    The expected share is not a constant: the check only admits traffic with no streamed answer
+    and few requests in a conversation, so the expected share is the requests outside a
+    conversation (a flat 80 % under-stated, by 20 %, features whose every request is batchable).
+    The low end keeps what the data cannot show: a deadline tighter than the batch API's 24 h.
+    """
 
     low: Decimal = Decimal("0.5")
-    expected: Decimal = Decimal("0.8")
     high: Decimal = Decimal("1.0")
+
+    @staticmethod
+    def expected(requests: int, requests_in_conversation: int) -> Decimal:
+        """Requests no conversation says anyone waits for, as a share of all."""
+        if requests <= 0:
+            return Decimal(0)
+        return 1 - Decimal(min(requests_in_conversation, requests)) / Decimal(requests)
 
 
 @register_estimator("use_batch_api", facts=BatchFacts)
 def estimate_batch_saving(finding: Finding[BatchFacts], prices: PriceBook) -> Estimate | None:
     """saving = [U × (input − batch input) + C × (cache read − batch cache read) + O × (output −
     batch output)] × days/month ÷ days × movable share; U uncached input, C cached input, O output
-    (reasoning included). Cached tokens without a batch cache-read price save nothing here."""
+    (reasoning included). Cached tokens without a batch cache-read price save nothing here.
+    Movable share: low 50 %, expected the requests outside a conversation, high 100 %."""
     f = finding.facts
     p = prices.token_price(f.model)
     if p is None or p.batch_input_per_token is None or p.batch_output_per_token is None:
@@ -39,14 +52,15 @@ def estimate_batch_saving(finding: Finding[BatchFacts], prices: PriceBook) -> Es
     full = (uncached * (p.input_per_token - p.batch_input_per_token) + cached * read_delta
             + out * (p.output_per_token - p.batch_output_per_token))
     share, currency, per_m = MovableShare(), p.currency, Decimal(1_000_000)
+    expected = max(share.low, MovableShare.expected(f.requests, f.requests_in_conversation))
     return Estimate(
         low=Money.of(full * share.low, currency),
-        expected=Money.of(full * share.expected, currency),
+        expected=Money.of(full * expected, currency),
         high=Money.of(full * share.high, currency),
         formula=(
             "saving = monthly tokens × (interactive − batch price) per kind (uncached input, cached input, "
-            f"output), × the share that can wait up to 24 h: low {share.low:.0%}, expected {share.expected:.0%}, "
-            f"high {share.high:.0%}"
+            f"output), × the share that can wait up to 24 h: low {share.low:.0%}, expected {expected:.0%} "
+            f"(requests outside a conversation), high {share.high:.0%}"
         ),
         inputs=[
             Evidence(label=f"{p.model} per 1M tokens, interactive → batch (input / output)",
