@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import signal
 import subprocess
@@ -62,6 +63,10 @@ def test_headless_demo_runs_the_whole_loop_and_can_keep_its_emulator_for_the_cli
             assert name in text
         assert "inference-g5-busy" not in text
         assert "Pending expected savings: $" in text
+        # chargeback across cloud, Kubernetes and tokens, with the demo's owner rules: under 5 % unallocated
+        share = re.search(r"Chargeback report: (\S+) \(last 30 days: ([0-9.]+) % of USD", text)
+        assert share is not None, text
+        assert float(share.group(2)) < 5 and "<svg" in Path(share.group(1)).read_text()
         exports = dict(kv.split("=", 1) for kv in shlex.split(out[-1].strip())[1:])
         assert exports["SPENDPILOT_AWS__ENDPOINT_URL"].startswith("http://127.0.0.1:")
 
