@@ -7,10 +7,12 @@ key press. The cube reads the lake once and answers those questions from memory,
 explorer's own ``_assemble`` (ranking, ``(other)``, shares, deltas), so its answers are the
 explorer's answers; ``tests/lake/test_spend_cube.py`` checks them equal, query by query.
 
-One scan, two levels: the first groups the rows by day, currency, the plain columns and the
-*raw* Tags text (no JSON parsed: the bill repeats a few tag sets millions of times); the second
-reads each tag from those few thousand distinct Tags texts, with the explorer's own SQL, so a
-tag means here exactly what it means to ``spendpilot spend``.
+One scan, two levels: the first groups the rows by day and currency and, in one grouping set
+each, by every plain column and by the *raw* Tags text (no JSON parsed: the bill repeats a few
+tag sets millions of times); the second reads each tag from those few thousand distinct Tags
+texts, with the explorer's own SQL, so a tag means here exactly what it means to
+``spendpilot spend``. The cells come back as one small Arrow table (``read_cube_table``), which
+``spend_cube_cache`` stores next to the lake so that an unchanged lake is not read again.
 
 A question the cube cannot answer (filters, another metric, dates outside its window, several
 keys) returns ``None`` from ``answer``: ask the explorer instead.
