@@ -27,7 +27,8 @@ Each phase runs in its own child process, so its peak RSS is its own:
   Then the process's peak RSS (``ru_maxrss``). ``d`` is pressed 0.5 s after the app starts.
   The phase runs twice: first with no stored spend cube (``<lake>/.cache`` removed: the first
   start after an ingest, the app's start-up read still under way at ``d``), then again with the
-  cube the first run stored (the next start).
+  cube the first run stored (the next start), and a third time with none stored but ``d``
+  pressed once the app's start-up workers (queue, spend strip, spend cube) have finished.
 * ``queries``: what the dashboard's worker spends its time on, each part timed alone in-process
   (the spend queries for the grouping, the LLM-usage query, the spend cube's one scan and its
   stored copy's read, budgets, forecast, anomalies), and
@@ -68,7 +69,7 @@ KEYS: tuple[tuple[str, str, int], ...] = (
 WAIT_LIMIT = 900.0
 
 
-async def _tui(home: Path) -> dict[str, Any]:
+async def _tui(home: Path, wait_start: bool = False) -> dict[str, Any]:
     from spendpilot.config import load_settings
     from spendpilot.runtime import build_services
     from spendpilot.tui import SpendpilotApp
@@ -104,6 +105,9 @@ async def _tui(home: Path) -> dict[str, Any]:
     async with app.run_test(size=(160, 48)) as pilot:
         app.set_interval(STALL_TICK, tick)
         await pilot.pause(0.5)
+        if wait_start:  # d pressed once the start-up reads (queue, spend strip, spend cube) are done
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.1)
         for key, group, period in KEYS:
             before = app.screen.board if isinstance(app.screen, DashboardScreen) else None
             start = time.perf_counter()
@@ -221,8 +225,9 @@ def _child(argv: list[str]) -> None:
     parser.add_argument("--phase", required=True, choices=["tui", "queries"])
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--wait-start", action="store_true")
     args = parser.parse_args(argv)
-    result = asyncio.run(_tui(args.home)) if args.phase == "tui" else _queries(args.home, args.runs)
+    result = asyncio.run(_tui(args.home, args.wait_start)) if args.phase == "tui" else _queries(args.home, args.runs)
     print(RESULT_PREFIX + json.dumps(result), flush=True)
 
 
@@ -284,10 +289,14 @@ def main(argv: list[str]) -> None:
     work.mkdir(parents=True, exist_ok=True)
     try:
         count, size = prepare_lake(work, args.rows, args.copies)
+        runs = []
         shutil.rmtree(work / "lake" / ".cache", ignore_errors=True)  # the first start after an ingest
-        tui = _run("--phase", "tui", "--home", str(work))
-        stored = (_run("--phase", "tui", "--home", str(work))  # the next start: the cube is stored
-                  if (work / "lake" / ".cache").is_dir() else None)
+        runs.append(("first start (no stored cube)", _run("--phase", "tui", "--home", str(work))))
+        if (work / "lake" / ".cache").is_dir():  # the cube is kept next to the lake
+            runs.append(("next start (cube stored)", _run("--phase", "tui", "--home", str(work))))
+            shutil.rmtree(work / "lake" / ".cache", ignore_errors=True)
+            runs.append(("first start, d after start-up reads", _run("--phase", "tui", "--home", str(work),
+                                                                        "--wait-start")))
         queries = _run("--phase", "queries", "--home", str(work), "--runs", str(args.runs))
     finally:
         if args.keep is None:
@@ -295,7 +304,6 @@ def main(argv: list[str]) -> None:
 
     print(f"lake: {count:,} FOCUS rows ({args.copies} cop{'y' if args.copies == 1 else 'ies'} of the ingested "
           f"files), {size:,.0f} MB Parquet")
-    runs = [("first start (no stored cube)", tui)] + ([("next start (cube stored)", stored)] if stored else [])
     for title, run in runs:
         _print_tui(title, run)
     print(f"\n{'the worker`s parts, alone':<52}{'median s':>9}")
