@@ -24,9 +24,14 @@ Each phase runs in its own child process, so its peak RSS is its own:
     the loop thread's CPU between those two ticks says how much of it was the app's own work
     rather than waiting for a CPU on a shared machine.
 
-  Then the process's peak RSS (``ru_maxrss``).
+  Then the process's peak RSS (``ru_maxrss``). ``d`` is pressed 0.5 s after the app starts.
+  The phase runs twice: first with no stored spend cube (``<lake>/.cache`` removed: the first
+  start after an ingest, the app's start-up read still under way at ``d``), then again with the
+  cube the first run stored (the next start), and a third time with none stored but ``d``
+  pressed once the app's start-up workers (queue, spend strip, spend cube) have finished.
 * ``queries``: what the dashboard's worker spends its time on, each part timed alone in-process
-  (the spend queries for the grouping, the LLM-usage query, budgets, forecast, anomalies), and
+  (the spend queries for the grouping, the LLM-usage query, the spend cube's one scan and its
+  stored copy's read, budgets, forecast, anomalies), and
   for reference DuckDB's own aggregate for the first question (by service, last 30 days and the
   30 before, in one scan, bare session over the same Parquet files) and the real
   ``spendpilot spend --by service --last 30d --compare --json`` process.
@@ -64,7 +69,7 @@ KEYS: tuple[tuple[str, str, int], ...] = (
 WAIT_LIMIT = 900.0
 
 
-async def _tui(home: Path) -> dict[str, Any]:
+async def _tui(home: Path, wait_start: bool = False) -> dict[str, Any]:
     from spendpilot.config import load_settings
     from spendpilot.runtime import build_services
     from spendpilot.tui import SpendpilotApp
@@ -100,6 +105,9 @@ async def _tui(home: Path) -> dict[str, Any]:
     async with app.run_test(size=(160, 48)) as pilot:
         app.set_interval(STALL_TICK, tick)
         await pilot.pause(0.5)
+        if wait_start:  # d pressed once the start-up reads (queue, spend strip, spend cube) are done
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.1)
         for key, group, period in KEYS:
             before = app.screen.board if isinstance(app.screen, DashboardScreen) else None
             start = time.perf_counter()
@@ -166,10 +174,19 @@ def _queries(home: Path, runs: int) -> dict[str, Any]:
     parts["unit economics (LLM usage)"] = _timed(
         lambda: services.spend(build_query(group_by=["feature"], last_days=30, source="llm_usage")), runs)
     if hasattr(services, "spend_cube"):
+        from spendpilot.lake.spend_cube import SpendCube
         from spendpilot.tui.dashboard_data import CUBE_DAYS, CUBE_KEYS
 
         parts[f"spend cube: {', '.join(CUBE_KEYS)}, {CUBE_DAYS} d, one scan"] = _timed(
-            lambda: services.spend_cube(CUBE_KEYS, CUBE_DAYS), runs)
+            lambda: SpendCube.build(lake, CUBE_KEYS, CUBE_DAYS), runs)
+        try:
+            from spendpilot.lake.spend_cube_cache import SpendCubeCache
+        except ImportError:  # before the cube was stored next to the lake
+            pass
+        else:
+            SpendCubeCache(lake).get(CUBE_KEYS, CUBE_DAYS)  # stored, if it was not yet
+            parts["spend cube: stored one read (a new process's first ask)"] = _timed(
+                lambda: SpendCubeCache(lake).get(CUBE_KEYS, CUBE_DAYS), runs)
     parts["budgets"] = _timed(services.budgets, runs)
     parts[f"forecast, next {FORECAST_DAYS} d"] = _timed(lambda: services.forecast([], FORECAST_DAYS), runs)
     parts["anomalies"] = _timed(services.anomalies, runs)
@@ -208,8 +225,9 @@ def _child(argv: list[str]) -> None:
     parser.add_argument("--phase", required=True, choices=["tui", "queries"])
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--wait-start", action="store_true")
     args = parser.parse_args(argv)
-    result = asyncio.run(_tui(args.home)) if args.phase == "tui" else _queries(args.home, args.runs)
+    result = asyncio.run(_tui(args.home, args.wait_start)) if args.phase == "tui" else _queries(args.home, args.runs)
     print(RESULT_PREFIX + json.dumps(result), flush=True)
 
 
@@ -247,6 +265,18 @@ def prepare_lake(work: Path, rows: int, copies: int) -> tuple[int, float]:
     return count, size
 
 
+def _print_tui(title: str, tui: dict[str, Any]) -> None:
+    print(f"\n{'TUI key, ' + title:<44}{'to paint s':>11}{'stall ms':>10}{'loop CPU ms':>13}")
+    for k in tui["keys"]:
+        label = f"{k['key']}  ({k['group']}, {k['period']} d)"
+        print(f"{label:<44}{k['seconds']:>11.2f}{k['stall_s'] * 1000:>10.0f}{k['stall_cpu_s'] * 1000:>13.0f}"
+              + (f"   notes: {'; '.join(k['notes'])[:80]}" if k["notes"] else ""))
+    for k in tui["keys"]:
+        if k.get("outlook_s") is not None:
+            print(f"{k['key']}: outlook panels (budgets, forecast, anomalies) painted after {k['outlook_s']:.2f} s")
+    print(f"TUI peak RSS {tui['peak_rss_mib']:,.0f} MiB")
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("rows", type=int, nargs="?", default=1_000_000)
@@ -259,7 +289,14 @@ def main(argv: list[str]) -> None:
     work.mkdir(parents=True, exist_ok=True)
     try:
         count, size = prepare_lake(work, args.rows, args.copies)
-        tui = _run("--phase", "tui", "--home", str(work))
+        runs = []
+        shutil.rmtree(work / "lake" / ".cache", ignore_errors=True)  # the first start after an ingest
+        runs.append(("first start (no stored cube)", _run("--phase", "tui", "--home", str(work))))
+        if (work / "lake" / ".cache").is_dir():  # the cube is kept next to the lake
+            runs.append(("next start (cube stored)", _run("--phase", "tui", "--home", str(work))))
+            shutil.rmtree(work / "lake" / ".cache", ignore_errors=True)
+            runs.append(("first start, d after start-up reads", _run("--phase", "tui", "--home", str(work),
+                                                                        "--wait-start")))
         queries = _run("--phase", "queries", "--home", str(work), "--runs", str(args.runs))
     finally:
         if args.keep is None:
@@ -267,15 +304,8 @@ def main(argv: list[str]) -> None:
 
     print(f"lake: {count:,} FOCUS rows ({args.copies} cop{'y' if args.copies == 1 else 'ies'} of the ingested "
           f"files), {size:,.0f} MB Parquet")
-    print(f"\n{'TUI key (then showing)':<28}{'to paint s':>11}{'stall ms':>10}{'loop CPU ms':>13}")
-    for k in tui["keys"]:
-        label = f"{k['key']}  ({k['group']}, {k['period']} d)"
-        print(f"{label:<28}{k['seconds']:>11.2f}{k['stall_s'] * 1000:>10.0f}{k['stall_cpu_s'] * 1000:>13.0f}"
-              + (f"   notes: {'; '.join(k['notes'])[:80]}" if k["notes"] else ""))
-    for k in tui["keys"]:
-        if k.get("outlook_s") is not None:
-            print(f"{k['key']}: outlook panels (budgets, forecast, anomalies) painted after {k['outlook_s']:.2f} s")
-    print(f"TUI peak RSS {tui['peak_rss_mib']:,.0f} MiB")
+    for title, run in runs:
+        _print_tui(title, run)
     print(f"\n{'the worker`s parts, alone':<52}{'median s':>9}")
     for name, r in queries["parts"].items():
         print(f"{name:<52}{r['seconds']:>9.2f}" + (f"   {r['error']}" if r["error"] else ""))

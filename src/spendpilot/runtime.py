@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from spendpilot.lake import CostLake
     from spendpilot.lake.spend import SpendQuery, SpendResult
     from spendpilot.lake.spend_cube import SpendCube
+    from spendpilot.lake.spend_cube_cache import SpendCubeCache
     from spendpilot.memory.decisions import DecisionMemory
     from spendpilot.outlook.anomalies import AnomalyReport
     from spendpilot.outlook.budgets import BudgetStatus
@@ -240,10 +241,15 @@ class LocalServices:
 
         return run_spend_query(self.settings.lake_dir, query)
 
-    def spend_cube(self, keys: Sequence[str], days: int) -> SpendCube | None:
-        from spendpilot.lake.spend_cube import SpendCube
+    @cached_property
+    def spend_cubes(self) -> SpendCubeCache:
+        """One per process, so the TUI's start-up read and the dashboard share one scan."""
+        from spendpilot.lake.spend_cube_cache import SpendCubeCache
 
-        return SpendCube.build(self.settings.lake_dir, keys, days)
+        return SpendCubeCache(self.settings.lake_dir)
+
+    def spend_cube(self, keys: Sequence[str], days: int) -> SpendCube | None:
+        return self.spend_cubes.get(keys, days)
 
 
     def anomalies(self) -> AnomalyReport:

@@ -64,7 +64,8 @@ class SpendpilotServices(Protocol):
     def spend_cube(self, keys: Sequence[str], days: int) -> SpendCube | None:
         """The bill per ``keys`` and day over the last ``days`` days of data, read in one scan,
         answering ``spend`` questions from memory (the TUI dashboard's ``g`` / ``p``). None when
-        a sum is too large for it; ``NoSpendData`` when the lake holds no bill."""
+        a sum is too large for it; ``NoSpendData`` when the lake holds no bill. Kept (in memory
+        and next to the lake) while the lake's files are unchanged: cheap to ask again."""
         ...
 
     def audit_events(self, limit: int = 50, proposal_id: str | None = None) -> list[AuditEvent]: ...

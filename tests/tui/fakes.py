@@ -37,6 +37,7 @@ from spendpilot.errors import (
 )
 from spendpilot.lake.spend import SpendQuery, SpendResult, run_spend_query
 from spendpilot.lake.spend_cube import SpendCube
+from spendpilot.lake.spend_cube_cache import SpendCubeCache
 from spendpilot.outlook.anomalies import AnomalyReport, find_anomalies
 from spendpilot.outlook.budgets import BudgetStatus, evaluate_budget
 from spendpilot.outlook.forecast import ForecastResult, forecast_spend
@@ -140,6 +141,8 @@ class FakeServices:
         self.proposals: dict[str, Proposal] = {p.id: p for p in proposals or []}
         self.lake_dir = lake_dir
         """A real DuckDB lake the spend explorer reads; None means no data was ever ingested."""
+        self.spend_cubes: SpendCubeCache | None = None
+        """The real cube cache, as the runtime's services keep one (its counters tell scans)."""
         self.audit: list[AuditEvent] = []
         self.chain = ChainReport(intact=True, events=0, anchor="no anchor", anchored=False)
         self.decision_problems: list[str] = []
@@ -255,7 +258,10 @@ class FakeServices:
 
     def spend_cube(self, keys: Sequence[str], days: int) -> SpendCube | None:
         self._record("spend_cube", keys=list(keys), days=days)
-        return SpendCube.build(self._lake(), keys, days)
+        lake = self._lake()
+        if self.spend_cubes is None:
+            self.spend_cubes = SpendCubeCache(lake)
+        return self.spend_cubes.get(keys, days)
 
     def _lake(self) -> Path:
         if self.lake_dir is None:

@@ -404,6 +404,7 @@ async def test_dashboard_scans_the_bill_once_and_keeps_the_outlook_across_g_and_
     app = RecordingApp(services, approver="alice")
     async with app.run_test(size=APP_SIZE) as pilot:
         await settle(pilot)
+        assert len(services.calls_to("spend_cube")) == 1  # read at start, before `d`
         await pilot.press("d")
         await settle(pilot)
         screen = app.screen
@@ -415,11 +416,14 @@ async def test_dashboard_scans_the_bill_once_and_keeps_the_outlook_across_g_and_
         assert (screen.board.group_label, screen.board.period_days) == ("team", 90)
         assert [s.label for s in screen.board.series][:2] == ["ml", "search"]
         assert screen.board.budgets and screen.board.anomalies  # kept from the first read
-        assert len(services.calls_to("spend_cube")) == 1
+        assert len(services.calls_to("spend_cube")) == 2  # the start's read, then `d` got it
+        cubes = services.spend_cubes
+        assert cubes is not None and cubes.scans + cubes.loads == 1  # one read of lake (or its stored cube)
         assert all(c["query"].resolved_source.value == "llm_usage" for c in services.calls_to("spend"))
         assert [len(services.calls_to(m)) for m in ("budgets", "forecast", "anomalies")] == [1, 1, 1]
         await pilot.press("R")
         await settle(pilot)
-        assert len(services.calls_to("spend_cube")) == 2
+        assert len(services.calls_to("spend_cube")) == 3
+        assert cubes.scans + cubes.loads == 1  # R asks again; the lake's files are unchanged
         assert [len(services.calls_to(m)) for m in ("budgets", "forecast", "anomalies")] == [2, 2, 2]
         assert screen.board.budgets and (screen.board.group_label, screen.board.period_days) == ("team", 90)

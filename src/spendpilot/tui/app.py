@@ -7,6 +7,7 @@ so each runs in a thread worker and delivers its result back with ``call_from_th
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 from collections.abc import Callable, Iterable
@@ -135,6 +136,14 @@ class SpendpilotApp(App[None]):
         self.chat.border_subtitle = "+/- resize · z zoom"
         self.queue.focus()
         self.action_reload()
+        self.run_worker(self._read_spend_cube, thread=True, group="spend-cube", exit_on_error=False)
+
+    def _read_spend_cube(self) -> None:
+        """Read the dashboard's spend cube at start, in the background, so ``d`` paints at once
+        (the services keep it while the lake is unchanged). A lake with no bill yet is for the
+        dashboard to say, not a start-up error."""
+        with contextlib.suppress(SpendpilotError):
+            self.services.spend_cube(CUBE_KEYS, CUBE_DAYS)
 
     @property
     def queue(self) -> ProposalQueue:
