@@ -305,6 +305,7 @@ class LocalServices:
             similar_decisions=similar, conversation_id=self.conversation_id,
             on_behalf_of=on_behalf_of or self.chat_user or getpass.getuser(),
             model_name=describe_model(self.model) if self.model is not None else "none",
+            chargeback=self.settings.chargeback, realized=self.settings.realized, clock=self.clock,
         )
 
     def chat(self, message: str, selected_proposal_id: str | None = None) -> str:
