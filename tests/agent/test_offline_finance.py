@@ -49,3 +49,16 @@ def test_unallocated_spend_names_the_share_and_why_without_owners(tmp_path: Path
     assert "+ unallocated $348.51 (59.2% unallocated)" in answer.lines[0]
     assert answer.lines[1] == "- unallocated, cloud: no team tag: $348.51"
     assert not any(ln.startswith("- team ") for ln in answer.lines)
+
+
+def test_chargeback_of_this_month_and_last_month_counts_calendar_months_from_the_latest_data(tmp_path: Path) -> None:
+    from spendpilot.agent.offline_answer import _month_bounds
+
+    fh = finance_home(tmp_path)
+    latest = fh.last_day
+    last_start, last_end = _month_bounds(latest.replace(day=1) - timedelta(days=1))
+    for text, (start, end) in (("chargeback by team this month", (latest.replace(day=1), latest)),
+                               ("what does each team cost last month", (last_start, last_end))):
+        answer = answer_question(parse_question(text), fh.services)
+        assert answer.answered, answer.text
+        assert answer.header.startswith(f"Chargeback by team, {start} to {end} ("), answer.header
