@@ -1540,12 +1540,13 @@ def report_cmd(
     """Write the chargeback / showback report as one HTML file for people who never open a terminal.
 
     Charts (spend over time, by team, by feature, the unallocated share) are inline SVG; no
-    script and nothing fetched from elsewhere. Also the period, data freshness and the top open
-    proposals with their estimated monthly savings.
+    script and nothing fetched from elsewhere. Also the period, data freshness, the top open
+    proposals with their estimated monthly savings, and each executed proposal's realized saving
+    beside its estimate (as `spendpilot savings`).
     """
     from datetime import UTC, datetime
 
-    from spendpilot.allocation.report import build_report, render_report_html
+    from spendpilot.allocation.report import build_report, realized_report_rows, render_report_html
 
     settings = _settings(config, home)
     services = _services(settings)
@@ -1553,7 +1554,8 @@ def report_cmd(
         first, last_day, last_days = _chargeback_period(start, end, last)
         proposals = services.list_proposals([ProposalStatus.PENDING, ProposalStatus.APPROVED])
         data = build_report(settings.lake_dir, settings.chargeback, proposals, now=datetime.now(UTC),
-                            start=first, end=last_day, last_days=last_days)
+                            start=first, end=last_day, last_days=last_days,
+                            realized=realized_report_rows(services.realized_savings()))
     except SpendpilotError as exc:
         raise _fail(exc) from exc
     html.parent.mkdir(parents=True, exist_ok=True)

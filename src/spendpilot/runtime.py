@@ -20,6 +20,8 @@ from spendpilot.domain import AuditEvent, Proposal, ProposalStatus, ProposalSumm
 from spendpilot.errors import AdapterError, SpendpilotError
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import BaseMessage
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from spendpilot.agent.copilot_tools import CopilotDeps
     from spendpilot.agent.llm_usage import UsageTotal
     from spendpilot.agent.remediation import RemediationThreads
+    from spendpilot.allocation.chargeback import ChargebackResult
     from spendpilot.approval.service import Approvals
     from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
     from spendpilot.execution import Executor
@@ -276,6 +279,16 @@ class LocalServices:
         return realized_savings(self.store, self.settings.lake_dir, settings=self.settings.realized,
                                 now=self.clock.now(), proposal_ids=proposal_ids)
 
+    def chargeback(self, by: str = "team", *, start: date | None = None, end: date | None = None,
+                   last_days: int | None = None) -> ChargebackResult:
+        from spendpilot.allocation.chargeback import run_chargeback
+        from spendpilot.errors import BadArgument
+
+        if by not in ("team", "feature"):
+            raise BadArgument(f"chargeback by {by!r}: costs are allocated to teams or features")
+        return run_chargeback(self.settings.lake_dir, self.settings.chargeback, by="feature" if by == "feature" else "team",
+                              start=start, end=end, last_days=last_days)
+
     def copilot_tools(self) -> CopilotTools:
         from spendpilot.agent.copilot import CopilotTools
 
@@ -311,6 +324,7 @@ class LocalServices:
             similar_decisions=similar, conversation_id=self.conversation_id,
             on_behalf_of=on_behalf_of or self.chat_user or getpass.getuser(),
             model_name=describe_model(self.model) if self.model is not None else "none",
+            chargeback=self.settings.chargeback, realized=self.settings.realized, clock=self.clock,
         )
 
     def chat(self, message: str, selected_proposal_id: str | None = None) -> str:

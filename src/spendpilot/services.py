@@ -9,7 +9,10 @@ from spendpilot.domain import AuditEvent, Proposal, ProposalStatus, ProposalSumm
 from spendpilot.domain.reports import DailySpend, ExecutionOutcome, SpendLine, SweepReport
 
 if TYPE_CHECKING:  # the outlook modules import numpy and the spend explorer DuckDB: front-ends that never ask should not pay
+    from datetime import date
+
     from spendpilot.agent.llm_usage import UsageTotal
+    from spendpilot.allocation.chargeback import ChargebackResult
     from spendpilot.lake.spend import SpendQuery, SpendResult
     from spendpilot.lake.spend_cube import SpendCube
     from spendpilot.outlook.anomalies import AnomalyReport
@@ -103,4 +106,10 @@ class SpendpilotServices(Protocol):
     def realized_savings(self, proposal_ids: Sequence[str] | None = None) -> list[RealizedSaving]:
         """What each executed proposal saved according to the bill, beside its estimate
         (``savings.realized``); ``measuring`` until a full window of billing follows it."""
+        ...
+
+    def chargeback(self, by: str = "team", *, start: date | None = None, end: date | None = None,
+                   last_days: int | None = None) -> ChargebackResult:
+        """The lake's cost allocated by team or feature (as `spendpilot chargeback`,
+        ``allocation.chargeback.run_chargeback``); ``NoSpendData`` on an empty lake."""
         ...

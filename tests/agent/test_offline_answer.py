@@ -115,7 +115,7 @@ CASES = [
     Case("are we over budget?", True, "Budgets this month ("),
     Case("any anomalies today?", True, "Anomalies today ("),
     Case("what can I save?", True, "Pending proposals: "),
-    Case("how much did we save?", False, "does not measure the saving realized"),
+    Case("how much did we save?", True, "Realized savings"),
     Case("what's our Kubernetes spend by namespace?", True, "Kubernetes spend by namespace, last 30 days (",
          _focus(group_by=["tag:kubernetes.namespace"], where=[{"key": "provider", "values": ("Kubernetes",)}],
                 last_days=30)),
@@ -184,6 +184,48 @@ def test_each_question_is_answered_as_asked_or_refused(case: Case, services: Loc
         _figures_shown(answer, lake, expected)
         first_result = run_spend_query(lake, expected[0])
         assert f"{first_result.start} to {first_result.end}" in first, "the header names the period's dates"
+
+
+CHARGEBACK_CASES = [
+    ("chargeback by team", "team", False, None),
+    ("what does each team cost", "team", False, None),
+    ("what does each feature cost last 14 days", "feature", False, 14),
+    ("unallocated spend", "team", True, None),
+]
+
+
+@pytest.mark.parametrize(("text", "by", "unallocated_only", "last_days"), CHARGEBACK_CASES,
+                         ids=[c[0] for c in CHARGEBACK_CASES])
+def test_chargeback_questions_are_answered_from_the_chargeback(
+        text: str, by: str, unallocated_only: bool, last_days: int | None, services: LocalServices,
+        demo_home: Settings) -> None:
+    from spendpilot.allocation.chargeback import UNALLOCATED, run_chargeback
+
+    answer = answer_question(parse_question(text), services)
+    assert services.chat(text, None) == answer.text
+    assert answer.answered and not answer.text.startswith(CANNOT), answer.text
+    expected = run_chargeback(demo_home.lake_dir, services.settings.chargeback, by="feature" if by == "feature" else "team",
+                              last_days=last_days)
+    period = f"{expected.start} to {expected.end} ({expected.days} days, UTC;"
+    assert answer.header.startswith(f"Unallocated spend (no {by}), {period}" if unallocated_only
+                                    else f"Chargeback by {by}, {period}"), answer.header
+    for summary in expected.currencies:
+        c = summary.currency
+        assert (f"unallocated {format_money(summary.unallocated_effective, c)} "
+                f"({summary.unallocated_share * 100:.1f}% unallocated)") in answer.text
+        owners = [(o, a) for o, a in expected.owners(c) if o != UNALLOCATED]
+        assert owners, "the demo organisation tags its teams and features"
+        for owner, amount in owners[:5]:
+            line = f"- {by} {owner}: {format_money(amount, c)}"
+            assert any(ln.startswith(line) for ln in answer.lines) is not unallocated_only, (line, answer.text)
+    assert any(ln.startswith("- unallocated, ") for ln in answer.lines) or not any(
+        s.unallocated_effective for s in expected.currencies)
+
+
+def test_a_chargeback_by_something_else_is_refused(services: LocalServices) -> None:
+    answer = answer_question(parse_question("chargeback by service"), services)
+    assert not answer.answered and answer.header.startswith(CANNOT)
+    assert "a chargeback by service: costs are allocated to teams or features" in answer.header
 
 
 def test_the_forecast_answer_is_next_calendar_month_of_the_forecast(services: LocalServices,

@@ -70,9 +70,12 @@ def test_realized_rows_appear_when_given(report_html: tuple[ReportData, str]) ->
     data.realized = [RealizedRow(proposal_id="sp-1", title="Stop <idle> box", estimated_monthly=Decimal("100"),
                                  realized_monthly=None, status="executed"),
                      RealizedRow(proposal_id="sp-2", title="gp3", estimated_monthly=Decimal("10"),
-                                 realized_monthly=Decimal("9.5"), status="executed")]
+                                 realized_monthly=Decimal("9.5"), status="executed"),
+                     RealizedRow(proposal_id="sp-3", title="t", estimated_monthly=Decimal("7"), currency="EUR",
+                                 status="not_in_bill", detail="not in bill: no FOCUS row names <vol-1>")]
     html = render_report_html(data)
     assert "Stop &lt;idle&gt; box" in html and "not yet measurable" in html and "$9.50" in html
+    assert "<td>not in bill: no FOCUS row names &lt;vol-1&gt;</td>" in html and "€7.00" in html
     assert 'id="realized-empty"' not in html
 
 

@@ -171,7 +171,8 @@ def test_realized_savings_reads_the_ledger_and_skips_unexecuted(tmp_path: Path) 
     assert realized_for(home.store, lake, home.proposals["pending"].id) is None
     row = realized_rows(found)[0]
     assert row == {"proposal_id": executed.id, "title": executed.summary, "estimated_monthly": Decimal("1200.00"),
-                   "realized_monthly": Decimal("734.38"), "status": "measured"}
+                   "realized_monthly": Decimal("734.38"), "status": "measured", "currency": "USD",
+                   "detail": found[0].line()}
     assert json.loads(json.dumps(found[0].public_dict()))["realized_monthly"] == str(Decimal("734.38"))
     # its rollback, executed too, is no saving of its own
     rollback = make_proposal("rb-stop0001", "i-0e1").model_copy(update={"rollback_of": executed.id})

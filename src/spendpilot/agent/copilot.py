@@ -84,7 +84,7 @@ class CopilotTools:
         waiting = " + ".join(str(m) for m in totals_by_currency(p.estimate.expected for p in pending)) or "nothing"
         lines = [
             f"Executed {len(done)} proposal(s): {saved}/month expected saving. This is the estimate "
-            "made when they were proposed; spendpilot does not yet measure the saving realized in billing."
+            "made when they were proposed; the saving realized in billing is `spendpilot savings`."
         ]
         lines += [f"- {p.id} {p.action} on {p.target.label()}: {p.estimate.expected}/month" for p in done]
         lines.append(f"Still pending: {len(pending)} proposal(s) worth {waiting}/month.")

@@ -3,13 +3,14 @@
 Every answer starts with a header naming the question it answered (grouping, filters, period
 with its dates, and which cost), so a reader can check it is their question. When the
 question has a part the parser could not map, or the data cannot answer it (no budgets
-configured, realized savings not measured), the answer is "I can't answer that offline: ..."
+configured, a chargeback by service), the answer is "I can't answer that offline: ..."
 naming the missing part; a question it *can* answer may follow, labelled as a suggestion,
 never with figures, so it cannot be read as the answer.
 
 Figures come from ``lake.spend.run_spend_query`` (through ``CopilotData.spend``), the outlook
-(forecast, budgets, anomalies) and the proposal store, i.e. what ``spendpilot spend``,
-``forecast``, ``budgets``, ``anomalies`` and ``proposals`` print.
+(forecast, budgets, anomalies), the proposal store, the chargeback (``allocation.chargeback``) and
+realized savings (``savings.realized``), i.e. what ``spendpilot spend``, ``forecast``,
+``budgets``, ``anomalies``, ``proposals``, ``chargeback`` and ``savings`` print.
 """
 
 from __future__ import annotations
@@ -34,16 +35,19 @@ from spendpilot.domain.money import per_unit
 from spendpilot.errors import NoSpendData, SpendpilotError
 
 if TYPE_CHECKING:
+    from spendpilot.allocation.chargeback import ChargebackResult
     from spendpilot.lake.spend import SpendQuery, SpendResult, SpendRow
     from spendpilot.outlook.anomalies import AnomalyReport
     from spendpilot.outlook.budgets import BudgetStatus
     from spendpilot.outlook.forecast import ForecastResult
+    from spendpilot.savings.realized import RealizedSaving
 
 CAN_ANSWER = (
     "Offline I answer: spend by team, feature, service, account, region, model, provider or namespace "
     "(e.g. 'OpenAI spend by feature last 7 days'), the top N of a grouping, this month vs last month, "
     "cost per 1k tokens or per request, forecasts ('spend next month'), budgets, anomalies, pending "
-    "proposals and one proposal's evidence ('explain sp-1a2b3c4d')."
+    "proposals and one proposal's evidence ('explain sp-1a2b3c4d'), chargeback by team or feature "
+    "('what does each team cost?', 'unallocated spend') and realized savings ('how much did we save?')."
 )
 LLM_GROUPS = ("feature", "model", "provider")
 UNIT_COST_PLACES = Decimal("1e-12")
@@ -64,6 +68,11 @@ class CopilotData(Protocol):
     def list_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[Proposal]: ...
 
     def get_proposal(self, proposal_id: str) -> Proposal: ...
+
+    def realized_savings(self, proposal_ids: Sequence[str] | None = None) -> list[RealizedSaving]: ...
+
+    def chargeback(self, by: str = "team", *, start: date | None = None, end: date | None = None,
+                   last_days: int | None = None) -> ChargebackResult: ...
 
 
 @dataclass
@@ -107,6 +116,7 @@ def answer_question(question: Question, data: CopilotData, *, today: date | None
         Intent.SPEND: _spend, Intent.TOP_SPENDER: _spend, Intent.UNIT_COST: _spend,
         Intent.COMPARE_PERIODS: _compare, Intent.FORECAST: _forecast, Intent.BUDGET_STATUS: _budgets,
         Intent.PROPOSALS: _proposals, Intent.EXPLAIN_PROPOSAL: _explain, Intent.SAVINGS: _realized,
+        Intent.CHARGEBACK: _chargeback, Intent.UNALLOCATED: _chargeback,
     }
     try:
         if question.intent is Intent.ANOMALIES:
@@ -440,8 +450,38 @@ def _explain(question: Question, data: CopilotData) -> OfflineAnswer:
 
 
 def _realized(question: Question, data: CopilotData) -> OfflineAnswer:
-    executed = data.list_proposals([ProposalStatus.EXECUTED])
-    raise CannotAnswer(
-        "spendpilot does not measure the saving realized in billing yet "
-        f"({len(executed)} proposal(s) executed; their savings were estimated, never measured)",
-        "what can I save?")
+    """Each executed proposal's estimate beside the bill's measurement, or its status
+    ("measuring, ready on DATE", "not in bill: ...") where the bill cannot show it yet."""
+    from spendpilot.agent.finance_lines import realized_header, realized_lines
+
+    _only(question, group=False, filters=False)
+    results = data.realized_savings()
+    lines = realized_lines(results)
+    if not results:
+        lines.append("Estimates of proposals not yet executed: ask 'what can I save?'.")
+    return OfflineAnswer(question, True, realized_header(results), lines)
+
+
+# --- chargeback ----------------------------------------------------------------------------------
+
+
+def _chargeback(question: Question, data: CopilotData) -> OfflineAnswer:
+    """The period's cost allocated by team (or feature) with the unallocated share and why; for
+    "unallocated spend", the unallocated share and its reasons without the owners."""
+    from spendpilot.agent.finance_lines import chargeback_header, chargeback_lines
+
+    _only(question, filters=False, period=(PeriodKind.LAST_DAYS, PeriodKind.THIS_MONTH, PeriodKind.LAST_MONTH))
+    by = question.group_by or "team"
+    period = question.period
+    if period.kind in (PeriodKind.THIS_MONTH, PeriodKind.LAST_MONTH):
+        latest = data.chargeback(by, last_days=1).latest_data
+        start, end = (latest.replace(day=1), latest) if period.kind is PeriodKind.THIS_MONTH else \
+            _month_bounds(latest.replace(day=1) - timedelta(days=1))
+        result = data.chargeback(by, start=start, end=end)
+    else:
+        result = data.chargeback(by, last_days=period.count if period.kind is PeriodKind.LAST_DAYS else None)
+    unallocated = question.intent is Intent.UNALLOCATED
+    header = chargeback_header(result)
+    if unallocated:
+        header = f"Unallocated spend (no {by}), " + header.split(", ", 1)[1]
+    return OfflineAnswer(question, True, header, chargeback_lines(result, owners=not unallocated))

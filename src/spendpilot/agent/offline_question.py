@@ -30,6 +30,8 @@ class Intent(StrEnum):
     PROPOSALS = "proposals"
     EXPLAIN_PROPOSAL = "explain proposal"
     SAVINGS = "realized savings"
+    CHARGEBACK = "chargeback"
+    UNALLOCATED = "unallocated spend"
     COMPARE_PERIODS = "compare periods"
     UNIT_COST = "unit cost"
     UNKNOWN = "unknown"
@@ -143,6 +145,8 @@ ANOMALY_WORDS = _words("anomaly anomalies spike spikes unusual abnormal")
 PROPOSAL_WORDS = _words("proposal proposals pending queue queued recommendation recommendations waste "
                            "opportunities")
 SAVE_WORDS = _words("save saving savings saved realized realised")
+CHARGEBACK_WORDS = _words("chargeback chargebacks showback allocation allocations allocated allocate unallocated")
+"""Words of a chargeback question; "unallocated" asks for the unallocated share in particular."""
 COMPARE_WORDS = _words("vs versus compared compare comparison against")
 WHY_WORDS = _words("why explain evidence formula")
 PROPOSAL_TALK = _words("this that it one proposal selected should i we do recommend recommended suggest suggested "
@@ -314,6 +318,12 @@ def parse_question(text: str, selected: str | None = None) -> Question:
                                  "mode does not have (it can explain a proposal's evidence)")
             scope = " ".join(f.label for f in filters)
             q.suggestion = f"{scope} spend by resource, last 30 days".strip() if scope else "top 5 services"
+    elif r.has(CHARGEBACK_WORDS) or ("each" in words and group_by in ("team", "feature") and not filters
+                                      and r.has(SPEND_WORDS)):
+        # "what does each team cost?" asks for everything a team is charged (cloud, Kubernetes,
+        # tokens, with the unallocated rest): the chargeback, not the bill's team tags alone.
+        q.intent = Intent.UNALLOCATED if "unallocated" in words else Intent.CHARGEBACK
+        r.mark(CHARGEBACK_WORDS | SPEND_WORDS)
     elif r.has(SAVE_WORDS) and (words & {"saved", "realized", "realised"} or "did" in words):
         r.mark(SAVE_WORDS | frozenset({"did"}))
         q.intent = Intent.SAVINGS
@@ -361,6 +371,9 @@ def parse_question(text: str, selected: str | None = None) -> Question:
     if q.intent in (Intent.SPEND, Intent.TOP_SPENDER, Intent.UNIT_COST, Intent.COMPARE_PERIODS) and (
             period.kind in (PeriodKind.TODAY, PeriodKind.NEXT_DAYS, PeriodKind.NEXT_MONTH)):
         r.unsupported.append(f"spend for {period.kind.value}: the bill holds whole past days only")
+    if q.intent in (Intent.CHARGEBACK, Intent.UNALLOCATED) and group_by not in (None, "team", "feature"):
+        r.unsupported.append(f"a chargeback by {group_label}: costs are allocated to teams or features")
+        q.suggestion = f"spend by {group_label}"
     if q.intent is Intent.TOP_SPENDER and group_by is None:
         r.unsupported.append("what to rank (a team, service, account, model...)")
         q.suggestion = q.suggestion or "top 5 services"

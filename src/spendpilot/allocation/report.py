@@ -7,18 +7,21 @@ same from a mail attachment, a wiki or an air-gapped share. Every value that com
 whoever can tag a resource, so they are untrusted text.
 
 What to show is a ``ReportData`` (pydantic) built by ``build_report``; rendering is a pure
-function of it. ``ReportData.realized`` is the place for realized-savings rows (``RealizedRow``):
-empty here, filled by the realized-savings measurement when it exists.
+function of it. ``ReportData.realized`` holds realized-savings rows (``RealizedRow``), built from
+``savings.realized.realized_rows`` by ``realized_report_rows`` (`spendpilot report` passes every
+executed proposal's measurement).
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -26,6 +29,9 @@ from spendpilot.allocation.chargeback import UNALLOCATED, ChargebackResult, Laye
 from spendpilot.allocation.settings import ChargebackSettings
 from spendpilot.domain.money import DecimalStr, format_money
 from spendpilot.domain.plans import Proposal
+
+if TYPE_CHECKING:
+    from spendpilot.savings.realized import RealizedSaving
 
 LAYER_COLOURS = {Layer.CLOUD: "#2f6fb3", Layer.KUBERNETES: "#3a9d5d", Layer.TOKENS: "#c7792b"}
 UNALLOCATED_COLOUR = "#9a9a9a"
@@ -50,6 +56,10 @@ class RealizedRow(BaseModel):
     estimated_monthly: DecimalStr
     realized_monthly: DecimalStr | None = None
     status: str
+    currency: str | None = None
+    """The saving's currency; None: the report's ``currency_of_savings``."""
+    detail: str = ""
+    """Why there is no figure yet ("measuring, ready on 2026-12-10 ..."), shown in its place."""
 
 
 class ReportData(BaseModel):
@@ -233,11 +243,15 @@ def _proposals_section(data: ReportData) -> str:
 def _realized_section(data: ReportData) -> str:
     if not data.realized:
         return '<p id="realized-empty">No realized savings measured yet.</p>'
-    cur = data.currency_of_savings
+    def realized(r: RealizedRow, cur: str) -> str:
+        if r.realized_monthly is not None:
+            return f'<td class="num">{_m(r.realized_monthly, cur)}</td>'
+        return f"<td>{escape(r.detail or 'not yet measurable')}</td>"
+
     rows = "".join(
         f"<tr><td><code>{escape(r.proposal_id)}</code></td><td>{escape(r.title)}</td><td>{escape(r.status)}</td>"
-        f'<td class="num">{_m(r.estimated_monthly, cur)}</td>'
-        f'<td class="num">{_m(r.realized_monthly, cur) if r.realized_monthly is not None else "not yet measurable"}</td></tr>'
+        f'<td class="num">{_m(r.estimated_monthly, r.currency or data.currency_of_savings)}</td>'
+        f"{realized(r, r.currency or data.currency_of_savings)}</tr>"
         for r in data.realized)
     return ("<table><thead><tr><th>proposal</th><th>what</th><th>status</th><th>estimated / month</th>"
             f"<th>realized / month</th></tr></thead><tbody>{rows}</tbody></table>")
@@ -283,6 +297,14 @@ effective cost (amortised, after discounts) · generated {_stamp(data.generated_
 <p class="note">Made by spendpilot. Amounts in different currencies are never added. Method: docs/chargeback.md.</p>
 </body></html>
 """
+
+
+def realized_report_rows(results: Iterable[RealizedSaving]) -> list[RealizedRow]:
+    """The report's rows for realized savings (``savings.realized.realized_rows``), each in its
+    own currency: measured ones with their figure, the others with their status in its place."""
+    from spendpilot.savings.realized import realized_rows
+
+    return [RealizedRow.model_validate(row) for row in realized_rows(results)]
 
 
 def _stamp(moment: datetime) -> str:

@@ -380,6 +380,8 @@ def realized_for(store: StateStore, lake_dir: Path, proposal_id: str, *, setting
 
 def realized_rows(results: Iterable[RealizedSaving]) -> list[dict[str, Any]]:
     """Plain rows for other front-ends (the HTML report's ``RealizedRow``): proposal_id, title,
-    estimated_monthly, realized_monthly (None unless measured), status."""
+    estimated_monthly, realized_monthly (None unless measured), status, currency, and detail
+    (``line()``: the status in words, e.g. "measuring, ready on DATE")."""
     return [{"proposal_id": r.proposal_id, "title": r.title, "estimated_monthly": r.estimated_expected,
-             "realized_monthly": r.realized_monthly, "status": r.status.value} for r in results]
+             "realized_monthly": r.realized_monthly, "status": r.status.value, "currency": r.currency,
+             "detail": r.line()} for r in results]

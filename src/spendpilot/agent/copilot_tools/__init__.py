@@ -29,14 +29,17 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from spendpilot.clock import SYSTEM_CLOCK, Clock
 from spendpilot.errors import ConfigError, SpendpilotError
 from spendpilot.registry import Registry
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
+    from spendpilot.allocation.settings import ChargebackSettings
     from spendpilot.outlook.anomalies import AnomalyReport
     from spendpilot.outlook.budgets import BudgetStatus
+    from spendpilot.savings.realized import RealizedSettings
     from spendpilot.state import StateStore
 
 A = TypeVar("A", bound=BaseModel)
@@ -65,6 +68,12 @@ class CopilotDeps:
     on_behalf_of: str
     """The person chatting (the TUI's approver name): recorded with anything the copilot queues."""
     model_name: str = "unknown"
+    chargeback: ChargebackSettings | None = None
+    """``[chargeback]`` owner rules; None: the defaults."""
+    realized: RealizedSettings | None = None
+    """``[realized]`` window; None: the defaults."""
+    clock: Clock = SYSTEM_CLOCK
+    """When "now" is, for what is ready to measure."""
 
 
 @dataclass(frozen=True)

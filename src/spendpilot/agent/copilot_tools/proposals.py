@@ -1,7 +1,7 @@
 """Read-only tools over the queue: list, explain, what was saved, past decisions.
 
-Savings here are the estimates made when proposing. The saving realized in billing is another
-tool (``savings/realized.py``, added when that lands).
+Savings here are the estimates made when proposing. The saving realized in billing is the
+``realized_savings`` tool (``copilot_tools/allocation.py``).
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def explain_proposal(deps: CopilotDeps, args: ProposalArgs) -> str:
 
 
 @copilot_tool("savings_summary", NoArgs,
-              "What executed proposals were estimated to save per month, and what is still pending.")
+              "What executed proposals were estimated to save per month, and what is still pending "
+              "(estimates; realized_savings has what the bill shows).")
 def savings_summary(deps: CopilotDeps, args: NoArgs) -> str:
     done = deps.store.list_proposals([ProposalStatus.EXECUTED])
     pending = deps.store.list_proposals([ProposalStatus.PENDING])
