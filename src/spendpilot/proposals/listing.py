@@ -21,13 +21,15 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
-from spendpilot.domain import Evidence, Proposal, ProposalStatus, ProposalSummary, ResourceRef, Risk
-from spendpilot.domain.money import CENT
+from spendpilot.domain.money_text import CENT
+from spendpilot.domain.status import ProposalStatus, Risk
+from spendpilot.domain.summary import ProposalSummary
 
 SUMMARY_PATHS: tuple[tuple[str, ...], ...] = (
     ("rule",), ("action",), ("target", "kind"), ("target", "name"), ("target", "id"),
@@ -103,8 +105,13 @@ def read_summaries(path: Path, statuses: list[ProposalStatus] | None = None) -> 
     return [summary_from_row(r) for r in rows]
 
 
-_TARGET_FIELDS = frozenset(ResourceRef.model_fields)
-_EVIDENCE_FIELDS = frozenset(Evidence.model_fields)
+@cache
+def _model_fields() -> tuple[frozenset[str], frozenset[str]]:
+    """The fields of today's ``ResourceRef`` and ``Evidence`` (only ``--json`` needs the models;
+    queue lines are read without importing pydantic)."""
+    from spendpilot.domain import Evidence, ResourceRef
+
+    return frozenset(ResourceRef.model_fields), frozenset(Evidence.model_fields)
 
 
 def _rounded(amount: str) -> str:
@@ -122,7 +129,8 @@ def public_dict_of_stored(body: dict[str, Any], plan_hash: str) -> dict[str, Any
     try:
         estimate, plan, target = body["estimate"], body["plan"], body["target"]
         evidence = body["evidence"] + estimate["inputs"]
-        if target.keys() != _TARGET_FIELDS or any(e.keys() != _EVIDENCE_FIELDS for e in evidence):
+        target_fields, evidence_fields = _model_fields()
+        if target.keys() != target_fields or any(e.keys() != evidence_fields for e in evidence):
             raise KeyError("target or evidence")
         return {
             "id": body["id"],
@@ -153,6 +161,8 @@ def public_dict_of_stored(body: dict[str, Any], plan_hash: str) -> dict[str, Any
             "created_at": datetime.fromisoformat(body["created_at"]).isoformat(),
         }
     except (KeyError, TypeError, AttributeError, ValueError, ArithmeticError):
+        from spendpilot.domain import Proposal
+
         return Proposal.model_validate(body).public_dict()
 
 
