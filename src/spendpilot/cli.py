@@ -16,7 +16,7 @@ import shutil
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 from rich.console import Console
@@ -28,6 +28,7 @@ from spendpilot.errors import BadArgument, ConfigError, ExitCode, IngestError, S
 
 if TYPE_CHECKING:  # `--help` and the listing commands must not pay for SQLAlchemy, pydantic-settings, …
     from spendpilot.config import Settings
+    from spendpilot.domain import ProposalSummary
     from spendpilot.domain.reports import ExecutionOutcome
     from spendpilot.services import SpendpilotServices
 
@@ -532,6 +533,31 @@ def sweep(
         raise typer.Exit(int(ExitCode.UNAVAILABLE))
 
 
+class _QueueReader(Protocol):
+    def proposal_summaries(self, statuses: list[ProposalStatus] | None = None) -> list[ProposalSummary]: ...
+
+    def public_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[dict[str, Any]]: ...
+
+
+def _queue(config: Path | None, home: Path | None) -> _QueueReader:
+    """What reads the queue for `proposals`. When `--home`, `SPENDPILOT_HOME` and
+    `SPENDPILOT_DATABASE_URL` alone decide where the state is (no config file, no other
+    setting in the environment: see `state_location`), the settings models are not built (a
+    quarter of a 10,000-line listing); otherwise the full settings and services, as before."""
+    from spendpilot.state_location import ensure_home, plain_state_location
+
+    location = plain_state_location(home) if config is None else None
+    if location is None:
+        return _services(_settings(config, home))
+    try:
+        ensure_home(location.home)  # as LocalServices does: a bad home is one line, exit 2
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    from spendpilot.proposals.listing import StateQueue
+
+    return StateQueue(location.state_db_url)
+
+
 @app.command()
 def proposals(
     as_json: Annotated[bool, typer.Option("--json", help="Stable JSON: id, action, target, estimated_monthly_savings, currency, risk, status, evidence, …")] = False,
@@ -549,12 +575,12 @@ def proposals(
     from spendpilot.output import RICH_TABLE_MAX_ROWS, summaries_plain, summaries_table
     from spendpilot.proposals.listing import write_json_array
 
-    services = _services(_settings(config, home))
+    queue = _queue(config, home)
     if as_json:  # one read in queue order, written item by item (see proposals.listing)
         sys.stdout.flush()
-        write_json_array(services.public_proposals(status or None)[offset : offset + limit if limit else None], sys.stdout.buffer)
+        write_json_array(queue.public_proposals(status or None)[offset : offset + limit if limit else None], sys.stdout.buffer)
         return
-    ordered = summary_order(services.proposal_summaries(status or None))
+    ordered = summary_order(queue.proposal_summaries(status or None))
     found = ordered[offset : offset + limit if limit else None]
     if not found:
         console.print("No proposals. Run `spendpilot sweep` first." if not ordered else f"No proposals after the first {offset}.")
