@@ -1330,7 +1330,25 @@ def allocate_cmd(
             console.print(f"stored {report.rows_stored:,} rows in {settings.lake_dir} (replaced {report.rows_replaced:,})")
 
 
+def _only_the_command_named(args: list[str]) -> tuple[list[typer.models.CommandInfo], list[typer.models.TyperInfo]]:
+    """The registered commands and groups as they were, after keeping only the one ``args[0]``
+    names (if it names one): Typer builds a click command, reading every signature, for each
+    registered command on every run, a tenth of `spendpilot proposals`. The named command's
+    options, help and errors are the same; anything else (no command, an option first, a typo
+    for which click suggests a name) builds them all as before."""
+    before = (app.registered_commands, app.registered_groups)
+    if not args or args[0].startswith("-"):
+        return before
+    name = args[0]
+    commands = [c for c in app.registered_commands if (c.name or typer.main.get_command_name(c.callback.__name__ if c.callback else "")) == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if len(commands) + len(groups) == 1:
+        app.registered_commands, app.registered_groups = commands, groups
+    return before
+
+
 def main() -> None:
+    saved = _only_the_command_named(sys.argv[1:])
     try:
         app()
     except SpendpilotError as exc:  # anything not mapped by a command
@@ -1342,6 +1360,8 @@ def main() -> None:
             raise
         err.print(Text(f"error: {line}", style="red"), soft_wrap=True)
         sys.exit(int(ExitCode.FAILURE))
+    finally:
+        app.registered_commands, app.registered_groups = saved
 
 
 if __name__ == "__main__":
