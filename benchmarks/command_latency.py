@@ -80,6 +80,9 @@ def _arguments() -> argparse.Namespace:
         "(PYTHONPYCACHEPREFIX), filled by one untimed run of each command. Default: the environment as it is "
         "(with PYTHONDONTWRITEBYTECODE=1, spendpilot's modules are compiled on every run).",
     )
+    parser.add_argument(
+        "--listing-only", action="store_true", help="time only --help and the three `proposals` rows (issue 10's target)"
+    )
     return parser.parse_args()
 
 
@@ -104,9 +107,10 @@ def main() -> None:
         )
         print(f"{count:,} pending proposals; median of {runs} runs; {bytecode}; load average {_load()} on {os.cpu_count()} CPUs")
         print(f"{'command':<28} {'wall':>7} {'CPU':>7} {'wall over --help':>17}  heavy libraries imported")
-        for args in (["--help"], ["proposals", "--home", h], ["proposals", "--json", "--home", h],
-                     ["proposals", "--limit", "50", "--home", h], ["audit", "--home", h],
-                     ["show", "sp-00000000", "--home", h], ["checks"], ["policy"]):
+        commands = [["--help"], ["proposals", "--home", h], ["proposals", "--json", "--home", h],
+                    ["proposals", "--limit", "50", "--home", h], ["audit", "--home", h],
+                    ["show", "sp-00000000", "--home", h], ["checks"], ["policy"]]
+        for args in commands[:4] if options.listing_only else commands:
             if options.warm_bytecode:
                 _time(args, 1, env)
             wall, cpu = _time(args, runs, env)
