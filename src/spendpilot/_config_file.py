@@ -34,11 +34,11 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from spendpilot.errors import ConfigError
+from spendpilot.state_location import CONFIG_ENV as CONFIG_ENV  # defined with the home: one place
+from spendpilot.state_location import DEFAULT_CONFIG_FILE as DEFAULT_CONFIG_FILE
+from spendpilot.state_location import ENV_PREFIX as ENV_PREFIX
 
-DEFAULT_CONFIG_FILE = "spendpilot.toml"
-CONFIG_ENV = "SPENDPILOT_CONFIG"
 TRUST_LOCAL_ENV = "SPENDPILOT_TRUST_LOCAL_CONFIG"
-ENV_PREFIX = "SPENDPILOT_"
 _TRUE = {"1", "true", "yes", "on"}
 
 

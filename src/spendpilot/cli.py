@@ -16,7 +16,7 @@ import shutil
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 from rich.console import Console
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # `--help` and the listing commands must not pay for SQLAlche
     from datetime import date, datetime
 
     from spendpilot.config import Settings
+    from spendpilot.domain import ProposalSummary
     from spendpilot.domain.reports import ExecutionOutcome
     from spendpilot.services import SpendpilotServices
 
@@ -534,6 +535,31 @@ def sweep(
         raise typer.Exit(int(ExitCode.UNAVAILABLE))
 
 
+class _QueueReader(Protocol):
+    def proposal_summaries(self, statuses: list[ProposalStatus] | None = None) -> list[ProposalSummary]: ...
+
+    def public_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[dict[str, Any]]: ...
+
+
+def _queue(config: Path | None, home: Path | None) -> _QueueReader:
+    """What reads the queue for `proposals`. When `--home`, `SPENDPILOT_HOME` and
+    `SPENDPILOT_DATABASE_URL` alone decide where the state is (no config file, no other
+    setting in the environment: see `state_location`), the settings models are not built (a
+    quarter of a 10,000-line listing); otherwise the full settings and services, as before."""
+    from spendpilot.state_location import ensure_home, plain_state_location
+
+    location = plain_state_location(home) if config is None else None
+    if location is None:
+        return _services(_settings(config, home))
+    try:
+        ensure_home(location.home)  # as LocalServices does: a bad home is one line, exit 2
+    except SpendpilotError as exc:
+        raise _fail(exc) from exc
+    from spendpilot.proposals.listing import StateQueue
+
+    return StateQueue(location.state_db_url)
+
+
 @app.command()
 def proposals(
     as_json: Annotated[bool, typer.Option("--json", help="Stable JSON: id, action, target, estimated_monthly_savings, currency, risk, status, evidence, …")] = False,
@@ -551,12 +577,12 @@ def proposals(
     from spendpilot.output import RICH_TABLE_MAX_ROWS, summaries_plain, summaries_table
     from spendpilot.proposals.listing import write_json_array
 
-    services = _services(_settings(config, home))
+    queue = _queue(config, home)
     if as_json:  # one read in queue order, written item by item (see proposals.listing)
         sys.stdout.flush()
-        write_json_array(services.public_proposals(status or None)[offset : offset + limit if limit else None], sys.stdout.buffer)
+        write_json_array(queue.public_proposals(status or None)[offset : offset + limit if limit else None], sys.stdout.buffer)
         return
-    ordered = summary_order(services.proposal_summaries(status or None))
+    ordered = summary_order(queue.proposal_summaries(status or None))
     found = ordered[offset : offset + limit if limit else None]
     if not found:
         console.print("No proposals. Run `spendpilot sweep` first." if not ordered else f"No proposals after the first {offset}.")
@@ -1561,9 +1587,25 @@ def report_cmd(
     html.parent.mkdir(parents=True, exist_ok=True)
     html.write_text(render_report_html(data), encoding="utf-8")
     err.print(Text(f"wrote {html}", style="dim"), soft_wrap=True)
+def _only_the_command_named(args: list[str]) -> tuple[list[typer.models.CommandInfo], list[typer.models.TyperInfo]]:
+    """The registered commands and groups as they were, after keeping only the one ``args[0]``
+    names (if it names one): Typer builds a click command, reading every signature, for each
+    registered command on every run, a tenth of `spendpilot proposals`. The named command's
+    options, help and errors are the same; anything else (no command, an option first, a typo
+    for which click suggests a name) builds them all as before."""
+    before = (app.registered_commands, app.registered_groups)
+    if not args or args[0].startswith("-"):
+        return before
+    name = args[0]
+    commands = [c for c in app.registered_commands if (c.name or typer.main.get_command_name(c.callback.__name__ if c.callback else "")) == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if len(commands) + len(groups) == 1:
+        app.registered_commands, app.registered_groups = commands, groups
+    return before
 
 
 def main() -> None:
+    saved = _only_the_command_named(sys.argv[1:])
     try:
         app()
     except SpendpilotError as exc:  # anything not mapped by a command
@@ -1575,6 +1617,8 @@ def main() -> None:
             raise
         err.print(Text(f"error: {line}", style="red"), soft_wrap=True)
         sys.exit(int(ExitCode.FAILURE))
+    finally:
+        app.registered_commands, app.registered_groups = saved
 
 
 if __name__ == "__main__":

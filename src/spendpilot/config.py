@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ from spendpilot.outlook.settings import (
     NotificationSettings,
 )
 from spendpilot.savings.realized import RealizedSettings
+from spendpilot.state_location import DEFAULT_HOME, check_home, ensure_home, state_db_url
 
 __all__ = ["DEFAULT_CONFIG_FILE", "Settings", "load_settings"]
 
@@ -142,7 +142,7 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    home: Path = Field(Path(".spendpilot"), description="Directory for local stores.")
+    home: Path = Field(DEFAULT_HOME, description="Directory for local stores.")
     aws: AwsSettings = Field(default_factory=AwsSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
@@ -223,7 +223,7 @@ class Settings(BaseSettings):
 
     @property
     def state_db_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.home / 'state.sqlite').resolve()}"
+        return state_db_url(self.home, self.database_url)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -246,38 +246,12 @@ class Settings(BaseSettings):
         return self.home / "sweep.lock"
 
     def check_home(self) -> None:
-        """Refuse a home that is a file, lies below a file, or cannot be written (by permissions;
-        nothing is created here, so a refused command leaves no folder behind)."""
-        fix = f"set home (--home, SPENDPILOT_HOME or home = in {DEFAULT_CONFIG_FILE}) to a folder you can write"
-        if _visible(self.home) and not self.home.is_dir():
-            raise ConfigError(f"home {self.home} is a file, not a folder — {fix}")
-        existing = next((p for p in (self.home.absolute(), *self.home.absolute().parents) if _visible(p)), None)
-        if existing is not None and not existing.is_dir():
-            raise ConfigError(f"home {self.home} is not a writable folder ({existing} is a file) — {fix}")
-        if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
-            raise ConfigError(f"home {self.home} is not a writable folder ({existing} is read-only to you) — {fix}")
+        """Refuse a home that is a file, lies below a file, or cannot be written (nothing is created)."""
+        check_home(self.home)
 
     def ensure_home(self) -> Path:
         """Create home if needed and prove it writable, so a bad home is one line, not a traceback."""
-        self.check_home()
-        try:
-            self.home.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=self.home):
-                pass
-        except OSError as exc:
-            raise ConfigError(
-                f"home {self.home} is not a writable folder ({exc.strerror or exc}) — set home "
-                "(--home, SPENDPILOT_HOME or home = in spendpilot.toml) to a folder you can write"
-            ) from exc
-        return self.home
-
-
-def _visible(path: Path) -> bool:
-    """Whether ``path`` exists as far as this user can see (a folder it may not enter hides it)."""
-    try:
-        return path.exists()
-    except OSError:
-        return False
+        return ensure_home(self.home)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

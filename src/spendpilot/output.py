@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from spendpilot.domain import Proposal, ProposalSummary, format_money
+from spendpilot.domain import ProposalSummary, format_money
 
-if TYPE_CHECKING:  # reports pull in the snapshot models; a listing has no sweep report to show
+if TYPE_CHECKING:  # pydantic models (reports pull in the snapshot ones): a listing builds none of them
+    from spendpilot.domain import Proposal
     from spendpilot.domain.reports import SweepReport
 
 _RISK_STYLE = {"low": "green", "medium": "yellow", "high": "red"}

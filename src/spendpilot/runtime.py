@@ -178,28 +178,14 @@ class LocalServices:
         return self.store.list_proposals(statuses)
 
     def proposal_summaries(self, statuses: list[ProposalStatus] | None = None) -> list[ProposalSummary]:
-        from spendpilot.proposals.listing import NoProposalsTable, read_summaries, sqlite_state_file
+        from spendpilot.proposals.listing import summaries_at
 
-        state_file = sqlite_state_file(self.settings.state_db_url)
-        if state_file is not None:
-            try:
-                return read_summaries(state_file, statuses)
-            except NoProposalsTable:  # a file no store has opened yet: the store creates the tables
-                pass
-        return self.store.list_summaries(statuses)
+        return summaries_at(self.settings.state_db_url, statuses, lambda: self.store)
 
     def public_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[dict[str, Any]]:
-        from spendpilot.domain.summary import summary_order
-        from spendpilot.proposals.listing import NoProposalsTable, read_public, sqlite_state_file
+        from spendpilot.proposals.listing import public_at
 
-        state_file = sqlite_state_file(self.settings.state_db_url)
-        if state_file is not None:
-            try:
-                return read_public(state_file, statuses)
-            except NoProposalsTable:  # a file no store has opened yet: the store creates the tables
-                pass
-        by_id = {p.id: p for p in self.store.list_proposals(statuses)}
-        return [by_id[s.id].public_dict() for s in summary_order(self.store.list_summaries(statuses)) if s.id in by_id]
+        return public_at(self.settings.state_db_url, statuses, lambda: self.store)
 
     def get_proposal(self, proposal_id: str) -> Proposal:
         return self.store.get_proposal(proposal_id)

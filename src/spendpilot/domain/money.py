@@ -8,17 +8,18 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, field_validator
 
+from spendpilot.domain.money_text import CENT, format_money, per_unit
+
+__all__ = ["CENT", "DAYS_PER_MONTH", "HOURS_PER_MONTH", "DecimalStr", "Money", "format_money", "per_unit", "totals_by_currency"]
+
 HOURS_PER_MONTH = Decimal("730")
 """AWS's own convention for monthly figures (8,760 h / 12)."""
 
 DAYS_PER_MONTH = Decimal("30.4167")
 
-CENT = Decimal("0.01")
 
 # Serialised as a string so JSON consumers never see binary-float rounding.
 DecimalStr = Annotated[Decimal, PlainSerializer(lambda d: str(d), return_type=str, when_used="json")]
-
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
 class Money(BaseModel):
@@ -63,23 +64,6 @@ class Money(BaseModel):
 
     def __str__(self) -> str:
         return format_money(self.amount, self.currency)
-
-
-def format_money(amount: Decimal | float | int, currency: str, *, whole: bool = False) -> str:
-    """The one way money is written in the CLI, the TUI, evidence and chat: ``$1,234.50``,
-    ``€1,234.50``, ``CHF 1,234.50``; ``whole`` drops the cents (dashboards)."""
-    value = Decimal(str(amount))
-    q = value.quantize(Decimal(1) if whole else CENT, rounding=ROUND_HALF_UP)
-    symbol = _SYMBOLS.get(currency)
-    sign = "-" if q < 0 else ""
-    body = f"{abs(q):,}"
-    return f"{sign}{symbol}{body}" if symbol else f"{sign}{currency} {body}"
-
-
-def per_unit(amount: Decimal | float, currency: str, unit: str) -> str:
-    """A rate such as ``$32.77/h`` without rounding away the digits a price has."""
-    symbol = _SYMBOLS.get(currency)
-    return f"{symbol}{amount}/{unit}" if symbol else f"{currency} {amount}/{unit}"
 
 
 def totals_by_currency(amounts: Iterable[Money]) -> list[Money]:

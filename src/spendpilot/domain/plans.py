@@ -12,16 +12,16 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from spendpilot.domain.findings import Estimate, Evidence
 from spendpilot.domain.resources import ResourceRef
+from spendpilot.domain.status import ProposalStatus, Risk
+
+__all__ = [
+    "ActionPlan", "Approval", "AuditEvent", "Decision", "Execution", "ExecutionStatus", "Proposal",
+    "ProposalStatus", "Risk", "utcnow",
+]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class Risk(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
 
 
 class ActionPlan(BaseModel):
@@ -57,17 +57,6 @@ class ActionPlan(BaseModel):
         }
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-class ProposalStatus(StrEnum):
-    PENDING = "pending"  # waiting for a human
-    APPROVED = "approved"  # approval recorded, execution not finished
-    EXECUTED = "executed"  # applied and verified
-    REJECTED = "rejected"
-    DRIFTED = "drifted"  # resource changed since the sweep; re-queued for a fresh sweep
-    FAILED = "failed"
-    SUPERSEDED = "superseded"  # a newer sweep replaced it
-    ROLLED_BACK = "rolled_back"  # executed, then undone by its rollback plan
 
 
 class Proposal(BaseModel):

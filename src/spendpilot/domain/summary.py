@@ -12,8 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from spendpilot.domain.plans import Proposal, ProposalStatus, Risk
+from spendpilot.domain.status import ProposalStatus, Risk
+
+if TYPE_CHECKING:  # a listing builds summaries from rows and never imports the pydantic models
+    from spendpilot.domain.plans import Proposal
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,16 +18,21 @@ Writes never come here: they stay in ``StateStore``, with its audit chain and lo
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
-from spendpilot.domain import Evidence, Proposal, ProposalStatus, ProposalSummary, ResourceRef, Risk
-from spendpilot.domain.money import CENT
+from spendpilot.domain.money_text import CENT
+from spendpilot.domain.status import ProposalStatus, Risk
+from spendpilot.domain.summary import ProposalSummary
+
+if TYPE_CHECKING:
+    from spendpilot.state import StateStore
 
 SUMMARY_PATHS: tuple[tuple[str, ...], ...] = (
     ("rule",), ("action",), ("target", "kind"), ("target", "name"), ("target", "id"),
@@ -103,8 +108,13 @@ def read_summaries(path: Path, statuses: list[ProposalStatus] | None = None) -> 
     return [summary_from_row(r) for r in rows]
 
 
-_TARGET_FIELDS = frozenset(ResourceRef.model_fields)
-_EVIDENCE_FIELDS = frozenset(Evidence.model_fields)
+@cache
+def _model_fields() -> tuple[frozenset[str], frozenset[str]]:
+    """The fields of today's ``ResourceRef`` and ``Evidence`` (only ``--json`` needs the models;
+    queue lines are read without importing pydantic)."""
+    from spendpilot.domain import Evidence, ResourceRef
+
+    return frozenset(ResourceRef.model_fields), frozenset(Evidence.model_fields)
 
 
 def _rounded(amount: str) -> str:
@@ -122,7 +132,8 @@ def public_dict_of_stored(body: dict[str, Any], plan_hash: str) -> dict[str, Any
     try:
         estimate, plan, target = body["estimate"], body["plan"], body["target"]
         evidence = body["evidence"] + estimate["inputs"]
-        if target.keys() != _TARGET_FIELDS or any(e.keys() != _EVIDENCE_FIELDS for e in evidence):
+        target_fields, evidence_fields = _model_fields()
+        if target.keys() != target_fields or any(e.keys() != evidence_fields for e in evidence):
             raise KeyError("target or evidence")
         return {
             "id": body["id"],
@@ -153,6 +164,8 @@ def public_dict_of_stored(body: dict[str, Any], plan_hash: str) -> dict[str, Any
             "created_at": datetime.fromisoformat(body["created_at"]).isoformat(),
         }
     except (KeyError, TypeError, AttributeError, ValueError, ArithmeticError):
+        from spendpilot.domain import Proposal
+
         return Proposal.model_validate(body).public_dict()
 
 
@@ -171,6 +184,57 @@ def read_public(path: Path, statuses: list[ProposalStatus] | None = None) -> lis
         keyed.append((_queue_key(raw, status, proposal_id), public_dict_of_stored(raw, plan_hash)))
     keyed.sort(key=lambda kv: kv[0])
     return [d for _, d in keyed]
+
+
+def summaries_at(
+    state_db_url: str, statuses: list[ProposalStatus] | None, open_store: Callable[[], StateStore]
+) -> list[ProposalSummary]:
+    """Queue lines from an existing SQLite state file with sqlite3, else from the store
+    (Postgres, a missing file, a file no store has opened yet: the store creates the tables)."""
+    state_file = sqlite_state_file(state_db_url)
+    if state_file is not None:
+        try:
+            return read_summaries(state_file, statuses)
+        except NoProposalsTable:
+            pass
+    return open_store().list_summaries(statuses)
+
+
+def public_at(
+    state_db_url: str, statuses: list[ProposalStatus] | None, open_store: Callable[[], StateStore]
+) -> list[dict[str, Any]]:
+    """``proposals --json``'s items in queue order, from the SQLite file or the store (as
+    ``summaries_at``)."""
+    state_file = sqlite_state_file(state_db_url)
+    if state_file is not None:
+        try:
+            return read_public(state_file, statuses)
+        except NoProposalsTable:
+            pass
+    from spendpilot.domain.summary import summary_order
+
+    store = open_store()
+    by_id = {p.id: p for p in store.list_proposals(statuses)}
+    return [by_id[s.id].public_dict() for s in summary_order(store.list_summaries(statuses)) if s.id in by_id]
+
+
+class StateQueue:
+    """Reads the queue at a state database URL, opening the store only if sqlite3 cannot
+    (``spendpilot proposals`` when no settings model is needed: ``state_location``)."""
+
+    def __init__(self, state_db_url: str) -> None:
+        self.state_db_url = state_db_url
+
+    def _store(self) -> StateStore:
+        from spendpilot.state import StateStore
+
+        return StateStore(self.state_db_url)
+
+    def proposal_summaries(self, statuses: list[ProposalStatus] | None = None) -> list[ProposalSummary]:
+        return summaries_at(self.state_db_url, statuses, self._store)
+
+    def public_proposals(self, statuses: list[ProposalStatus] | None = None) -> list[dict[str, Any]]:
+        return public_at(self.state_db_url, statuses, self._store)
 
 
 def write_json_array(items: Iterable[dict[str, Any]], out: IO[bytes]) -> None:
