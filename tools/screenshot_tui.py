@@ -11,7 +11,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from spendpilot.config import Settings
 from spendpilot.demo import prepare_scenario
 from spendpilot.runtime import build_services
 from spendpilot.scenarios import load_scenario, locate_scenario
@@ -39,16 +38,31 @@ async def _shoot(services: object, out: Path) -> None:
 
 
 def main() -> None:
+    """The demo exactly as `spendpilot demo` builds it: both accounts, the Kubernetes cluster and
+    its Prometheus (when installed), the OpenTelemetry spans, then the sweep and the showback rows."""
+    from datetime import UTC, datetime
+
+    from spendpilot.scenarios.kube_seed import scenario_clusters, scenario_settings
+    from spendpilot.scenarios.prometheus_seed import scenario_prometheus
+    from spendpilot.scenarios.showback import write_showback
+
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/tui.svg").resolve()
     spec = load_scenario(locate_scenario("demo"))
-    with tempfile.TemporaryDirectory() as tmp, local_emulator() as emulator:
-        settings = Settings(home=Path(tmp), aws={"region": spec.region, "endpoint_url": emulator.endpoint_url})
-        prepare_scenario(settings, spec, emulator.endpoint_url or "")
+    now = datetime.now(UTC)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        local_emulator() as emulator,
+        scenario_clusters(spec, Path(tmp), now),
+        scenario_prometheus(spec.path, Path(tmp), now, required=False, skipped=print) as usage,
+    ):
+        settings = scenario_settings(spec, Path(tmp), emulator.endpoint_url, extra_sources=usage)
+        settings.ensure_home()
+        prepare_scenario(settings, spec, emulator.endpoint_url or "", now=now)
         services = build_services(settings)
         services.sweep()
+        write_showback(services, settings, now)
         asyncio.run(_shoot(services, out))
     print(out)
-
 
 if __name__ == "__main__":
     main()
