@@ -28,7 +28,8 @@ ARN ending in one) on a day the cluster was allocated are set aside, shown as *r
 left out of the chargeback total. So: lake total − replaced = chargeback total = allocated +
 unallocated, per currency and to the cent (the sums are exact decimals; ``ChargebackResult``
 refuses to exist otherwise). A node priced from the price book (not on the bill) replaces
-nothing; its cost exists only in the Kubernetes rows.
+nothing; its cost exists only in the Kubernetes rows. Which rows are replaced is defined once,
+in ``lake.k8s_replaced``; the spend explorer and the dashboard's cube leave the same rows out.
 
 **Currencies** are never added: every total, share and line is per ``BillingCurrency``.
 

@@ -19,6 +19,10 @@ A period is whole UTC days ``[start, end]`` (both included) and a row belongs to
 the latest data, so an old export still shows numbers; the result says which days it used.
 Totals, shares and the "other" row are per currency: amounts in different currencies are
 never added.
+
+A Kubernetes node is counted once: on a day ``spendpilot allocate --write`` allocated its
+cluster, the node's bill rows are left out, since the Kubernetes rows hold that cost
+(``lake.k8s_replaced``, the definition the chargeback and the dashboard's cube use too).
 """
 
 from __future__ import annotations
