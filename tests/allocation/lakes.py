@@ -77,3 +77,28 @@ def write_awkward_lake(tmp_path: Path) -> Path:
     rows = token_focus_rows(usage, PriceBook.bundled(), billed=set())
     ingest_file(write_csv(tmp_path / "tokens.csv", list(rows[0]), rows), lake)
     return lake
+
+
+NODE_BILL = [
+    # One EKS node, on the bill on both days (an ARN on D1, a bare id on D2), and an unrelated instance.
+    ("node", D1, "55.00", "50.00", "arn:aws:ec2:us-east-1:111122223333:instance/i-0node1"),
+    ("node", D2, "55.00", "50.00", "i-0node1"),
+    ("other", D1, "11.00", "10.00", "i-0other"),
+]
+
+
+def write_node_lake(tmp_path: Path, *, allocated: bool) -> Path:
+    """A node on the bill on D1 and D2; with ``allocated``, ``allocate --write`` rows for D1 only."""
+    lake = tmp_path / "lake"
+    bill = [bill_row(day, billed, effective, resource=rid, tags={"team": "web"} if what == "other" else None)
+            for what, day, billed, effective, rid in NODE_BILL]
+    ingest_file(write_csv(tmp_path / "bill.csv", BILL_HEADER, bill), lake)
+    if allocated:
+        write_allocation(Allocation(
+            cluster="prod-eks", start=datetime(2026, 3, 9, tzinfo=UTC), end=datetime(2026, 3, 10, tzinfo=UTC),
+            lines=[alloc_line(D1, "ml", "trainer", "30.25", {"team": "ml"}),
+                   alloc_line(D1, "web", "frontend", "9.75"),
+                   alloc_line(D1, IDLE, IDLE, "14.00")],
+            node_costs={"USD": Decimal("54.00")}, node_instances=["i-0node1"],
+        ), lake)
+    return lake

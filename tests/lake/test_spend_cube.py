@@ -8,9 +8,11 @@ half-way, an account without a name, two currencies, groups only in the previous
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from tests.allocation.lakes import write_node_lake
 
 from spendpilot.errors import NoSpendData
 from spendpilot.lake import ingest_file
@@ -108,3 +110,28 @@ def test_questions_it_cannot_answer_go_back_to_the_explorer(cube: SpendCube) -> 
 def test_an_empty_lake_says_so(tmp_path: Path) -> None:
     with pytest.raises(NoSpendData):
         SpendCube.build(tmp_path / "lake", KEYS, 60)
+
+
+@pytest.fixture(scope="module")
+def node_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A node on the bill on two days, allocated on one (tests/lake/test_k8s_replaced.py)."""
+    return write_node_lake(tmp_path_factory.mktemp("nodes"), allocated=True)
+
+
+@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("shape", ["compared", "daily", "total"])
+def test_the_cube_counts_an_allocated_node_once_as_the_explorer(node_lake: Path, key: str, shape: str) -> None:
+    cube = SpendCube.build(node_lake, KEYS, 2)
+    assert cube is not None
+    fields: dict[str, object] = {"group_by": [key], "last_days": 2}
+    if shape == "compared":
+        fields.update(last_days=1, compare=True)
+    elif shape == "daily":
+        fields["granularity"] = Granularity.DAY
+    query = build_query(**fields)
+    answer = cube.answer(query)
+    assert answer is not None
+    assert answer == run_spend_query(node_lake, query)
+    assert answer.rows
+    if shape != "compared":  # the node's EC2 row of the allocated day is not in the cube's sums
+        assert sum((r.amount for r in answer.rows), Decimal(0)) == Decimal("114")

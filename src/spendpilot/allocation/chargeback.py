@@ -28,7 +28,8 @@ ARN ending in one) on a day the cluster was allocated are set aside, shown as *r
 left out of the chargeback total. So: lake total − replaced = chargeback total = allocated +
 unallocated, per currency and to the cent (the sums are exact decimals; ``ChargebackResult``
 refuses to exist otherwise). A node priced from the price book (not on the bill) replaces
-nothing; its cost exists only in the Kubernetes rows.
+nothing; its cost exists only in the Kubernetes rows. Which rows are replaced is defined once,
+in ``lake.k8s_replaced``; the spend explorer and the dashboard's cube leave the same rows out.
 
 **Currencies** are never added: every total, share and line is per ``BillingCurrency``.
 
@@ -50,7 +51,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow as pa
 from pydantic import BaseModel, Field, computed_field, model_validator
 
 from spendpilot.allocation.kubernetes import IDLE
@@ -58,10 +58,9 @@ from spendpilot.allocation.settings import ChargebackSettings
 from spendpilot.domain.money import DecimalStr
 from spendpilot.errors import BadArgument, NoSpendData
 from spendpilot.lake import _dialect
+from spendpilot.lake.k8s_replaced import REPLACED_TABLE, register_replaced, replaced_on
 from spendpilot.lake.query import CostLake
 
-NODE_INSTANCES_TAG = "kubernetes.node_instances"
-"""Tag on a Kubernetes idle row: the instance ids (comma-separated) whose bill rows it replaces."""
 TOKENS_ACCOUNT_PREFIX = "spendpilot-tokens"
 UNALLOCATED = "(unallocated)"
 DEFAULT_DAYS = 30
@@ -253,10 +252,6 @@ _LAYER_SQL = (
     "OR lower(coalesce(f.\"ConsumedUnit\", '')) LIKE '%token%' THEN 'tokens' ELSE 'cloud' END"
 )
 _TAGS = 'f."Tags"'
-_INSTANCE_SQL = (
-    "CASE WHEN starts_with(f.\"ResourceId\", 'arn:') THEN string_split(f.\"ResourceId\", '/')[-1] "
-    "ELSE f.\"ResourceId\" END"
-)
 
 
 def period_for(lake_dir: Path, *, start: date | None, end: date | None, last_days: int | None) -> tuple[date, date, date]:
@@ -291,21 +286,7 @@ def _chargeback(lake_dir: Path, settings: ChargebackSettings, by: Dimension, sta
     con = lake._connect()
     try:
         bounds = [_midnight(first), _midnight(last + timedelta(days=1))]
-        coverage = _dialect.rows(
-            con,
-            'SELECT DISTINCT "BillingAccountId" AS cluster, CAST("ChargePeriodStart" AS DATE) AS day, '
-            f'{_tag(NODE_INSTANCES_TAG)} AS nodes FROM focus WHERE "ProviderName" = \'Kubernetes\' '
-            'AND "ChargePeriodStart" >= ? AND "ChargePeriodStart" < ?', bounds)
-        node_days: dict[tuple[str, date], str] = {}
-        for r in coverage:
-            for iid in (r["nodes"] or "").split(","):
-                if iid.strip():
-                    node_days[(iid.strip(), _as_date(r["day"]))] = str(r["cluster"])
-        con.register("k8s_node_days", pa.table({
-            "resource_id": pa.array([k[0] for k in node_days], pa.string()),
-            "day": pa.array([k[1] for k in node_days], pa.date32()),
-            "cluster": pa.array(list(node_days.values()), pa.string()),
-        }))
+        node_days = register_replaced(con, bounds[0], bounds[1])
         totals = _summed(con, 'SELECT "BillingCurrency" AS currency, {sums} FROM focus f '
                          'WHERE "ChargePeriodStart" >= ? AND "ChargePeriodStart" < ? GROUP BY "BillingCurrency"',
                          ['"BilledCost"', '"EffectiveCost"'], bounds)
@@ -318,8 +299,7 @@ def _chargeback(lake_dir: Path, settings: ChargebackSettings, by: Dimension, sta
             'f."SubAccountId" AS subaccount, f."ServiceName" AS service, f."ServiceCategory" AS category, '
             'f."ChargeCategory" AS charge_category, n.cluster AS replaced_by, '
             'f."BilledCost" AS b, f."EffectiveCost" AS e, f."ListCost" AS l '
-            "FROM focus f LEFT JOIN k8s_node_days n ON f.\"ProviderName\" <> 'Kubernetes' "
-            f"AND n.resource_id = {_INSTANCE_SQL} AND n.day = CAST(f.\"ChargePeriodStart\" AS DATE) "
+            f"FROM focus f LEFT JOIN {REPLACED_TABLE} n ON {replaced_on('f')} "
             'WHERE f."ChargePeriodStart" >= ? AND f."ChargePeriodStart" < ?'
         )
         keys = ("layer, team, feature, currency, day, provider, account, subaccount, service, category, "

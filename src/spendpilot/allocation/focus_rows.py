@@ -26,6 +26,7 @@ from pathlib import Path
 
 from spendpilot.allocation.kubernetes import IDLE, Allocation, AllocationLine
 from spendpilot.lake.ingest import IngestReport, ingest_file
+from spendpilot.lake.k8s_replaced import NODE_INSTANCES_TAG
 
 PROVIDER = "Kubernetes"
 HEADER = [
@@ -52,7 +53,7 @@ def focus_row(line: AllocationLine, node_instances: list[str] | None = None) -> 
     tags = {**line.labels, "kubernetes.cluster": line.cluster, "kubernetes.namespace": line.namespace,
             "kubernetes.workload": workload}
     if line.is_idle and node_instances:
-        tags["kubernetes.node_instances"] = ",".join(node_instances)
+        tags[NODE_INSTANCES_TAG] = ",".join(node_instances)
     return {
         "BilledCost": cost, "EffectiveCost": cost, "ListCost": cost, "ContractedCost": cost,
         "BillingAccountId": line.cluster, "BillingAccountName": line.cluster, "BillingCurrency": line.currency,

@@ -19,6 +19,10 @@ A period is whole UTC days ``[start, end]`` (both included) and a row belongs to
 the latest data, so an old export still shows numbers; the result says which days it used.
 Totals, shares and the "other" row are per currency: amounts in different currencies are
 never added.
+
+A Kubernetes node is counted once: on a day ``spendpilot allocate --write`` allocated its
+cluster, the node's bill rows are left out, since the Kubernetes rows hold that cost
+(``lake.k8s_replaced``, the definition the chargeback and the dashboard's cube use too).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from pydantic import (
 from spendpilot.domain.money import DecimalStr
 from spendpilot.errors import BadArgument, NoSpendData
 from spendpilot.lake import _dialect
+from spendpilot.lake.k8s_replaced import counted_focus_sql
 from spendpilot.lake.query import NO_VALUE, UNTAGGED, CostLake
 
 OTHER = "(other)"
@@ -424,14 +429,15 @@ class _FocusSpend:
         params += [_midnight(start), _midnight(start)]
         sums = ["c0", "c1"] if prev_start is not None else ["c0"]
         where, where_params = self._filters()
+        window = [_midnight(prev_start or start), _midnight(end + timedelta(days=1))]
+        counted = counted_focus_sql(con, *window)  # a node is counted once: see lake.k8s_replaced
         sql = (
-            f"SELECT {', '.join(outer)}, {{sums}} FROM (SELECT {', '.join(inner)} FROM focus "
+            f"SELECT {', '.join(outer)}, {{sums}} FROM (SELECT {', '.join(inner)} FROM {counted} "
             'WHERE "ChargePeriodStart" >= ? AND "ChargePeriodStart" < ?'
             + "".join(f" AND {c}" for c in where)
             + f") AS windowed GROUP BY {', '.join([*groups, 'currency'])}"
         )
-        all_params = [*params, _midnight(prev_start or start), _midnight(end + timedelta(days=1)),
-                      *where_params]
+        all_params = [*params, *window, *where_params]
         rows = self._summed(con, sql, sums, all_params)
         cells: dict[_Group, _Cell] = {}
         for r in rows:

@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from spendpilot.errors import NoSpendData
 from spendpilot.lake import _dialect
+from spendpilot.lake.k8s_replaced import counted_focus_sql
 from spendpilot.lake.query import NO_VALUE, UNTAGGED, CostLake
 from spendpilot.lake.spend import (
     _METRIC_COLUMN,
@@ -202,15 +203,17 @@ def read_cube_table(lake_dir: Path, keys: Sequence[str], days: int, *, team_tag:
         named = [f"max(n{i}) AS n{i}" for i, (_, spec) in enumerate(plain) if spec.name_sql]
         flags = [f"GROUPING({g}) AS x{j}" for j, g in enumerate(grouped)]
         start = _midnight(first)
+        window_end = _midnight(latest + timedelta(days=1))
+        counted = counted_focus_sql(con, start, window_end)  # the explorer's rows: lake.k8s_replaced
         con.execute(
             "CREATE TEMP TABLE day_groups AS SELECT day, currency, "
             + ", ".join([*grouped, *named, "sum(cost) AS amount", *flags])
             + f" FROM (SELECT (epoch_us(\"ChargePeriodStart\") - ?) // {_DAY_US} AS day, "
             f'"BillingCurrency" AS currency, {", ".join(columns)}, '
             f'"{_METRIC_COLUMN[Metric.EFFECTIVE]}" AS cost '
-            'FROM focus WHERE "ChargePeriodStart" >= ? AND "ChargePeriodStart" < ?) AS windowed '
+            f'FROM {counted} WHERE "ChargePeriodStart" >= ? AND "ChargePeriodStart" < ?) AS windowed '
             f"GROUP BY GROUPING SETS ({sets})",
-            [int(start.timestamp()) * 1_000_000, start, _midnight(latest + timedelta(days=1))],
+            [int(start.timestamp()) * 1_000_000, start, window_end],
         ).fetchall()
         parts = []
         for key, (spec, params) in specs.items():
