@@ -67,6 +67,11 @@ def test_headless_demo_runs_the_whole_loop_and_can_keep_its_emulator_for_the_cli
         share = re.search(r"Chargeback report: (\S+) \(last 30 days: ([0-9.]+) % of USD", text)
         assert share is not None, text
         assert float(share.group(2)) < 5 and "<svg" in Path(share.group(1)).read_text()
+        # the command it suggests (the rules copied into the home) gives the same share in another process
+        hint = re.search(r"`spendpilot (chargeback [^`]+)`", text)
+        assert hint is not None, text
+        again = json.loads(run_cli(*shlex.split(hint.group(1)), "--json", check=True).stdout)
+        assert f"{float(again['currencies'][0]['unallocated_share']) * 100:.1f}" == share.group(2)
         exports = dict(kv.split("=", 1) for kv in shlex.split(out[-1].strip())[1:])
         assert exports["SPENDPILOT_AWS__ENDPOINT_URL"].startswith("http://127.0.0.1:")
 

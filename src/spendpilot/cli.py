@@ -1080,7 +1080,7 @@ def demo(
         prepare_scenario(settings, spec, emulator.endpoint_url or "", now=now, progress=lambda m: err.print(Text(m)))
         services = _services(settings)
         report = services.sweep()
-        showback = _demo_showback(services, settings, now)
+        showback = _demo_showback(services, settings, now, spec.path / "chargeback.toml")
         if headless:
             print_sweep_report(console, report)
             console.print(proposals_table(services.list_proposals([ProposalStatus.PENDING]), title="Pending proposals"))
@@ -1095,7 +1095,7 @@ def demo(
             _serve_demo_emulator(settings)
 
 
-def _demo_showback(services: SpendpilotServices, settings: Settings, now: datetime) -> str:
+def _demo_showback(services: SpendpilotServices, settings: Settings, now: datetime, rules: Path) -> str:
     """Allocation and token rows into the lake, then the HTML report; a scenario without the
     data for it says why in one line instead of failing the demo."""
     from spendpilot.runtime import LocalServices
@@ -1104,7 +1104,7 @@ def _demo_showback(services: SpendpilotServices, settings: Settings, now: dateti
     if not isinstance(services, LocalServices):  # the demo always builds local services
         return "No chargeback report: the demo's services are not local"
     try:
-        return write_showback(services, settings, now).line()
+        return write_showback(services, settings, now, rules=rules).line()
     except SpendpilotError as exc:
         return f"No chargeback report: {exc}"
 

@@ -35,16 +35,22 @@ class Showback:
     currency: str
     allocation_rows: int
     token_rows: int
+    rules: Path | None = None
+    """The owner rules the report used, copied into the home, for later commands' ``--config``."""
 
     def line(self) -> str:
         share = (self.unallocated / self.lake_total * 100) if self.lake_total else Decimal(0)
+        config = f" --config {self.rules}" if self.rules else ""
         return (f"Chargeback report: {self.report} (last 30 days: {share:.1f} % of {self.currency} "
-                f"{self.lake_total:,.2f} unallocated; `spendpilot chargeback --home {self.report.parent}` "
+                f"{self.lake_total:,.2f} unallocated; `spendpilot chargeback --home {self.report.parent}{config}` "
                 "for the table)")
 
 
-def write_showback(services: LocalServices, settings: Settings, now: datetime) -> Showback:
-    """Allocate the scenario's clusters, write token FOCUS rows, and render the HTML report."""
+def write_showback(services: LocalServices, settings: Settings, now: datetime, rules: Path | None = None) -> Showback:
+    """Allocate the scenario's clusters, write token FOCUS rows, and render the HTML report.
+
+    ``rules`` (the scenario's ``chargeback.toml``, already in ``settings``) is copied into the
+    home so that `spendpilot chargeback` / `report` run later allocate the same way."""
     from spendpilot.adapters.base import SourceContext
     from spendpilot.adapters.kubernetes.source_kubernetes import KubernetesClusterSource
     from spendpilot.adapters.prometheus.source_prometheus import PrometheusSource
@@ -70,5 +76,10 @@ def write_showback(services: LocalServices, settings: Settings, now: datetime) -
     path.write_text(render_report_html(data), encoding="utf-8")
     # The largest currency's summary (the demo bills in USD only; a mixed lake is in the report).
     main = max(data.by_team.currencies, key=lambda c: c.chargeback_effective)
+    kept = None
+    if rules is not None and rules.is_file():
+        kept = settings.home / "chargeback.toml"
+        kept.write_text(rules.read_text(encoding="utf-8"), encoding="utf-8")
     return Showback(report=path, lake_total=main.chargeback_effective, unallocated=main.unallocated_effective,
-                    currency=main.currency, allocation_rows=allocation_rows, token_rows=tokens.rows_written)
+                    currency=main.currency, allocation_rows=allocation_rows, token_rows=tokens.rows_written,
+                    rules=kept)
