@@ -45,11 +45,22 @@ def test_sweep_with_nothing_configured_exits_zero(tmp_path: Path) -> None:
     assert "0 finding(s)" in proc.stdout
 
 
+def _ctrl_c_reaches_it() -> None:
+    """Start the demo as a terminal does: Ctrl-C (SIGINT) at its default disposition.
+
+    A test run launched in the background (``nohup … &`` in a script) ignores SIGINT, and a child
+    inherits that: Python then installs no KeyboardInterrupt handler and the demo, rightly, never
+    hears the Ctrl-C this test sends.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_headless_demo_runs_the_whole_loop_and_can_keep_its_emulator_for_the_cli(tmp_path: Path) -> None:
     """`make demo`, then the README's CLI loop on the demo data: the printed export line is enough."""
     demo = subprocess.Popen(
         [sys.executable, "-m", "spendpilot.cli", "demo", "--headless", "--keep-emulator", "--home", str(tmp_path / "demo")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_ctrl_c_reaches_it,
     )
     try:
         out = []
