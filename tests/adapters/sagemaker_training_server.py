@@ -150,6 +150,7 @@ def _forward(upstream: str, path: str, headers: dict[str, str], body: bytes) -> 
 def _handler(state: TrainingServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as two writes: with Nagle on, each reply waits ~40 ms for a delayed ACK
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
             pass
