@@ -6,7 +6,6 @@ so a spreadsheet's total matches the lake's to the last digit.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -15,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from rich.table import Table
 from rich.text import Text
 
+from spendpilot.csv_safe import Cell, write_rows
 from spendpilot.domain.money import format_money, per_unit
 from spendpilot.lake.spend import Granularity, Source, SpendResult, SpendRow
 
@@ -185,7 +185,11 @@ def spend_json(result: SpendResult) -> str:
 
 
 def spend_csv(result: SpendResult) -> str:
-    """Long format, one line per row: group keys, bucket, currency, exact amounts."""
+    """Long format, one line per row: group keys, bucket, currency, exact amounts.
+
+    Written through ``csv_safe``: group keys are tag values and names anyone can set, so a key a
+    spreadsheet would run as a formula gets one leading ``'``; the amounts (negative deltas too)
+    stay plain numbers."""
     llm = result.source is Source.LLM_USAGE
     header = [*result.group_by]
     if result.granularity is not Granularity.TOTAL:
@@ -193,11 +197,9 @@ def spend_csv(result: SpendResult) -> str:
     header += ["currency", "amount", "previous_amount", "delta", "delta_pct", "share", "groups"]
     if llm:
         header += ["requests", "tokens", "cost_per_request", "cost_per_1k_tokens"]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
+    lines: list[list[Cell]] = [list(header)]
     for row in result.rows:
-        line = [row.keys[k] for k in result.group_by]
+        line: list[Cell] = [row.keys[k] for k in result.group_by]
         if result.granularity is not Granularity.TOTAL:
             line.append(row.bucket.isoformat() if row.bucket else "")
         line += [row.currency, _plain(row.amount), _plain(row.previous), _plain(row.delta),
@@ -205,5 +207,7 @@ def spend_csv(result: SpendResult) -> str:
         if llm:
             line += [str(row.requests), str(row.tokens), _plain(row.cost_per_request),
                      _plain(row.cost_per_1k_tokens)]
-        writer.writerow(line)
+        lines.append(line)
+    out = io.StringIO()
+    write_rows(out, lines)
     return out.getvalue()

@@ -55,6 +55,7 @@ from pydantic import BaseModel, Field, computed_field, model_validator
 
 from spendpilot.allocation.kubernetes import IDLE
 from spendpilot.allocation.settings import ChargebackSettings
+from spendpilot.csv_safe import Cell, write_rows
 from spendpilot.domain.money import DecimalStr
 from spendpilot.errors import BadArgument, NoSpendData
 from spendpilot.lake import _dialect
@@ -454,13 +455,16 @@ def chargeback_json(result: ChargebackResult) -> str:
 
 
 def chargeback_csv(result: ChargebackResult) -> str:
-    """One row per owner, layer and currency (exact decimals), the unallocated lines with why."""
+    """One row per owner, layer and currency (exact decimals), the unallocated lines with why.
+
+    Written through ``csv_safe``: owners are team and feature tag values anyone can set, so one a
+    spreadsheet would run as a formula gets one leading ``'``; costs (credits too) stay numbers.
+    The ``--focus-out`` export below is deliberately *not* escaped (see ``csv_safe``)."""
+    rows: list[list[Cell]] = [[result.by, "layer", "currency", "billed_cost", "effective_cost", "basis", "start", "end"]]
+    rows += [[line.owner, line.layer.value, line.currency, line.billed_cost, line.effective_cost,
+              line.basis, result.start, result.end] for line in result.lines]
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([result.by, "layer", "currency", "billed_cost", "effective_cost", "basis", "start", "end"])
-    for line in result.lines:
-        writer.writerow([line.owner, line.layer.value, line.currency, line.billed_cost, line.effective_cost,
-                         line.basis, result.start, result.end])
+    write_rows(out, rows)
     return out.getvalue()
 
 
@@ -484,6 +488,8 @@ def export_focus(lake_dir: Path, out: Path, settings: ChargebackSettings | None 
     exactly; replaced bill rows are left out (their cost is in the Kubernetes rows), so the file
     adds up to the chargeback total. Tags carry the allocated ``team`` and ``feature`` (rules
     applied), ``spendpilot.layer`` and ``spendpilot.allocation`` (the basis, or why unallocated).
+    Values are written raw, not formula-escaped like ``chargeback_csv``: this is a FOCUS
+    interchange file that other tools and ``spendpilot ingest`` read back (see ``csv_safe``).
     Returns the team result and the number of rows written."""
     settings = settings or ChargebackSettings()
     result, owned = _chargeback(Path(lake_dir), settings, "team", start, end, last_days)
