@@ -18,7 +18,7 @@ and line feed (0x0A), and recommends prefixing a single quote so the cell is rea
   itself (so the prefix is never ambiguous, see *Undoing it*).
 * OWASP also warns that a separator or quote inside a value can start a new cell in front of a
   dangerous character. Every field is written with RFC 4180 quoting (Python's ``csv``: a value
-  holding ``,``, ``"`` or a line break is double-quoted, inner quotes doubled), so a reader that
+  holding ``,``, ``"``, CR or LF is double-quoted, inner quotes doubled), so a reader that
   splits on commas sees one cell per value. Known limit: a spreadsheet that splits a comma file
   on ``;`` or tabs (some locales) and ignores the quotes could still cut ``x;=1+2`` in two; open
   the file with comma as the separator.
@@ -49,6 +49,7 @@ open the FOCUS export in a spreadsheet only via an import that reads every colum
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterable
 from datetime import date
@@ -100,5 +101,13 @@ def unescape_cell(text: str) -> str:
 def write_rows(out: TextIO, rows: Iterable[Iterable[Cell]]) -> None:
     """Write each row as one ``\\n``-terminated CSV line of escaped cells (header rows too: column
     names can be tag keys)."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerows([escape_cell(c) for c in row] for row in rows)
+    # Python's writer quotes a field only for the characters of its line terminator (plus the
+    # delimiter and quote): with "\n" a lone carriage return in a tag value went out bare and broke
+    # the row. Writing with "\r\n" quotes both, and the terminator is swapped back to "\n".
+    line = io.StringIO()
+    writer = csv.writer(line, lineterminator="\r\n")
+    for row in rows:
+        line.seek(0)
+        line.truncate()
+        writer.writerow([escape_cell(c) for c in row])
+        out.write(line.getvalue()[:-2] + "\n")
