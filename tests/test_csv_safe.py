@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import run_cli
-from tests.lake.focus_rows import FOCUS_HEADER, focus_row, write_csv
+from tests.lake.focus_rows import FOCUS_HEADER, USAGE_HEADER, focus_row, usage_row, write_csv
 
 from spendpilot.csv_safe import escape_cell, unescape_cell, write_rows
 
@@ -162,3 +162,23 @@ def test_focus_export_stays_raw_and_reingests_the_same(hostile_home: Path, tmp_p
     again = json.loads(_run(fresh, "chargeback", "--json", "--from", "2024-09-16", "--to", "2024-09-25"))
     assert {x["owner"] for x in again["lines"]} == {x["owner"] for x in first["lines"]}
     assert again["currencies"][0]["chargeback_effective"] == first["currencies"][0]["chargeback_effective"]
+
+
+def test_spend_csv_of_llm_usage_neutralises_feature_names(tmp_path: Path) -> None:
+    """Feature names come from usage exports and OTel span attributes: the LLM columns
+    (requests, tokens, unit costs) stay numbers next to them, per day."""
+    home = tmp_path / "home"
+    features = [HYPERLINK, "@SUM(A1)", "-2+3", "support-bot"]
+    usage = [usage_row(i, feature=f, day="2025-05-02", cost="0.25") for i, f in enumerate(features)]
+    run_cli("ingest", "--llm-usage", str(write_csv(tmp_path / "usage.csv", usage, USAGE_HEADER)), "--home", str(home),
+            env={"SPENDPILOT_HOME": str(home)}, check=True)
+    text = _run(home, "spend", "--by", "feature,model", "--from", "2025-05-01", "--to", "2025-05-03", "--daily", "--csv")
+    rows = _cells(text)
+    _assert_safe(rows)
+    table = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    assert {unescape_cell(r["feature"]) for r in table} == set(features)
+    assert {r["feature"] for r in table} == {"'" + HYPERLINK, "'@SUM(A1)", "'-2+3", "support-bot"}
+    for r in table:
+        assert (r["day"], r["model"], r["amount"], r["requests"], r["tokens"]) == (
+            "2025-05-02", "gpt-4.1", "0.25", "100", "12000")
+        assert Decimal(r["cost_per_request"]) == Decimal("0.0025")
