@@ -74,6 +74,13 @@ def test_numbers_stay_numbers(value: Decimal | int | str) -> None:
     assert Decimal(escape_cell(value)) == Decimal(str(value))
 
 
+def test_decimals_are_written_in_fixed_point() -> None:
+    """DuckDB's DECIMAL(38, 12) zero comes back as ``Decimal("0E-12")``; exact, but not what a
+    person (or a strict number parser) expects in a cost column."""
+    assert [escape_cell(Decimal(x)) for x in ("0E-12", "-1.5E+2", "-12.500000000000")] == [
+        "0.000000000000", "-150", "-12.500000000000"]
+
+
 @pytest.mark.parametrize("text", ["ml", "Amazon EC2", "2026-03-09", "(unallocated)", "a-b", "x=y", "", "- 2", "-1.", ".5-"])
 def test_ordinary_text_is_untouched_or_quoted_only_when_it_must(text: str) -> None:
     escaped = escape_cell(text)

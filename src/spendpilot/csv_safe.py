@@ -25,9 +25,10 @@ and line feed (0x0A), and recommends prefixing a single quote so the cell is rea
 
 **Numbers stay numbers.** A credit, refund or negative ``--compare`` delta such as ``-12.50`` must
 stay a number, or finance's sums break. The decision: a cell is *never* prefixed when it is a
-number, judged by value, not by which column it sits in: a ``Decimal``/``int``/``float``, or text
-that is exactly a plain decimal (``-?digits[.digits]``, what ``spend_output._plain`` writes). Such a
-cell is a number literal to every spreadsheet, not a formula, so it is safe as it is. Judging by
+number, judged by value, not by which column it sits in: a ``Decimal`` (written in fixed point,
+never ``0E-12``), ``int`` or ``float``, or text that is exactly a plain decimal
+(``-?digits[.digits]``, what ``spend_output._plain`` writes). Such a cell is a number literal to
+every spreadsheet, not a formula, so it is safe as it is. Judging by
 value means a writer cannot forget to mark a money column; the price is that a *tag value* that is
 exactly ``-2`` is also written bare (and a spreadsheet shows the number -2, which is what it says).
 ``-2+3`` is not a plain decimal and is prefixed.
@@ -80,7 +81,9 @@ def escape_cell(value: Cell) -> str:
     """The cell's text, with one ``'`` in front when a spreadsheet would run it as a formula."""
     if value is None:
         return ""
-    if isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
+    if isinstance(value, Decimal):
+        return format(value, "f")  # fixed point: DuckDB's zero is Decimal("0E-12"), written "0.000000000000"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     text = value if isinstance(value, str) else str(value)
     if not text or is_plain_number(text):
