@@ -53,7 +53,7 @@ def _assert_safe(rows: list[list[str]]) -> None:
 # --- the rule ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", [*HOSTILE_TEAMS, HOSTILE_SERVICE, "-", "=", "\r", "\n-1", '"=1', "'"])
+@pytest.mark.parametrize("text", [*HOSTILE_TEAMS, HOSTILE_SERVICE, "-", "=", "\r", "\n-1", '"=1', "'", "-\u0663"])
 def test_hostile_text_gets_one_quote_and_comes_back(text: str) -> None:
     escaped = escape_cell(text)
     if text == "a;=1+2,b":

@@ -66,7 +66,7 @@ FORMULA_STARTS = frozenset("=+-@\t\r\n")
 _LEADING_NOISE = " \u00a0\"'"
 """Skipped before looking for a formula character: spaces, no-break spaces and quote marks."""
 
-_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # ASCII digits only: "-٣" is not a number to Excel
 
 Cell = str | Decimal | int | float | date | None
 """What a row may hold; ``None`` is written as an empty cell."""
