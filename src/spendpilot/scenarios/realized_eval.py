@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spendpilot.domain import LlmUsage, Proposal, ProposalStatus
+from spendpilot.errors import ScenarioError
 from spendpilot.scenarios.model import Scenario
 from spendpilot.scenarios.score import RealizedComparison
 from spendpilot.scenarios.seed import SeededOrg
@@ -70,6 +71,18 @@ def models_after(spec: Scenario, executed: list[Proposal], aws: AwsAdapter) -> d
         elif f.feature in approved:
             out[f.feature] = approved[f.feature]
     return out
+
+
+def route_back(spec: Scenario, aws: AwsAdapter) -> None:
+    """``after_execution.routed_back``: set each feature's route to the model it was seeded with,
+    as an owner undoing the change would. A feature without a seeded route is refused by name."""
+    assert spec.realized is not None
+    seeded = {r.feature: r.model for r in spec.resources.llm_features}
+    for feature in spec.realized.after_execution.routed_back:
+        if feature not in seeded:
+            raise ScenarioError(f"{spec.path / 'realized.yaml'}: field 'after_execution.routed_back': '{feature}' "
+                                "is not one of resources.yaml's llm_features (no route to set back)")
+        aws.llm_routing.set_route(feature, seeded[feature])
 
 
 def post_execution_usage(spec: Scenario, models: dict[str, str], *, days: int, end: datetime) -> list[LlmUsage]:
@@ -165,12 +178,7 @@ def execute_and_measure(spec: Scenario, services: LocalServices, settings: Setti
     restart = [org.instance_id(name) for name in plan.after_execution.restarted]
     if restart:  # someone starts it again: the trap whose bill does not drop
         ec2.start_instances(InstanceIds=restart)
-    seeded_routes = {r.feature: r.model for r in spec.resources.llm_features}
-    for feature in plan.after_execution.routed_back:  # its owner routes it back: the token-lever trap
-        if feature not in seeded_routes:
-            raise ValueError(f"{spec.path / 'realized.yaml'}: after_execution.routed_back: '{feature}' is not one of "
-                             "resources.yaml's llm_features")
-        aws.llm_routing.set_route(feature, seeded_routes[feature])
+    route_back(spec, aws)  # its owner routes it back: the token-lever trap whose bill does not drop
     # The bill starts the day after the (latest) execution day: the day of the change is left out.
     execution_day = max(t for pid in executed for t in execution_times(services.store, pid)).date()
     end = datetime.combine(execution_day + timedelta(days=plan.window_days + 1), time.min, tzinfo=UTC)
