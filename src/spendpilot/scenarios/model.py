@@ -246,10 +246,14 @@ class ExecuteSpec(BaseModel):
 
 class AfterExecution(BaseModel):
     """The bill of the days after the execution. Instances are billed as before while the emulator
-    says they are running (a stopped one stops billing); ``billing.yaml``'s extra line items go on."""
+    says they are running (a stopped one stops billing); ``billing.yaml``'s extra line items go on;
+    ``llm_usage.yaml``'s features send the same traffic, on the model their route names then."""
 
     restarted: list[str] = Field(default_factory=list)
     """Instances someone starts again right after the execution (the trap: the bill does not drop)."""
+    routed_back: list[str] = Field(default_factory=list)
+    """LLM features whose owner sets the route back to its seeded model right after the execution
+    (the token-lever trap: its traffic stays on the expensive model, the bill does not drop)."""
     extra_line_items: list[BillingLineItem] = Field(default_factory=list)
     """Lines billed only after the execution (e.g. the stopped instance's EBS volume, billed on)."""
 

@@ -49,6 +49,7 @@ def run_scenario(name: str) -> ScenarioScore:
             from spendpilot.adapters.aws.client import AwsAdapter
             from spendpilot.scenarios.realized_eval import execute_and_measure
 
-            aws = AwsAdapter(region=spec.region, endpoint_url=emulator.endpoint_url)
+            aws = AwsAdapter(region=spec.region, endpoint_url=emulator.endpoint_url,
+                             routing_prefix=settings.aws.llm_routing_prefix)
             result.add_realized(execute_and_measure(spec, services, settings, prepared.org, aws, prepared.focus_file))
         return result
