@@ -9,7 +9,8 @@ infinite ratio: the allocation rows re-label node cost, they are not new spend.
 * Billing anomalies read the bill as billed: no Kubernetes anomaly, no EC2 dip; a genuinely new
   service is still flagged.
 * Budgets and forecasts follow ``lake.spend.outlook_counting``: scoped by a tag, the team's
-  allocated share; otherwise the bill, which does not drop on the day allocation starts.
+  allocated share; by a bill dimension (service), the bill, which does not drop on the day
+  allocation starts; the whole bill, the explorer's total (here equal to the bill's).
 """
 
 from __future__ import annotations
@@ -40,11 +41,11 @@ SHARES = [("ml", "trainer", "27.50", {"team": "ml"}), ("web", "frontend", "12.50
           (IDLE, IDLE, "10.00", {})]
 
 
-def _bill(new_service_days: int = 0) -> list[dict[str, str]]:
+def _bill(new_service_days: int = 0, nodes_billed: bool = True) -> list[dict[str, str]]:
     rows = []
     day = FIRST
     while day <= LAST:
-        for node, cost in NODES.items():
+        for node, cost in NODES.items() if nodes_billed else ():
             rows.append(_row(0, day, "", cost) | {"ResourceId": node, "Tags": ""})
         rows.append(_row(0, day, "", "5.00") | {"ResourceId": "bucket-1", "ServiceName": "Amazon S3", "Tags": ""})
         if (LAST - day).days < new_service_days:
@@ -53,9 +54,9 @@ def _bill(new_service_days: int = 0) -> list[dict[str, str]]:
     return rows
 
 
-def _write(root: Path, *, new_service_days: int = 0) -> Path:
+def _write(root: Path, *, new_service_days: int = 0, nodes_billed: bool = True) -> Path:
     lake = root / "lake"
-    ingest_file(write_csv(root / "focus.csv", _bill(new_service_days)), lake)
+    ingest_file(write_csv(root / "focus.csv", _bill(new_service_days, nodes_billed)), lake)
     write_allocation(Allocation(
         cluster="prod-eks", start=datetime.combine(ALLOCATED[0], datetime.min.time(), tzinfo=UTC),
         end=datetime.combine(LAST + timedelta(days=1), datetime.min.time(), tzinfo=UTC),
@@ -93,8 +94,8 @@ def test_a_genuinely_new_service_is_still_an_anomaly(tmp_path: Path) -> None:
     assert anomaly.excess == Decimal("240.00") and anomaly.drivers[0].value == "agent-1"
 
 
-def test_the_rule_tag_scopes_read_the_allocation_others_the_bill() -> None:
-    assert outlook_counting() is Counting.BILLED
+def test_the_rule_bill_dimensions_read_the_bill_tags_and_the_whole_the_allocation() -> None:
+    assert outlook_counting() is Counting.ALLOCATED
     assert outlook_counting(["service"]) is Counting.BILLED
     assert outlook_counting(where=[SpendFilter(key="account", values=("111122223333",))]) is Counting.BILLED
     assert outlook_counting(["team"]) is Counting.ALLOCATED
@@ -128,3 +129,14 @@ def test_forecast_history_by_service_has_no_kubernetes_step_and_by_team_has_the_
     _, _, by_team = daily_spend_series(lake, ["team"], history_days=56)
     assert by_team[(("ml",), "USD")][-7:] == [27.5] * 7
     assert sum(v for series in by_team.values() for v in series) == 55.0 * 56
+
+
+def test_a_cluster_priced_from_the_price_book_is_in_the_total_but_no_billing_anomaly(tmp_path: Path) -> None:
+    """The demo's case: the nodes are on no bill in the lake, so the allocation rows are the only
+    record of the cluster's cost. The whole bill (explorer, forecast, unscoped budget) counts
+    them; the billing anomalies, reading the bill as billed, do not call them a new service."""
+    lake = _write(tmp_path, nodes_billed=False)
+    assert daily_billing_anomalies(lake, AnomalySettings()).anomalies == []
+    whole = evaluate_budget(lake, _budget(), as_of=LAST)
+    assert whole.actual == Decimal("5.00") * LAST.day + Decimal("50.00") * len(ALLOCATED)
+    assert evaluate_budget(lake, _budget(service="Amazon S3"), as_of=LAST).actual == Decimal("5.00") * LAST.day

@@ -14,14 +14,15 @@ Every reader of lake spend counts a node once, in one of two ways defined here:
   Kubernetes rows kept, so the cost sits with the namespaces and teams it was allocated to.
   The spend explorer, the dashboard's cube, ``CostLake.top_spend`` / ``daily_spend`` /
   ``untagged_spend`` (the TUI's spend panel, the copilot's ``top_spend``, ``doctor``) and the
-  chargeback read it; so do a budget or a forecast scoped by a tag (a team's budget includes
-  its share of the cluster).
+  chargeback read it; so do a budget or a forecast of the whole bill or scoped by a tag (a
+  team's budget includes its share of the cluster).
 * **billed** (``billed_focus_sql``): the bill as the providers sent it, without the Kubernetes
   rows. The daily billing anomalies read it (allocation rows start on the day someone first
   runs ``allocate --write``; as a service they would always look like new spend, and they are
-  a re-labelling of node cost), and so does a budget or forecast that is not scoped by a tag
-  (an EC2 or account budget measures what the provider bills, as AWS Budgets does, and does
-  not shrink on the day allocation starts).
+  a re-labelling of node cost), and so does a budget or forecast scoped or grouped by the
+  bill's own dimensions only (an EC2 or account budget measures what the provider bills, as AWS
+  Budgets does, and does not shrink on the day allocation starts). ``lake.spend.outlook_counting``
+  holds that rule.
 
 Where the nodes are on the bill both ways give the same total. A cluster priced from the price
 book (its nodes on no bill in the lake, as in the demo) is spend only in the allocated way.

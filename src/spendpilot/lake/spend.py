@@ -229,13 +229,21 @@ _OPTIONS = {"metric": "--metric", "source": "--source", "top": "--top", "team_ta
 
 
 def outlook_counting(group_by: Sequence[str] = (), where: Sequence[SpendFilter] = ()) -> Counting:
-    """How a forecast or budget over these keys counts a node once: allocated when a key is a
-    tag (``team``, ``feature``, ``model``, ``tag:<key>``: a team's budget includes its share of
-    the cluster, and ``tag:kubernetes.namespace`` scopes a namespace), billed otherwise (no
-    scope, or the bill's own dimensions: an EC2 or account budget measures what the provider
-    bills and does not shrink on the day allocation starts)."""
+    """How a forecast or budget over these keys counts a node once.
+
+    * No keys (the whole bill): allocated, the explorer's and the dashboard's total, so the
+      forecast and an unscoped budget count the spend the user sees next to them.
+    * A tag among the keys (``team``, ``feature``, ``model``, ``tag:<key>``): allocated, so a
+      team's budget includes its share of the cluster (``tag:kubernetes.namespace`` scopes a
+      namespace).
+    * Only the bill's own dimensions (service, account, region, ...): billed, so an EC2 or
+      account budget measures what the provider bills and a service's history does not drop
+      (and "Kubernetes" start) on the day ``allocate --write`` first ran.
+    """
     keys = [*group_by, *(f.key for f in where)]
-    return Counting.ALLOCATED if any(_is_tag(k) or k in TAG_ALIASES for k in keys) else Counting.BILLED
+    if not keys or any(_is_tag(k) or k in TAG_ALIASES for k in keys):
+        return Counting.ALLOCATED
+    return Counting.BILLED
 
 
 def parse_filter(text: str) -> SpendFilter:

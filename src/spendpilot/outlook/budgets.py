@@ -13,13 +13,14 @@ it and on which day, or on which day the forecast crosses it, or that it is not 
 within the month.
 
 **A Kubernetes node counts once** (``lake.k8s_replaced``), in the way the scope asks
-(``lake.spend.outlook_counting``). A budget scoped by a tag (``team``, ``tag:<key>``) reads the
-Kubernetes allocation rows in place of the nodes' bill rows on allocated days, so a team's
-budget includes its allocated share of the cluster (``tag:kubernetes.namespace`` or
-``tag:kubernetes.cluster`` scope a namespace or a cluster). Every other budget (no scope, or the
-bill's own dimensions: service, account, region, ...) reads the bill as billed, Kubernetes rows
-left out: it measures what the provider bills, as AWS Budgets does, and an EC2 budget does not
-drop on the day allocation starts. Neither adds a node's bill rows to its allocation.
+(``lake.spend.outlook_counting``). A budget of the whole bill, or scoped by a tag (``team``,
+``tag:<key>``), reads the Kubernetes allocation rows in place of the nodes' bill rows on
+allocated days: the whole bill is the total ``spendpilot spend`` shows, and a team's budget
+includes its allocated share of the cluster (``tag:kubernetes.namespace`` or
+``tag:kubernetes.cluster`` scope a namespace or a cluster). A budget scoped by the bill's own
+dimensions only (service, account, region, ...) reads the bill as billed, Kubernetes rows left
+out: it measures what the provider bills, as AWS Budgets does, and an EC2 budget does not drop
+on the day allocation starts. Neither adds a node's bill rows to its allocation.
 
 Public API (also for the TUI): ``evaluate_budget``, ``evaluate_budgets``, ``configured_budgets``
 and the models ``BudgetStatus``, ``ThresholdStatus``.

@@ -181,10 +181,10 @@ def daily_spend_series(lake_dir: Path, group_by: Sequence[str] = (), *, history_
 
     ``where`` takes ``spendpilot spend --where`` filters (``KEY=VALUE``).
 
-    A Kubernetes node counts once, as ``lake.spend.outlook_counting`` says: grouped or filtered
-    by a tag (a team), through the Kubernetes rows that hold each team's share; otherwise as
-    billed, so a service's history does not drop (and "Kubernetes" start) on the day
-    ``allocate --write`` first ran.
+    A Kubernetes node counts once, as ``lake.spend.outlook_counting`` says: the whole bill, or
+    grouped or filtered by a tag (a team), through the Kubernetes rows that hold each team's
+    share; by the bill's own dimensions only (service, account, ...) as billed, so a service's
+    history does not drop (and "Kubernetes" start) on the day ``allocate --write`` first ran.
     """
     from spendpilot.lake.spend import build_query, outlook_counting, parse_filter, run_spend_query
 
