@@ -27,7 +27,14 @@ from tests.outlook.test_budgets import _row
 from spendpilot.allocation.focus_rows import write_allocation
 from spendpilot.allocation.kubernetes import IDLE, Allocation
 from spendpilot.lake import ingest_file
-from spendpilot.lake.spend import Counting, Granularity, SpendFilter, build_query, outlook_counting, run_spend_query
+from spendpilot.lake.spend import (
+    Counting,
+    Granularity,
+    SpendFilter,
+    build_query,
+    outlook_counting,
+    run_spend_query,
+)
 from spendpilot.outlook.anomalies import daily_billing_anomalies
 from spendpilot.outlook.budgets import evaluate_budget
 from spendpilot.outlook.forecast import daily_spend_series
