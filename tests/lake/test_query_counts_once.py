@@ -77,7 +77,7 @@ def test_the_lake_holds_the_node_twice_on_allocated_days(lake_dir: Path) -> None
     import duckdb
 
     files = str(lake_dir / "focus" / "*" / "*" / "*.parquet")
-    raw = dict(duckdb.sql(
+    raw = dict(duckdb.connect().execute(
         'SELECT CAST("ChargePeriodStart" AS DATE), sum("EffectiveCost") '
         f"FROM read_parquet('{files}', union_by_name=true) GROUP BY 1").fetchall())
     bill = _bill_by_day()
