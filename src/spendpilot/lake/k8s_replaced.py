@@ -8,6 +8,30 @@ one) and its ``ChargePeriodStart`` falls on that allocated day. Replaced rows ar
 through the Kubernetes rows: the chargeback shows them apart, and the spend explorer and the
 dashboard's cube leave them out. All three read the set from here, so they cannot disagree.
 
+Every reader of lake spend counts a node once, in one of two ways defined here:
+
+* **allocated** (``counted_focus_sql``): the replaced bill rows are left out and the
+  Kubernetes rows kept, so the cost sits with the namespaces and teams it was allocated to.
+  The spend explorer, the dashboard's cube, ``CostLake.top_spend`` / ``daily_spend`` /
+  ``untagged_spend`` (the TUI's spend panel, the copilot's ``top_spend``, ``doctor``) and the
+  chargeback read it; so do a budget or a forecast of the whole bill or scoped by a tag (a
+  team's budget includes its share of the cluster).
+* **billed** (``billed_focus_sql``): the bill as the providers sent it, without the Kubernetes
+  rows. The daily billing anomalies read it (allocation rows start on the day someone first
+  runs ``allocate --write``; as a service they would always look like new spend, and they are
+  a re-labelling of node cost), and so does a budget or forecast scoped or grouped by the
+  bill's own dimensions only (an EC2 or account budget measures what the provider bills, as AWS
+  Budgets does, and does not shrink on the day allocation starts). ``lake.spend.outlook_counting``
+  holds that rule.
+
+Where the nodes are on the bill both ways give the same total. A cluster priced from the price
+book (its nodes on no bill in the lake, as in the demo) is spend only in the allocated way.
+
+Per-resource questions are not double counting: ``CostLake.resource_costs`` and the other
+per-resource readers that estimators use read a node's own EC2 rows by resource id, and a
+Kubernetes row has its own ``<cluster>/<namespace>/<kind>/<name>`` id, so they read ``focus``
+as it is.
+
 The set is read per query window (one small scan of the Kubernetes rows) and registered in the
 session as a table, so the callers can join against it in SQL.
 """
@@ -78,6 +102,13 @@ def counted_focus_sql(con: Any, start: datetime, end: datetime) -> str:
     if not register_replaced(con, start, end):
         return "focus"
     return f"(SELECT f.* FROM focus f ANTI JOIN {REPLACED_TABLE} n ON {replaced_on('f')}) AS focus"
+
+
+def billed_focus_sql() -> str:
+    """A relation to read instead of ``focus`` that counts every cost once as billed: every
+    provider's rows but the Kubernetes rows, which re-label node cost already on a bill."""
+    return (f"(SELECT * FROM focus WHERE \"ProviderName\" IS DISTINCT FROM '{KUBERNETES_PROVIDER}') "
+            "AS focus")
 
 
 def _as_date(value: Any) -> date:

@@ -14,6 +14,14 @@ is run again with ``_dialect.exact_sum_sql`` (whole units as HUGEINT plus fracti
 about 2x slower, so only then). Shares (``resource_commitment_share``) are ratios and are summed
 as doubles, which cannot overflow either.
 
+A Kubernetes node is counted once by the spend questions (``top_spend``, ``daily_spend``,
+``untagged_spend``): on a day ``spendpilot allocate --write`` allocated its cluster, the node's
+bill rows are left out, since the Kubernetes rows hold that cost (``lake.k8s_replaced``, the
+definition the spend explorer, the dashboard's cube and the chargeback read too). Their totals
+are the explorer's. The per-resource questions (``resource_costs``, ``resource_billed_hours``,
+``resource_commitment_share``) read every row: a node's own EC2 rows are its cost, and a
+Kubernetes row has an id of its own, so nothing is counted twice there.
+
 The SQL is plain (parameters, GROUP BY, named columns); the DuckDB-specific parts come from
 ``_dialect``.
 """
@@ -32,6 +40,7 @@ from spendpilot.domain.reports import DailySpend, SpendLine
 from spendpilot.lake import _dialect
 from spendpilot.lake._storage import recover_if_needed
 from spendpilot.lake.ingest import FOCUS_AREA
+from spendpilot.lake.k8s_replaced import counted_focus_sql
 from spendpilot.lake.schema import focus_arrow_schema
 
 UNTAGGED = "(untagged)"
@@ -101,24 +110,31 @@ class CostLake:
             con.register("focus", focus_arrow_schema().empty_table())
         return con
 
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    def _rows(self, sql: str, params: Sequence[Any] = (),
+              counted: tuple[datetime, datetime] | None = None) -> list[dict[str, Any]]:
+        """Run ``sql``; with ``counted`` (the query's window), its ``{focus}`` reads the rows
+        that count a Kubernetes node once (``k8s_replaced.counted_focus_sql``)."""
         con = self._connect()
         try:
+            if counted is not None:
+                sql = sql.replace("{focus}", counted_focus_sql(con, *counted))
             return _dialect.rows(con, sql, params)
         finally:
             con.close()
 
-    def _summed(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Run ``sql`` whose ``{cost}`` is the summed cost (``{order}`` the same, to sort by).
+    def _summed(self, sql: str, params: Sequence[Any] = (),
+                counted: tuple[datetime, datetime] | None = None) -> list[dict[str, Any]]:
+        """Run ``sql`` whose ``{cost}`` is the summed cost (``{order}`` the same, to sort by;
+        ``{focus}`` as in ``_rows``).
 
         A plain sum first; if it overflows (values stored before ingest bounded them), the
         exact two-part sum. Read the result with ``_total``.
         """
         try:
-            return self._rows(sql.replace("{cost}", _PLAIN_SUM).replace("{order}", "cost"), params)
+            return self._rows(sql.replace("{cost}", _PLAIN_SUM).replace("{order}", "cost"), params, counted)
         except duckdb.OutOfRangeException:
             order = _dialect.approximate_total_sql("cost")
-            return self._rows(sql.replace("{cost}", _EXACT_SUM).replace("{order}", order), params)
+            return self._rows(sql.replace("{cost}", _EXACT_SUM).replace("{order}", order), params, counted)
 
     def _window(self, days: int, until: datetime | None) -> tuple[datetime, datetime] | None:
         """``[until - days, until)``, ``until`` defaulting to the lake's latest charge end."""
@@ -216,7 +232,7 @@ class CostLake:
         """The ``limit`` largest spenders over the window, grouped by ``by``.
 
         ``by`` is one of ``DIMENSIONS`` or ``tag:<key>``; tag keys match after trimming spaces,
-        and rows without the tag add up under ``(untagged)``.
+        and rows without the tag add up under ``(untagged)``. An allocated node counts once.
         """
         window = self._window(days, until)
         if window is None:
@@ -226,9 +242,9 @@ class CostLake:
         rows = self._summed(
             "SELECT k, currency, {cost} FROM ("
             f"SELECT coalesce({key_sql}, ?) AS k, \"BillingCurrency\" AS currency, "
-            f'"{_COST}" FROM focus WHERE {where}) AS windowed '
+            f'"{_COST}" FROM {{focus}} WHERE {where}) AS windowed '
             "GROUP BY k, currency ORDER BY {order} DESC, k LIMIT ?",
-            [*key_params, self._missing_label(by), *params, int(limit)],
+            [*key_params, self._missing_label(by), *params, int(limit)], counted=window,
         )
         return [SpendLine(key=r["k"], cost=_total(r), currency=r["currency"]) for r in rows]
 
@@ -236,7 +252,8 @@ class CostLake:
         """Effective cost per UTC day (by charge start) for the ``days`` days ending at ``until``.
 
         The window is whole days, the last one being the day ``until`` falls in (or just ends),
-        and every day appears, with zero when nothing was charged, so a chart has no gaps.
+        and every day appears, with zero when nothing was charged, so a chart has no gaps. An
+        allocated node counts once.
         """
         window = self._window(days, until)
         if window is None:
@@ -244,12 +261,13 @@ class CostLake:
         last = (window[1] - timedelta(microseconds=1)).date()
         first = last - timedelta(days=days - 1)
         start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
-        where, params = self._between(start, start + timedelta(days=days))
+        end = start + timedelta(days=days)
+        where, params = self._between(start, end)
         day = _dialect.day_sql('"ChargePeriodStart"')
         rows = self._summed(
             f'SELECT {day} AS day, "BillingCurrency" AS currency, {{cost}} '
-            f'FROM focus WHERE {where} GROUP BY {day}, "BillingCurrency" ORDER BY day',
-            params,
+            f'FROM {{focus}} WHERE {where} GROUP BY {day}, "BillingCurrency" ORDER BY day',
+            params, counted=(start, end),
         )
         found = {(r["day"], r["currency"]): _total(r) for r in rows}
         currencies = sorted({c for _, c in found}) or ["USD"]
@@ -265,7 +283,9 @@ class CostLake:
                        ) -> Decimal:
         """Effective cost of rows missing (or blank in) at least one of the tag ``keys``.
 
-        With no keys, the cost of rows that carry no tags at all. Keys match after trimming.
+        With no keys, the cost of rows that carry no tags at all. Keys match after trimming. An
+        allocated node counts once: on an allocated day its share is read from the Kubernetes
+        rows, which carry the workloads' labels, rather than from the node's bill rows.
         """
         window = self._window(days, until)
         if window is None:
@@ -278,8 +298,8 @@ class CostLake:
             missing = f"{_TAGS} IS NULL OR trim({_TAGS}) = '{{}}'"
             key_params = []
         rows = self._summed(
-            f"SELECT {{cost}} FROM focus WHERE ({missing}) AND {where}",
-            [*key_params, *params],
+            f"SELECT {{cost}} FROM {{focus}} WHERE ({missing}) AND {where}",
+            [*key_params, *params], counted=window,
         )
         return _total(rows[0])
 

@@ -22,7 +22,10 @@ never added.
 
 A Kubernetes node is counted once: on a day ``spendpilot allocate --write`` allocated its
 cluster, the node's bill rows are left out, since the Kubernetes rows hold that cost
-(``lake.k8s_replaced``, the definition the chargeback and the dashboard's cube use too).
+(``lake.k8s_replaced``, the definition the chargeback and the dashboard's cube use too). A query
+with ``counting=Counting.BILLED`` reads the bill as billed instead (the Kubernetes rows left
+out, the node's bill rows kept); ``outlook_counting`` says which way the outlook readers
+(anomalies, forecasts, budgets) count.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from pydantic import (
 from spendpilot.domain.money import DecimalStr
 from spendpilot.errors import BadArgument, NoSpendData
 from spendpilot.lake import _dialect
-from spendpilot.lake.k8s_replaced import counted_focus_sql
+from spendpilot.lake.k8s_replaced import billed_focus_sql, counted_focus_sql
 from spendpilot.lake.query import NO_VALUE, UNTAGGED, CostLake
 
 OTHER = "(other)"
@@ -69,6 +72,15 @@ class Metric(StrEnum):
     EFFECTIVE = "effective"
     BILLED = "billed"
     LIST = "list"
+
+
+class Counting(StrEnum):
+    """How a Kubernetes node is counted once (``lake.k8s_replaced``)."""
+
+    ALLOCATED = "allocated"
+    """The Kubernetes rows, in place of the node's bill rows on allocated days."""
+    BILLED = "billed"
+    """The bill as the providers sent it: the node's bill rows, no Kubernetes rows."""
 
 
 class Granularity(StrEnum):
@@ -155,6 +167,7 @@ class SpendQuery(BaseModel):
     top: int | None = Field(None, ge=1, description="Keep the N largest groups; the rest is (other).")
     team_tag: str = Field("team", min_length=1, description="The tag key that names a team.")
     source: Source | None = Field(None, description="Default: LLM usage for feature/model, else FOCUS.")
+    counting: Counting = Field(Counting.ALLOCATED, description="How an allocated Kubernetes node counts once.")
 
     @field_validator("group_by")
     @classmethod
@@ -213,6 +226,24 @@ def build_query(**fields: Any) -> SpendQuery:
 _OPTIONS = {"metric": "--metric", "source": "--source", "top": "--top", "team_tag": "--team-tag",
             "granularity": "granularity"}
 """The CLI option a field comes from, to name it in an error."""
+
+
+def outlook_counting(group_by: Sequence[str] = (), where: Sequence[SpendFilter] = ()) -> Counting:
+    """How a forecast or budget over these keys counts a node once.
+
+    * No keys (the whole bill): allocated, the explorer's and the dashboard's total, so the
+      forecast and an unscoped budget count the spend the user sees next to them.
+    * A tag among the keys (``team``, ``feature``, ``model``, ``tag:<key>``): allocated, so a
+      team's budget includes its share of the cluster (``tag:kubernetes.namespace`` scopes a
+      namespace).
+    * Only the bill's own dimensions (service, account, region, ...): billed, so an EC2 or
+      account budget measures what the provider bills and a service's history does not drop
+      (and "Kubernetes" start) on the day ``allocate --write`` first ran.
+    """
+    keys = [*group_by, *(f.key for f in where)]
+    if not keys or any(_is_tag(k) or k in TAG_ALIASES for k in keys):
+        return Counting.ALLOCATED
+    return Counting.BILLED
 
 
 def parse_filter(text: str) -> SpendFilter:
@@ -430,7 +461,9 @@ class _FocusSpend:
         sums = ["c0", "c1"] if prev_start is not None else ["c0"]
         where, where_params = self._filters()
         window = [_midnight(prev_start or start), _midnight(end + timedelta(days=1))]
-        counted = counted_focus_sql(con, *window)  # a node is counted once: see lake.k8s_replaced
+        # A node is counted once, one way or the other: see lake.k8s_replaced.
+        counted = (billed_focus_sql() if self.query.counting is Counting.BILLED
+                   else counted_focus_sql(con, *window))
         sql = (
             f"SELECT {', '.join(outer)}, {{sums}} FROM (SELECT {', '.join(inner)} FROM {counted} "
             'WHERE "ChargePeriodStart" >= ? AND "ChargePeriodStart" < ?'

@@ -38,6 +38,7 @@ from spendpilot.lake.query import NO_VALUE, UNTAGGED, CostLake
 from spendpilot.lake.spend import (
     _METRIC_COLUMN,
     FOCUS_KEYS,
+    Counting,
     Granularity,
     Metric,
     Source,
@@ -108,7 +109,7 @@ class SpendCube:
     def answer(self, query: SpendQuery) -> SpendResult | None:
         """The explorer's answer to ``query`` from the cube, or ``None`` if it cannot give it."""
         if (query.resolved_source is not Source.FOCUS or query.resolved_metric is not Metric.EFFECTIVE
-                or query.where or len(query.group_by) != 1 or query.group_by[0] not in self._cells
+                or query.counting is not Counting.ALLOCATED or query.where or len(query.group_by) != 1 or query.group_by[0] not in self._cells
                 or query.start is not None or query.last_months
                 or (query.end is not None and query.end != self.latest)
                 or (query.group_by[0] == "team" and query.team_tag != self.team_tag)):

@@ -5,7 +5,10 @@ GenAI spans; priced with the price book because spans carry no prices), hourly c
 Bedrock per AWS source from CloudWatch (``AWS/Bedrock`` ``Invocations``, ``InputTokenCount``,
 ``OutputTokenCount`` by ``ModelId``, the metrics the AWS source already reads per day, here at
 one-hour periods and priced the same way), and daily cost per service from the FOCUS bill. Each is checked on its own, so a spike in one feature is not
-diluted by the rest of the bill.
+diluted by the rest of the bill. The bill is read as billed (``lake.k8s_replaced``): Kubernetes
+allocation rows re-label node cost that is on the bill already, and they begin on the day
+``allocate --write`` first ran, so read as a service they would be "new spend" with no history.
+A Kubernetes node is counted once, in its EC2 rows.
 
 **Baseline** (``detect``, pure numpy, causal). The expected value of a bucket is the median of
 the same hour of the week (or the same weekday, for days) over the previous ``baseline_weeks``
@@ -311,14 +314,16 @@ def daily_billing_anomalies(lake_dir: Path, settings: AnomalySettings, *, lookba
     breakdown that names drivers is read only for a service that has a flag, and only for that
     service. Reading every resource of every service up front returned ~840,000 rows for a
     million-row lake and took a minute and 1.8 GB on the dashboard's worker
-    (benchmarks/tui_dashboard.py)."""
+    (benchmarks/tui_dashboard.py). Both read the bill as billed, without the Kubernetes
+    allocation rows (module docstring)."""
     from spendpilot.errors import NoSpendData
-    from spendpilot.lake.spend import SpendFilter, build_query, run_spend_query
+    from spendpilot.lake.spend import Counting, SpendFilter, build_query, run_spend_query
 
     report = AnomalyReport()
     history = (settings.baseline_weeks + 2) * 7
     try:
-        result = run_spend_query(lake_dir, build_query(group_by=["service"], last_days=history, granularity="day"))
+        result = run_spend_query(lake_dir, build_query(group_by=["service"], last_days=history, granularity="day",
+                                                           counting=Counting.BILLED))
     except NoSpendData:
         report.notes.append("no billing data: daily billing anomalies not checked")
         return report
@@ -336,7 +341,7 @@ def daily_billing_anomalies(lake_dir: Path, settings: AnomalySettings, *, lookba
         parts: dict[tuple[str, str], np.ndarray] = {}
         by_resource = run_spend_query(lake_dir, build_query(
             group_by=["resource"], start=result.start, end=result.end, granularity="day",
-            where=[SpendFilter(key="service", values=(service,))]))
+            where=[SpendFilter(key="service", values=(service,))], counting=Counting.BILLED))
         for row in by_resource.rows:
             if row.bucket is not None and row.currency == currency:
                 parts.setdefault(("resource", row.keys["resource"]), np.zeros(n))[

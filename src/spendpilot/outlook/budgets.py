@@ -12,6 +12,16 @@ For each threshold (default 80 % and 100 %) the status says whether the actual s
 it and on which day, or on which day the forecast crosses it, or that it is not expected to
 within the month.
 
+**A Kubernetes node counts once** (``lake.k8s_replaced``), in the way the scope asks
+(``lake.spend.outlook_counting``). A budget of the whole bill, or scoped by a tag (``team``,
+``tag:<key>``), reads the Kubernetes allocation rows in place of the nodes' bill rows on
+allocated days: the whole bill is the total ``spendpilot spend`` shows, and a team's budget
+includes its allocated share of the cluster (``tag:kubernetes.namespace`` or
+``tag:kubernetes.cluster`` scope a namespace or a cluster). A budget scoped by the bill's own
+dimensions only (service, account, region, ...) reads the bill as billed, Kubernetes rows left
+out: it measures what the provider bills, as AWS Budgets does, and an EC2 budget does not drop
+on the day allocation starts. Neither adds a node's bill rows to its allocation.
+
 Public API (also for the TUI): ``evaluate_budget``, ``evaluate_budgets``, ``configured_budgets``
 and the models ``BudgetStatus``, ``ThresholdStatus``.
 """
@@ -104,13 +114,14 @@ def evaluate_budget(lake_dir: Path, budget: BudgetSettings, *, as_of: date | Non
                     origin: str = "spendpilot.toml") -> BudgetStatus:
     """The budget's month as of ``as_of`` (default: the last full day of data)."""
     from spendpilot.errors import NoSpendData
-    from spendpilot.lake.spend import build_query, run_spend_query
+    from spendpilot.lake.spend import build_query, outlook_counting, run_spend_query
 
     notes: list[str] = []
+    filters = _filters(budget.scope)
     try:
         result = run_spend_query(lake_dir, build_query(
-            group_by=[], last_days=HISTORY_DAYS, end=as_of, granularity="day", where=_filters(budget.scope),
-            team_tag=team_tag))
+            group_by=[], last_days=HISTORY_DAYS, end=as_of, granularity="day", where=filters,
+            team_tag=team_tag, counting=outlook_counting(where=filters)))
         end: date | None = result.end
         by_day = {r.bucket: r.amount for r in result.rows if r.bucket is not None and r.currency == budget.currency}
         others = sorted({r.currency for r in result.rows} - {budget.currency})

@@ -180,11 +180,18 @@ def daily_spend_series(lake_dir: Path, group_by: Sequence[str] = (), *, history_
     The series start at the first day with data, even when ``history_days`` reaches further back.
 
     ``where`` takes ``spendpilot spend --where`` filters (``KEY=VALUE``).
-    """
-    from spendpilot.lake.spend import build_query, parse_filter, run_spend_query
 
+    A Kubernetes node counts once, as ``lake.spend.outlook_counting`` says: the whole bill, or
+    grouped or filtered by a tag (a team), through the Kubernetes rows that hold each team's
+    share; by the bill's own dimensions only (service, account, ...) as billed, so a service's
+    history does not drop (and "Kubernetes" start) on the day ``allocate --write`` first ran.
+    """
+    from spendpilot.lake.spend import build_query, outlook_counting, parse_filter, run_spend_query
+
+    filters = [parse_filter(w) for w in where]
     query = build_query(group_by=list(group_by), last_days=history_days, end=end, granularity="day",
-                        where=[parse_filter(w) for w in where], top=top, team_tag=team_tag)
+                        where=filters, top=top, team_tag=team_tag,
+                        counting=outlook_counting(group_by, filters))
     result = run_spend_query(lake_dir, query)
     sums: dict[tuple[tuple[str, ...], str], dict[date, float]] = defaultdict(dict)
     for row in result.rows:
