@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import datetime, timedelta
 
 import boto3
@@ -17,12 +18,14 @@ from spendpilot.actions.stop_instance import IDLE, IdleMetric
 from spendpilot.adapters.aws.client import AwsAdapter
 from spendpilot.adapters.base import Targets, build_sources
 from spendpilot.checks.idle_gpu_instance import IdleGpuFacts
+from spendpilot.clock import FixedClock
 from spendpilot.domain import ActionPlan, Finding, Resource, ResourceRef, utcnow
 from spendpilot.domain.metrics import EC2_CPU as CPU
 from spendpilot.domain.metrics import NVIDIA_GPU as GPU
 from spendpilot.runtime import build_services
 
 HOUR = timedelta(hours=1)
+SECOND = timedelta(seconds=1)
 
 
 @pytest.fixture
@@ -114,6 +117,20 @@ def test_one_gpu_busy_since_the_sweep_is_a_difference(
     assert label.startswith("CWAgent/nvidia_smi_utilization_gpu GPU 2 p95 since")
     assert assumed == "below 5% (the sweep saw at most 0.8%)"
     assert now.startswith("97.0%")
+
+
+def test_the_recheck_reads_up_to_the_moment_it_runs(
+    aws: AwsAdapter, aws_endpoint: str, tmp_path, idle_since_sweep: tuple[str, ActionPlan, datetime]  # noqa: ANN001
+) -> None:
+    """Datapoints a second old are judged: the window is not cut at a whole minute or hour. (Newer
+    ones need not be: GetMetricData takes its end in whole seconds, and agents publish late.)"""
+    host, plan, measured_until = idle_since_sweep
+    busy_at = (measured_until + 2 * HOUR).replace(second=0, microsecond=500_000)
+    for index in range(GPUS):
+        _put_gpu(aws, host, index, [(busy_at, 97.0 if index == 1 else 0.5)])
+    at_once = ActionContext(targets=_context(aws_endpoint, tmp_path).targets, clock=FixedClock(busy_at + SECOND))
+    differences = get_action("stop_instance").evidence_differences(at_once, plan)
+    assert [k.split(" p95")[0] for k in differences] == ["CWAgent/nvidia_smi_utilization_gpu GPU 1"]
 
 
 def test_gpus_published_with_instance_id_are_rechecked_too(aws: AwsAdapter, ctx: ActionContext, aws_endpoint: str) -> None:
@@ -225,12 +242,23 @@ def test_gpu_busy_after_the_sweep_aborts_the_stop_as_drift(swept_org: DemoOrg) -
     listed = cloudwatch.list_metrics(Namespace=GPU.namespace, MetricName=GPU.name,
                                      Dimensions=[{"Name": "host", "Value": host}])["Metrics"]
     assert listed and all("InstanceId" not in {d["Name"] for d in m["Dimensions"]} for m in listed)
-    # A sustained burst, not one datapoint: the re-check averages each hour since the sweep, and
-    # the demo's own idle datapoints after the sweep (seeded up to when this test's copy of the
-    # organisation was made) share that hour; one 97 % point among twenty idle ones averages ~5 %.
+    # Busy since the sweep, as an agent reports it: datapoints stamped between the sweep and a few
+    # seconds ago. Not left for the emulator to stamp on arrival: the re-check reads up to the
+    # moment it runs, in whole seconds (GetMetricData's EndTime; moto drops the fraction), so
+    # datapoints from the very second the approval runs in are not in its window, and through the
+    # forked CLI that second can be the publishing one (a flake seen once in CI: the stop ran).
+    measured_until = datetime.fromisoformat(
+        build_services(swept_org.settings).get_proposal(p["id"]).plan.preconditions[IDLE]["measured_until"]
+    )
+    time.sleep(max(0.0, (measured_until + 3 * SECOND - utcnow()).total_seconds()))  # never, in practice
+    settled = utcnow() - 2 * SECOND
+    stamps = [measured_until + (settled - measured_until) * n / 10 for n in range(1, 11)]
     cloudwatch.put_metric_data(
         Namespace=GPU.namespace,
-        MetricData=[{"MetricName": GPU.name, "Dimensions": listed[0]["Dimensions"], "Value": 97.0}] * 40,
+        MetricData=[
+            {"MetricName": GPU.name, "Dimensions": listed[0]["Dimensions"], "Timestamp": at, "Value": 97.0}
+            for at in stamps
+        ],
     )
     result = run_cli("approve", p["id"], "--by", "alice", env=swept_org.env())
     assert result.returncode == 3, result.stdout + result.stderr

@@ -19,6 +19,11 @@ first minutes after a sweep drift. It is logged as a warning, and ``apply`` reco
 re-check saw (including "no datapoints") in its result, which goes to the ledger and audit log.
 The warning is reserved for silences long enough to mean an agent is not reporting; a quick
 approval, minutes after the sweep, is only logged at info level.
+
+The window ends when the re-check runs. GetMetricData takes that end in whole seconds (the
+emulator drops the fraction) and agents publish late (every minute, then ingestion), so the last
+moments before an approval may not be visible yet; a GPU busy since the sweep has datapoints all
+through the window, and those are what is judged.
 """
 
 from __future__ import annotations
