@@ -39,6 +39,7 @@ from spendpilot.adapters.aws.autoscaling import AutoScalingApi
 from spendpilot.adapters.aws.bedrock_usage import BedrockUsageApi
 from spendpilot.adapters.aws.budgets import BudgetsApi
 from spendpilot.adapters.aws.cloudwatch import CloudWatchApi
+from spendpilot.adapters.aws.credentials import share_loader
 from spendpilot.adapters.aws.ebs import EbsApi
 from spendpilot.adapters.aws.ebs_snapshots import EbsSnapshotsApi
 from spendpilot.adapters.aws.ec2 import Ec2Api
@@ -65,6 +66,7 @@ def _default_retries() -> dict[str, Any]:
 
 
 _BOTO_CONFIG = Config(retries=_default_retries(), connect_timeout=5, read_timeout=30)
+
 _Api = TypeVar("_Api")
 
 
@@ -212,6 +214,7 @@ class AwsAdapter:
         self.endpoint_url = endpoint_url
         self.routing_prefix = routing_prefix
         self._session = session or boto3.session.Session(region_name=region)
+        share_loader(self._session)
 
     def client(self, service: str, *, single_attempt: bool = False, region: str | None = None) -> Any:
         """A boto3 client for ``service``; ``single_attempt``: the client changes go through.
