@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,9 @@ def _child(req: dict[str, Any]) -> None:
         os.environ.clear()
         os.environ.update(req["env"])
         os.chdir(req["cwd"])
+        # PYTHONPATH's extra folders, where a new interpreter puts them: after the script's own
+        # (sys.path[0]), before the standard library and site-packages.
+        sys.path[1:1] = req.get("python_path", [])
         if req.get("fsize") is not None:
             import resource
 
@@ -171,17 +175,18 @@ class ForkServer:
 
     def spawn(
         self, *argv: str, env: dict[str, str], fsize: int | None = None, cwd: Path | None = None,
-        inherit_env: bool = True,
+        inherit_env: bool = True, python_path: Sequence[str] = (),
     ) -> Child:
         """Start a command; its environment is this process's plus ``env``, or exactly ``env``
-        when not ``inherit_env``."""
+        when not ``inherit_env``. ``python_path``: folders the command finds modules and
+        distributions in before the zygote's own, as a ``PYTHONPATH`` would add them."""
         with self._lock:
             self._n += 1
             n = self._n
         out, err = self.workdir / f"{n}.out", self.workdir / f"{n}.err"
         reply = self._ask({
             "op": "spawn", "argv": list(argv), "env": {**os.environ, **env} if inherit_env else dict(env), "stdout": str(out),
-            "stderr": str(err), "cwd": str(cwd or self.workdir), "fsize": fsize,
+            "stderr": str(err), "cwd": str(cwd or self.workdir), "fsize": fsize, "python_path": list(python_path),
         })
         return Child(reply["pid"], list(argv), out, err)
 
