@@ -37,7 +37,30 @@ PRELOAD = (
     "spendpilot.output", "spendpilot.actions.stop_instance", "spendpilot.actions.switch_to_spot",
     "spendpilot.actions.route_to_model", "spendpilot.adapters.aws.client", "boto3", "botocore.session",
     "langgraph.checkpoint.sqlite", "duckdb", "pyarrow.parquet", "pyarrow.csv", "pyarrow.compute",
+    # `spendpilot eval` and `demo` start the AWS emulator in the command: moto's server and the
+    # EC2 backend it imports on the first EC2 call (~1.5 s), with MOTO_AMIS_PATH as the suite set it
+    "spendpilot.scenarios.runner", "spendpilot.scenarios.emulator", "spendpilot.demo", "moto.server",
+    "moto.ec2.models", "moto.ec2.responses", "moto.cloudwatch.responses", "moto.autoscaling.responses",
+    "moto.ssm.responses", "moto.sagemaker.responses", "moto.s3.responses", "moto.sts.responses",
 )
+BUILT_IN_PLUGINS = ("spendpilot.checks", "spendpilot.savings", "spendpilot.actions", "spendpilot.adapters")
+"""Packages whose modules the registries import on first use (``Registry.discover``); the zygote
+imports them without discovering, so each command still loads the entry points it can see."""
+
+
+def _preload_built_in_plugins() -> None:
+    import pkgutil
+
+    for package_name in BUILT_IN_PLUGINS:
+        package = importlib.import_module(package_name)
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
+            importlib.import_module(info.name)
+    # The official Kubernetes client imports an API class and its models on first attribute
+    # access (~1-3 s for these), which every command reading a cluster pays otherwise.
+    from kubernetes import client
+
+    for api in ("AppsV1Api", "AutoscalingV2Api", "BatchV1Api", "CoreV1Api", "CustomObjectsApi", "PolicyV1Api", "VersionApi"):
+        getattr(client, api)
 
 
 def _child(req: dict[str, Any]) -> None:
@@ -106,6 +129,7 @@ def _wait(pid: int, timeout: float) -> int:
 def serve() -> None:
     for name in PRELOAD:
         importlib.import_module(name)
+    _preload_built_in_plugins()
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # stray prints go to stderr, never into the protocol
     while line := sys.stdin.readline():
