@@ -35,3 +35,12 @@ def test_adapters_share_the_loader_but_keep_their_credentials_and_region(aws_end
     zones_second = {z["RegionName"] for z in ec2_second.describe_availability_zones()["AvailabilityZones"]}
     assert zones_first == {"us-east-1"}
     assert zones_second == {"us-west-2"}
+
+
+def test_the_api_objects_of_one_adapter_share_its_clients_and_answer_through_them(aws_endpoint: str) -> None:
+    aws = AwsAdapter(region="us-east-1", endpoint_url=aws_endpoint)
+    assert aws.ec2._client is aws.ebs._client is aws.relaunch._client is aws.ebs_snapshots._client
+    assert aws.ec2._clients[0] is aws.relaunch._clients[0]  # the single-attempt writer, once
+    assert aws.ec2._clients[0] is not aws.ec2._client
+    assert aws.cloudwatch._client is aws.bedrock_usage._client
+    assert aws.ec2.list_instances() == [] and aws.ebs.list_volumes() == []
