@@ -48,6 +48,9 @@ def emulator_url() -> Any:
     emulator = LocalAwsEmulator()  # installs the replacements
     assert install(), "moto is not a version the replacements were checked against"
     url = emulator.start()
+    # moto's backends are this process's: an S3 bucket an earlier test left behind would add
+    # S3 storage metrics that moto builds afresh on every read, and ids would never match
+    emulator.reset()
     try:
         cw = boto3.client("cloudwatch", endpoint_url=url, region_name="us-east-1")
         _put(cw)
