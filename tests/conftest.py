@@ -101,6 +101,16 @@ def _fork_server() -> ForkServer:
     return server
 
 
+def _added_python_path(value: str | None) -> list[str] | None:
+    """The folders ``value`` (a PYTHONPATH) adds in front of the suite's own; None when it is not
+    the suite's PYTHONPATH with folders added in front (then only a new interpreter is faithful)."""
+    suite = [p for p in (_SUITE_ENV.get("PYTHONPATH") or "").split(os.pathsep) if p]
+    given = [p for p in (value or "").split(os.pathsep) if p]
+    if given[len(given) - len(suite):] != suite or len(given) < len(suite):
+        return None
+    return given[: len(given) - len(suite)]
+
+
 def spendpilot_process(
     args: Sequence[str], env: dict[str, str], *, cwd: Path | None = None, timeout: float = 180,
     fresh_interpreter: bool = False,
@@ -111,17 +121,24 @@ def spendpilot_process(
     (``tests/chaos/forkserver.py``): a separate process with its own environment, working folder,
     stdin from /dev/null and exit code, running ``spendpilot.cli.main()`` as
     ``python -m spendpilot.cli`` does, without paying ~1.5 s of imports per command.
-    ``fresh_interpreter`` (or a start-up variable such as ``PYTHONPATH`` in ``env`` that differs
-    from the suite's) starts a new ``python -m spendpilot.cli`` instead.
+    ``fresh_interpreter`` (or a start-up variable such as ``PYTHONHASHSEED`` in ``env`` that
+    differs from the suite's) starts a new ``python -m spendpilot.cli`` instead. A ``PYTHONPATH``
+    that only adds folders in front of the suite's (a plug-in's site folder) does not: the child
+    puts them on ``sys.path`` where the interpreter would have, before anything of theirs is
+    imported (the zygote preloads spendpilot and its dependencies, none of a plug-in's).
     """
-    startup_changed = any(env.get(var) != _SUITE_ENV.get(var) for var in _FRESH_INTERPRETER_VARS)
-    if fresh_interpreter or startup_changed:
+    startup_changed = any(
+        env.get(var) != _SUITE_ENV.get(var) for var in _FRESH_INTERPRETER_VARS if var != "PYTHONPATH"
+    )
+    python_path = _added_python_path(env.get("PYTHONPATH"))
+    if fresh_interpreter or startup_changed or python_path is None:
         return subprocess.run(
             [sys.executable, "-m", "spendpilot.cli", *args],
             cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout,
         )
     server = _fork_server()
-    result = server.wait(server.spawn(*args, env=env, cwd=cwd or Path.cwd(), inherit_env=False), timeout=timeout)
+    child = server.spawn(*args, env=env, cwd=cwd or Path.cwd(), inherit_env=False, python_path=python_path)
+    result = server.wait(child, timeout=timeout)
     if result.returncode == FORK_TIMEOUT:
         raise subprocess.TimeoutExpired(["spendpilot", *args], timeout, result.stdout, result.stderr)
     return subprocess.CompletedProcess(["spendpilot", *args], result.returncode, result.stdout, result.stderr)

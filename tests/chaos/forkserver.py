@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,30 @@ PRELOAD = (
     "spendpilot.output", "spendpilot.actions.stop_instance", "spendpilot.actions.switch_to_spot",
     "spendpilot.actions.route_to_model", "spendpilot.adapters.aws.client", "boto3", "botocore.session",
     "langgraph.checkpoint.sqlite", "duckdb", "pyarrow.parquet", "pyarrow.csv", "pyarrow.compute",
+    # `spendpilot eval` and `demo` start the AWS emulator in the command: moto's server and the
+    # EC2 backend it imports on the first EC2 call (~1.5 s), with MOTO_AMIS_PATH as the suite set it
+    "spendpilot.scenarios.runner", "spendpilot.scenarios.emulator", "spendpilot.demo", "moto.server",
+    "moto.ec2.models", "moto.ec2.responses", "moto.cloudwatch.responses", "moto.autoscaling.responses",
+    "moto.ssm.responses", "moto.sagemaker.responses", "moto.s3.responses", "moto.sts.responses",
 )
+BUILT_IN_PLUGINS = ("spendpilot.checks", "spendpilot.savings", "spendpilot.actions", "spendpilot.adapters")
+"""Packages whose modules the registries import on first use (``Registry.discover``); the zygote
+imports them without discovering, so each command still loads the entry points it can see."""
+
+
+def _preload_built_in_plugins() -> None:
+    import pkgutil
+
+    for package_name in BUILT_IN_PLUGINS:
+        package = importlib.import_module(package_name)
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
+            importlib.import_module(info.name)
+    # The official Kubernetes client imports an API class and its models on first attribute
+    # access (~1-3 s for these), which every command reading a cluster pays otherwise.
+    from kubernetes import client
+
+    for api in ("AppsV1Api", "AutoscalingV2Api", "BatchV1Api", "CoreV1Api", "CustomObjectsApi", "PolicyV1Api", "VersionApi"):
+        getattr(client, api)
 
 
 def _child(req: dict[str, Any]) -> None:
@@ -53,6 +77,9 @@ def _child(req: dict[str, Any]) -> None:
         os.environ.clear()
         os.environ.update(req["env"])
         os.chdir(req["cwd"])
+        # PYTHONPATH's extra folders, where a new interpreter puts them: after the script's own
+        # (sys.path[0]), before the standard library and site-packages.
+        sys.path[1:1] = req.get("python_path", [])
         if req.get("fsize") is not None:
             import resource
 
@@ -102,6 +129,7 @@ def _wait(pid: int, timeout: float) -> int:
 def serve() -> None:
     for name in PRELOAD:
         importlib.import_module(name)
+    _preload_built_in_plugins()
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # stray prints go to stderr, never into the protocol
     while line := sys.stdin.readline():
@@ -171,17 +199,18 @@ class ForkServer:
 
     def spawn(
         self, *argv: str, env: dict[str, str], fsize: int | None = None, cwd: Path | None = None,
-        inherit_env: bool = True,
+        inherit_env: bool = True, python_path: Sequence[str] = (),
     ) -> Child:
         """Start a command; its environment is this process's plus ``env``, or exactly ``env``
-        when not ``inherit_env``."""
+        when not ``inherit_env``. ``python_path``: folders the command finds modules and
+        distributions in before the zygote's own, as a ``PYTHONPATH`` would add them."""
         with self._lock:
             self._n += 1
             n = self._n
         out, err = self.workdir / f"{n}.out", self.workdir / f"{n}.err"
         reply = self._ask({
             "op": "spawn", "argv": list(argv), "env": {**os.environ, **env} if inherit_env else dict(env), "stdout": str(out),
-            "stderr": str(err), "cwd": str(cwd or self.workdir), "fsize": fsize,
+            "stderr": str(err), "cwd": str(cwd or self.workdir), "fsize": fsize, "python_path": list(python_path),
         })
         return Child(reply["pid"], list(argv), out, err)
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import multiprocessing
 import shutil
-import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -330,11 +329,10 @@ def test_a_folder_with_one_bad_file_stores_nothing(focus_sample: Path, not_focus
 
 
 _CRASHING_INGEST = """
-import os, sys
+import os
 from pathlib import Path
 
 steps = 0
-crash_at = int(sys.argv[3])
 
 def step(real):
     def wrapper(*args, **kwargs):
@@ -346,9 +344,23 @@ def step(real):
     return wrapper
 
 from spendpilot.lake import ingest_file
-os.replace, os.unlink = step(os.replace), step(os.unlink)
-ingest_file(Path(sys.argv[1]), Path(sys.argv[2]))
+real_replace, real_unlink = os.replace, os.unlink
+os.replace, os.unlink = step(real_replace), step(real_unlink)
+ingest_file(Path(newer), Path(lake))
+os.replace, os.unlink = real_replace, real_unlink  # the child's own exit is not a step of the ingest
 """
+"""Run by ``exec`` in a child process with ``newer``, ``lake`` and ``crash_at`` as its globals."""
+
+
+def _crash_children() -> multiprocessing.context.ForkServerContext:
+    """Children forked from a server that has imported the lake once: a fresh ``python -c`` per
+    crash point spent ~1 s importing it, a dozen times per run. Each child is still a process of
+    its own, killed with ``os._exit`` as before; the server itself never opens a lake. (The child's
+    code goes by ``exec``, a builtin: a function of this module would be re-imported by each child,
+    pytest and all, since the server does not get this module's place on sys.path.)"""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["spendpilot.lake"])
+    return ctx
 
 
 def test_a_crash_at_any_step_of_the_commit_leaves_old_or_new_never_both(
@@ -385,19 +397,20 @@ def test_a_crash_at_any_step_of_the_commit_leaves_old_or_new_never_both(
     assert new_state != old_state
 
     outcomes = []
+    children = _crash_children()
     for crash_at in range(1, 50):
         lake = tmp_path / f"crash-{crash_at}"
         shutil.copytree(base, lake)
-        child = subprocess.run(
-            [sys.executable, "-c", _CRASHING_INGEST, str(newer), str(lake), str(crash_at)],
-            capture_output=True, text=True, timeout=120,
-        )
-        assert child.returncode in (0, 17), child.stderr
+        scope = {"newer": str(newer), "lake": str(lake), "crash_at": crash_at}
+        child = children.Process(target=exec, args=(_CRASHING_INGEST, scope))
+        child.start()
+        child.join(timeout=120)
+        assert child.exitcode in (0, 17), f"crash point {crash_at}: exit code {child.exitcode} (its traceback is above)"
         seen = CostLake(lake).row_count()  # a reader finishes an interrupted commit first
         state = billed_total(lake), seen
         outcomes.append("old" if state == old_state else "new" if state == new_state else state)
         assert not list((lake / ".staging").glob("*/commit.json"))
-        if child.returncode == 0:
+        if child.exitcode == 0:
             break
     else:
         pytest.fail("the ingest never finished")

@@ -44,16 +44,24 @@ def _put(cw: Any) -> None:
 
 
 @pytest.fixture
-def backend() -> Any:
+def emulator_url() -> Any:
     emulator = LocalAwsEmulator()  # installs the replacements
     assert install(), "moto is not a version the replacements were checked against"
     url = emulator.start()
+    # moto's backends are this process's: an S3 bucket an earlier test left behind would add
+    # S3 storage metrics that moto builds afresh on every read, and ids would never match
+    emulator.reset()
     try:
         cw = boto3.client("cloudwatch", endpoint_url=url, region_name="us-east-1")
         _put(cw)
-        yield cloudwatch_backends["123456789012"]["us-east-1"]
+        yield url
     finally:
         emulator.stop()
+
+
+@pytest.fixture
+def backend(emulator_url: str) -> Any:
+    return cloudwatch_backends["123456789012"]["us-east-1"]
 
 
 def _query(qid: str, namespace: str, name: str, dims: list[dict[str, str]], stat: str, period: int,
@@ -96,3 +104,37 @@ def test_list_metrics_matches_moto(backend: Any) -> None:
         theirs = moto_originals["get_filtered_metrics"](backend, name, namespace, dims)
         assert [id(m) for m in ours] == [id(m) for m in theirs]
         assert ours
+
+
+def test_list_metrics_answers_over_http_as_moto_does(emulator_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole ListMetrics answer, pages and tokens included, as boto3 reads it from moto's own
+    response code and from the replacement."""
+    from moto.cloudwatch import responses
+
+    cw = boto3.client("cloudwatch", endpoint_url=emulator_url, region_name="us-east-1")
+    cw.put_metric_data(Namespace="Many", MetricData=[  # 600 datapoints of a two-dimension series: two pages
+        {"MetricName": "gpu", "Dimensions": [{"Name": "host", "Value": "h"}, {"Name": "index", "Value": "0"}],
+         "Value": 1.0, "Timestamp": NOW - timedelta(minutes=m)} for m in range(600)])
+    filters: list[dict[str, Any]] = [
+        {}, {"Namespace": "CWAgent"}, {"MetricName": "CPUUtilization"}, {"Namespace": "Many", "MetricName": "gpu"},
+        {"Dimensions": [{"Name": "InstanceId", "Value": "i-1"}]}, {"Dimensions": [{"Name": "index"}]},
+    ]
+
+    def listing() -> list[list[dict[str, Any]]]:
+        pages = []
+        for kwargs in filters:
+            token: str | None = None
+            while True:
+                page = cw.list_metrics(**kwargs, **({"NextToken": token} if token else {}))
+                pages.append(page["Metrics"])
+                token = page.get("NextToken")
+                if not token:
+                    break
+        return pages
+
+    ours = listing()
+    monkeypatch.setattr(responses.CloudWatchResponse, "list_metrics", moto_originals["list_metrics"])
+    theirs = listing()
+    assert ours == theirs
+    assert len(ours) > len(filters) and all(ours[:1])
+

@@ -10,7 +10,10 @@ The replacements compute exactly what moto computes, quirks included (a query wi
 matches on name and dimensions but not namespace; ListMetrics never merges the datapoints of a
 series with two or more different dimensions, see ``are_dimensions_same``): each query filters
 the datapoints once and buckets them by period; ListMetrics keeps a set of the series it has
-kept. Queries with metric-math or Metrics Insights expressions go to moto's own code. They are
+kept. ListMetrics answers with plain dicts rather than moto's datapoint objects, which moto's
+response serializer otherwise reflects on field by field (a series listed once per datapoint, as
+moto does, is thousands of entries: a third of the call). Queries with metric-math or Metrics
+Insights expressions go to moto's own code. They are
 installed only on the moto version they were checked against (``_CHECKED``); any other runs as
 moto ships.
 """
@@ -110,8 +113,28 @@ def install() -> bool:
                 present.add(key)
         return kept
 
-    moto_originals.update(get_metric_data=moto_get_metric_data, get_filtered_metrics=backend.get_filtered_metrics)
+    from moto.cloudwatch.responses import CloudWatchResponse
+    from moto.core.responses import ActionResult
+
+    def list_metrics(self: Any) -> ActionResult:
+        # moto's CloudWatchResponse.list_metrics, with each metric handed over as the dict it becomes
+        next_token, metrics = self.cloudwatch_backend.list_metrics(
+            self._get_param("NextToken"), self._get_param("Namespace"), self._get_param("MetricName"),
+            self._get_params().get("Dimensions", []),
+        )
+        listed = [
+            {"Namespace": m.namespace, "MetricName": m.name,
+             "Dimensions": [{"Name": d.name, "Value": d.value} for d in m.dimensions]}
+            for m in metrics
+        ]
+        return ActionResult({"Metrics": listed, "NextToken": next_token})
+
+    moto_originals.update(
+        get_metric_data=moto_get_metric_data, get_filtered_metrics=backend.get_filtered_metrics,
+        list_metrics=CloudWatchResponse.list_metrics,
+    )
     backend.get_metric_data = get_metric_data  # type: ignore[method-assign]
     backend.get_filtered_metrics = get_filtered_metrics  # type: ignore[method-assign]
+    CloudWatchResponse.list_metrics = list_metrics  # type: ignore[method-assign]
     _installed = True
     return True

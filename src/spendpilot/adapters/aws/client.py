@@ -39,6 +39,7 @@ from spendpilot.adapters.aws.autoscaling import AutoScalingApi
 from spendpilot.adapters.aws.bedrock_usage import BedrockUsageApi
 from spendpilot.adapters.aws.budgets import BudgetsApi
 from spendpilot.adapters.aws.cloudwatch import CloudWatchApi
+from spendpilot.adapters.aws.credentials import share_loader
 from spendpilot.adapters.aws.ebs import EbsApi
 from spendpilot.adapters.aws.ebs_snapshots import EbsSnapshotsApi
 from spendpilot.adapters.aws.ec2 import Ec2Api
@@ -65,6 +66,7 @@ def _default_retries() -> dict[str, Any]:
 
 
 _BOTO_CONFIG = Config(retries=_default_retries(), connect_timeout=5, read_timeout=30)
+
 _Api = TypeVar("_Api")
 
 
@@ -212,6 +214,9 @@ class AwsAdapter:
         self.endpoint_url = endpoint_url
         self.routing_prefix = routing_prefix
         self._session = session or boto3.session.Session(region_name=region)
+        share_loader(self._session)
+        self._shared_clients: dict[tuple[str, bool, str | None], Any] = {}
+        self._shared_lock = threading.Lock()
 
     def client(self, service: str, *, single_attempt: bool = False, region: str | None = None) -> Any:
         """A boto3 client for ``service``; ``single_attempt``: the client changes go through.
@@ -231,84 +236,97 @@ class AwsAdapter:
         client.meta.events.register("after-call-error", functools.partial(_raise_on_call_error, client))
         return client
 
+    def _shared(self, service: str, *, single_attempt: bool = False, region: str | None = None) -> Any:
+        """This adapter's one client for ``service`` (reader, or single-attempt writer).
+
+        The API objects below each wanted their own, so a sweep built the same EC2 client four
+        times per account and region (10-40 ms each). A client is thread-safe, and the raw reply
+        it remembers is kept per thread, so API objects can share it.
+        """
+        key = (service, single_attempt, region)
+        with self._shared_lock:
+            if key not in self._shared_clients:
+                self._shared_clients[key] = self.client(service, single_attempt=single_attempt, region=region)
+            return self._shared_clients[key]
+
     @cached_property
     def ec2(self) -> Ec2Api:
-        client = self.client("ec2")
-        writer = self.client("ec2", single_attempt=True)
+        client = self._shared("ec2")
+        writer = self._shared("ec2", single_attempt=True)
         return _translated(Ec2Api(client, self.region, writer=writer), client, writer)
 
     @cached_property
     def autoscaling(self) -> AutoScalingApi:
-        client = self.client("autoscaling")
-        writer = self.client("autoscaling", single_attempt=True)
+        client = self._shared("autoscaling")
+        writer = self._shared("autoscaling", single_attempt=True)
         return _translated(AutoScalingApi(client, self.ec2, self.region, writer=writer), client, writer)
 
     @cached_property
     def cloudwatch(self) -> CloudWatchApi:
-        client = self.client("cloudwatch")
+        client = self._shared("cloudwatch")
         return _translated(CloudWatchApi(client), client)
 
     @cached_property
     def bedrock_usage(self) -> BedrockUsageApi:
-        client = self.client("cloudwatch")
+        client = self._shared("cloudwatch")
         return _translated(BedrockUsageApi(client, self.cloudwatch, self.region), client)
 
     @cached_property
     def llm_routing(self) -> LlmRoutingApi:
-        client = self.client("ssm")
-        writer = self.client("ssm", single_attempt=True)
+        client = self._shared("ssm")
+        writer = self._shared("ssm", single_attempt=True)
         return _translated(LlmRoutingApi(client, self.routing_prefix, self.region, writer=writer), client, writer)
 
     @cached_property
     def sagemaker(self) -> SageMakerApi:
-        client = self.client("sagemaker")
+        client = self._shared("sagemaker")
         return _translated(SageMakerApi(client, self.region), client)
 
     @cached_property
     def pricing(self) -> PricingApi:
         """The Price List Query API, from this region's endpoint if it has one, else us-east-1's."""
-        client = self.client("pricing", region=self.region if self.region in PRICING_REGIONS else PRICING_REGIONS[0])
+        client = self._shared("pricing", region=self.region if self.region in PRICING_REGIONS else PRICING_REGIONS[0])
         return _translated(PricingApi(client), client)
 
     @cached_property
     def relaunch(self) -> RelaunchApi:
-        client = self.client("ec2")
-        writer = self.client("ec2", single_attempt=True)
+        client = self._shared("ec2")
+        writer = self._shared("ec2", single_attempt=True)
         return _translated(RelaunchApi(client, self.region, writer=writer), client, writer)
 
     @cached_property
     def sagemaker_training(self) -> TrainingJobsApi:
-        client = self.client("sagemaker")
-        writer = self.client("sagemaker", single_attempt=True)
+        client = self._shared("sagemaker")
+        writer = self._shared("sagemaker", single_attempt=True)
         return _translated(TrainingJobsApi(client, self.region, writer=writer), client, writer)
 
     @cached_property
     def sagemaker_notebooks(self) -> NotebooksApi:
-        client = self.client("sagemaker")
-        writer = self.client("sagemaker", single_attempt=True)
-        api = NotebooksApi(client, self.client("logs"), self.region, writer=writer)
+        client = self._shared("sagemaker")
+        writer = self._shared("sagemaker", single_attempt=True)
+        api = NotebooksApi(client, self._shared("logs"), self.region, writer=writer)
         return _translated(api, client, writer)
 
     @cached_property
     def ebs(self) -> EbsApi:
-        client = self.client("ec2")
+        client = self._shared("ec2")
         return _translated(EbsApi(client, self.region), client)
 
     @cached_property
     def budgets(self) -> BudgetsApi:
-        client = self.client("budgets")
+        client = self._shared("budgets")
         return _translated(BudgetsApi(client), client)
 
     @cached_property
     def ebs_snapshots(self) -> EbsSnapshotsApi:
-        client = self.client("ec2")
-        writer = self.client("ec2", single_attempt=True)
+        client = self._shared("ec2")
+        writer = self._shared("ec2", single_attempt=True)
         return _translated(EbsSnapshotsApi(client, self.region, writer=writer, account_id=self.account_id()), client, writer)
 
     @cached_property
     def s3_replication(self) -> S3ReplicationApi:
-        client = self.client("s3")
-        writer = self.client("s3", single_attempt=True)
+        client = self._shared("s3")
+        writer = self._shared("s3", single_attempt=True)
 
         def cloudwatch_in(region: str) -> Any:
             return self._session.client("cloudwatch", region_name=region, config=self._config,

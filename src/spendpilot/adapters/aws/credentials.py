@@ -13,6 +13,7 @@ action on a resource of account B goes out as account B's role and nothing else.
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 import boto3
@@ -50,6 +51,28 @@ class _AssumedRole(CredentialProvider):
         return DeferredRefreshableCredentials(refresh_using=self._fetch, method=self.METHOD)
 
 
+_SHARED_LOADER: Any = None
+_SHARED_LOADER_LOCK = threading.Lock()
+
+
+def share_loader(session: boto3.session.Session) -> None:
+    """Give ``session`` the process's one botocore data loader, which caches what it has parsed.
+
+    Each boto3 session has its own loader, and each loader parses a service's model JSON again
+    (EC2's alone takes ~0.1 s): a sweep builds one session per account and region, the demo's
+    seeding one per assumed role, each then re-reading the same files. The loader holds only
+    those parsed files (the same for every session of a process), never credentials or
+    configuration, so one shared loader changes nothing but the time.
+    """
+    global _SHARED_LOADER
+    core = session._session  # boto3 keeps its botocore session here; components are botocore's API
+    with _SHARED_LOADER_LOCK:
+        if _SHARED_LOADER is None:
+            _SHARED_LOADER = core.get_component("data_loader")
+        elif core.get_component("data_loader") is not _SHARED_LOADER:
+            core.register_component("data_loader", _SHARED_LOADER)
+
+
 def account_session(
     *,
     region: str,
@@ -69,6 +92,7 @@ def account_session(
     policy demands one (the usual guard for a role trusted by another organisation's account).
     """
     base = boto3.session.Session(profile_name=profile, region_name=region)
+    share_loader(base)  # its STS client, built again at each refresh of the role's credentials
     if role_arn is None:
         return base
     role_account(role_arn)  # refuse a malformed ARN before any call
