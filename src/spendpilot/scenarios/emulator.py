@@ -43,8 +43,12 @@ def share_moto_loader() -> None:
     global _moto_loader_shared
     if _moto_loader_shared:
         return
-    from moto.core import loaders, utils
-
+    try:  # moto internals: if a moto release moves them, the emulator runs as before, only slower
+        from moto.core import loaders, utils
+    except ImportError:
+        return
+    if not hasattr(utils, "_load_service_model") or not hasattr(loaders, "create_loader"):
+        return
     loader = loaders.create_loader()
     loader.list_available_services("service-2")
 
