@@ -7,13 +7,14 @@ exercise the same ingest and sweep code a real user runs.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from spendpilot.adapters.aws.client import AwsAdapter
 from spendpilot.config import Settings
+from spendpilot.domain import LlmUsage
 from spendpilot.lake import IngestReport, ingest_file, ingest_llm_usage_file
 from spendpilot.savings.pricebook import PriceBook
 from spendpilot.scenarios.model import Scenario
@@ -33,6 +34,19 @@ class PreparedScenario:
     focus_file: Path
     llm_usage_file: Path
     reports: list[IngestReport]
+
+
+def write_llm_usage_csv(usage: Iterable[LlmUsage], path: Path) -> Path:
+    """Usage records as a provider's daily usage export (``LLM_USAGE_COLUMNS``, empty for None):
+    the file ``spendpilot ingest --llm-usage`` reads. The demo, the realized eval and the tests
+    all write it here, so they cannot drift apart."""
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=LLM_USAGE_COLUMNS)
+        writer.writeheader()
+        for rec in usage:
+            row = rec.model_dump(mode="json")
+            writer.writerow({k: "" if row.get(k) is None else row[k] for k in LLM_USAGE_COLUMNS})
+    return path
 
 
 def prepare_scenario(
@@ -57,13 +71,7 @@ def prepare_scenario(
     usage = llm_usage_records(
         scenario.llm_usage, days=scenario.billing_days, now=now, prices=prices, seed=scenario.seed
     )
-    usage_file = inputs / "llm_usage.csv"
-    with usage_file.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=LLM_USAGE_COLUMNS)
-        writer.writeheader()
-        for rec in usage:
-            row = rec.model_dump(mode="json")
-            writer.writerow({k: row.get(k, "") if row.get(k) is not None else "" for k in LLM_USAGE_COLUMNS})
+    usage_file = write_llm_usage_csv(usage, inputs / "llm_usage.csv")
 
     focus_file = inputs / "focus_billing.csv"
     instances = [(i.instance_id, i.name, i.instance_type, i.tags, i.launched_at) for i in org.instances]

@@ -8,7 +8,6 @@ usage), so the test runs in seconds and without the emulator.
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from spendpilot.config import OtelSettings, Settings
-from spendpilot.demo import LLM_USAGE_COLUMNS
+from spendpilot.demo import write_llm_usage_csv
 from spendpilot.domain import ProposalStatus
 from spendpilot.errors import ScenarioError
 from spendpilot.lake import ingest_llm_usage_file, read_llm_usage
@@ -46,13 +45,7 @@ def _write_usage_export(scenario, path: Path) -> Path:  # noqa: ANN001 - Scenari
     """The demo's daily usage export, as prepare_scenario writes it."""
     usage = llm_usage_records(scenario.llm_usage, days=scenario.billing_days, now=NOW,
                               prices=PriceBook.bundled(), seed=scenario.seed)
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=LLM_USAGE_COLUMNS)
-        writer.writeheader()
-        for rec in usage:
-            row = rec.model_dump(mode="json")
-            writer.writerow({k: "" if row.get(k) is None else row[k] for k in LLM_USAGE_COLUMNS})
-    return path
+    return write_llm_usage_csv(usage, path)
 
 
 def test_the_demo_spans_feed_the_token_checks_and_spare_the_look_alikes(tmp_path: Path) -> None:

@@ -132,15 +132,9 @@ def write_post_execution_bill(spec: Scenario, org: SeededOrg, states: dict[str, 
 
 def _write_usage_export(usage: list[LlmUsage], path: Path) -> Path:
     """The post-execution days as the provider's usage export (the columns ``demo`` writes)."""
-    from spendpilot.demo import LLM_USAGE_COLUMNS
+    from spendpilot.demo import write_llm_usage_csv
 
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=LLM_USAGE_COLUMNS)
-        writer.writeheader()
-        for rec in usage:
-            row = rec.model_dump(mode="json")
-            writer.writerow({k: "" if row.get(k) is None else row[k] for k in LLM_USAGE_COLUMNS})
-    return path
+    return write_llm_usage_csv(usage, path)
 
 
 def execute_and_measure(spec: Scenario, services: LocalServices, settings: Settings, org: SeededOrg,
